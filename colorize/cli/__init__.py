@@ -1,0 +1,72 @@
+"""The `colorize` command-line interface.
+
+Each subcommand lives in its own small module of this package and is imported only
+when it is run (or listed by ``--help``), so ``colorize --help`` never imports
+TensorFlow. The modules validate with click types, build a config, call one library
+function and echo the result; only this package prints or exits.
+"""
+
+import importlib
+import logging
+import os
+
+import click
+
+from colorize import __version__
+
+# name -> "module:attribute"; `colorize colorize` is an alias of `predict`.
+COMMANDS = {
+    "prepare": "colorize.cli.prepare:prepare",
+    "train": "colorize.cli.train:train",
+    "evaluate": "colorize.cli.evaluate:evaluate",
+    "predict": "colorize.cli.predict:predict",
+    "colorize": "colorize.cli.predict:predict",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module only when it is needed."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if name == "colorize":
+            command = _alias(command, "colorize", "Alias of `colorize predict`.")
+        return command
+
+
+def _alias(command, name, help_text):
+    alias = click.Command(
+        name=name,
+        params=command.params,
+        callback=command.callback,
+        help=f"{help_text}\n\n{command.help or ''}",
+        short_help=help_text,
+        context_settings=command.context_settings,
+    )
+    return alias
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="colorize")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def main(verbose: int) -> None:
+    """Colorize grayscale portraits with deep CIELAB models.
+
+    \b
+    Typical use:
+      colorize predict old_photo.jpg            # colour photo beside the input
+      colorize prepare photos/ -o data/         # build a training set
+      colorize train data/ --model fusion --extractor vggface -o runs/fusion
+      colorize evaluate runs/fusion data/ --baselines -o report/
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    # TensorFlow's C++ logging is noisy on CPU-only machines; keep errors only unless asked.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if verbose < 2 else "0")

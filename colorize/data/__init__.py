@@ -1,0 +1,1 @@
+"""Data: robust image reading, `prepare` (images -> shards + manifest) and tf.data pipelines."""

@@ -1,0 +1,186 @@
+"""Robust image reading and file discovery shared by prepare, evaluate and predict.
+
+:func:`read_image` decodes what people actually have on disk: EXIF-rotated JPEGs,
+grayscale, palette, RGBA, CMYK and 16-bit PNG/TIFF files. A file that cannot be
+decoded raises :class:`~colorize.errors.ImageDecodeError` with a short reason, so that
+folder runs can skip it and say why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from colorize.errors import ImageDecodeError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+# Photos of up to ~180 megapixels are fine; beyond that PIL's bomb check stays on.
+Image.MAX_IMAGE_PIXELS = 180_000_000
+
+
+@dataclasses.dataclass
+class DecodedImage:
+    """A decoded image.
+
+    Attributes:
+        rgb: float32 array (H, W, 3) in [0, 1], EXIF orientation applied.
+        alpha: float32 array (H, W) in [0, 1], or None when the file has no alpha.
+        grayscale: True when the file stores no colour (L, LA, 1-bit, 16-bit gray).
+        bit_depth: 8 or 16, the precision of the stored samples.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    grayscale: bool
+    bit_depth: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def read_image(path: str | os.PathLike) -> DecodedImage:
+    """Decode an image file into float RGB in [0, 1] (plus alpha, if any).
+
+    Args:
+        path: the file to read.
+
+    Returns:
+        A :class:`DecodedImage`.
+
+    Raises:
+        ImageDecodeError: the file is missing, empty, not an image, truncated or corrupt.
+
+    Example:
+        >>> image = read_image("portrait.jpg")  # doctest: +SKIP
+        >>> image.rgb.shape
+        (480, 640, 3)
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageDecodeError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageDecodeError(f"{path}: is a directory, not an image")
+    if path.stat().st_size == 0:
+        raise ImageDecodeError(f"{path}: empty file")
+    try:
+        with Image.open(path) as image:
+            image_format = image.format
+            image = ImageOps.exif_transpose(image)
+            image.load()
+            decoded = _from_pil(image)
+    except UnidentifiedImageError:
+        raise ImageDecodeError(f"{path}: not an image (unrecognised format)") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        reason = str(error) or type(error).__name__
+        if "truncated" in reason.lower() or "broken data stream" in reason.lower():
+            reason = "truncated or corrupt image data"
+        raise ImageDecodeError(f"{path}: {reason}") from None
+    except Image.DecompressionBombError as error:
+        raise ImageDecodeError(f"{path}: too large ({error})") from None
+    if image_format in ("PNG", "TIFF") and decoded.bit_depth == 8 and not decoded.grayscale:
+        decoded = _maybe_16bit_colour(path, decoded)
+    return decoded
+
+
+def _from_pil(image: Image.Image) -> DecodedImage:
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        array = np.asarray(image).astype(np.float32)
+        scale = 65535.0 if mode != "I" or array.max() > 255 else 255.0
+        gray = np.clip(array / scale, 0.0, 1.0)
+        return DecodedImage(np.repeat(gray[..., None], 3, axis=-1), None, True, 16 if scale > 255 else 8)
+    if mode == "F":
+        array = np.asarray(image).astype(np.float32)
+        peak = float(array.max()) if array.size else 1.0
+        gray = np.clip(array / (peak if peak > 1.0 else 1.0), 0.0, 1.0)
+        return DecodedImage(np.repeat(gray[..., None], 3, axis=-1), None, True, 16)
+    grayscale = mode in ("1", "L", "LA", "La")
+    alpha = None
+    if mode in ("P", "PA"):
+        image = image.convert("RGBA" if ("transparency" in image.info or mode == "PA") else "RGB")
+        mode = image.mode
+    if mode in ("LA", "La", "RGBA", "RGBa"):
+        image = image.convert("RGBA")
+        array = np.asarray(image).astype(np.float32) / 255.0
+        alpha = array[..., 3]
+        rgb = array[..., :3]
+    else:
+        rgb = np.asarray(image.convert("RGB")).astype(np.float32) / 255.0
+    return DecodedImage(np.ascontiguousarray(rgb), alpha, grayscale, 8)
+
+
+def _maybe_16bit_colour(path: Path, decoded: DecodedImage) -> DecodedImage:
+    """PIL reads 16-bit colour PNG/TIFF as 8-bit; OpenCV keeps the full depth."""
+    import cv2
+
+    data = np.fromfile(path, dtype=np.uint8)
+    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if array is None or array.dtype != np.uint16 or array.ndim != 3:
+        return decoded
+    array = array.astype(np.float32) / 65535.0
+    if array.shape[-1] == 4:
+        rgb = array[..., 2::-1]
+        alpha = array[..., 3]
+    else:
+        rgb = array[..., ::-1]
+        alpha = decoded.alpha
+    if rgb.shape != decoded.rgb.shape:  # EXIF rotation applied by PIL: keep PIL's pixels
+        return decoded
+    return DecodedImage(np.ascontiguousarray(rgb), alpha, False, 16)
+
+
+def is_image_name(path: str | os.PathLike) -> bool:
+    """True when the file name has one of :data:`IMAGE_EXTENSIONS` (any case)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def find_images(sources: Iterable[str | os.PathLike]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Expand files, folders (recursively) and text files of paths into image files.
+
+    Args:
+        sources: image files, folders, or ``.txt`` files listing one path per line
+            (relative paths are taken relative to the text file's folder).
+
+    Returns:
+        ``(files, skipped)``: image paths in a stable (sorted) order without
+        duplicates, and ``(path, reason)`` for every source that was passed over.
+
+    Example:
+        >>> files, skipped = find_images(["photos/"])  # doctest: +SKIP
+    """
+    files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for source in sources:
+        source = Path(source)
+        if not source.exists():
+            skipped.append((source, "no such file or folder"))
+        elif source.is_dir():
+            for path in sorted(source.rglob("*")):
+                if is_image_name(path):
+                    files.append(path)
+                elif path.is_file() and not path.name.startswith("."):
+                    skipped.append((path, f"not an image file name ({path.suffix or 'no extension'})"))
+        elif source.suffix.lower() == ".txt":
+            for line in source.read_text(encoding="utf-8").splitlines():
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                listed = Path(line)
+                if not listed.is_absolute():
+                    listed = source.parent / listed
+                if listed.exists():
+                    files.append(listed)
+                else:
+                    skipped.append((listed, f"listed in {source.name} but missing"))
+        else:
+            files.append(source)
+    unique = list(dict.fromkeys(files))
+    return unique, skipped

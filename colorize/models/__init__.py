@@ -1,0 +1,1 @@
+"""Model builders for every architecture in the project's seed documents."""

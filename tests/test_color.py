@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+import skimage.color
+
+from colorize import color
+
+
+@pytest.fixture(scope="module")
+def rgb_grid():
+    levels = np.linspace(0.0, 1.0, 33, dtype=np.float32)
+    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1)
+    return grid.reshape(33 * 33, 33, 3)  # an "image" of every colour on the grid
+
+
+def test_rgb_to_lab_matches_skimage(rgb_grid):
+    ours = color.rgb_to_lab(rgb_grid).numpy()
+    reference = skimage.color.rgb2lab(rgb_grid.astype(np.float64))
+    np.testing.assert_allclose(ours, reference, atol=0.01)
+
+
+def test_lab_to_rgb_matches_skimage(rgb_grid):
+    lab = skimage.color.rgb2lab(rgb_grid.astype(np.float64))
+    ours = color.lab_to_rgb(lab.astype(np.float32)).numpy()
+    np.testing.assert_allclose(ours, skimage.color.lab2rgb(lab), atol=0.01)
+
+
+def test_round_trip_within_one_level(rgb_grid):
+    back = color.lab_to_rgb(color.rgb_to_lab(rgb_grid)).numpy()
+    assert np.abs(back - rgb_grid).max() < 1.0 / 255.0
+
+
+def test_batched_and_single_agree(rgb_grid):
+    single = color.rgb_to_lab(rgb_grid[:8]).numpy()
+    batched = color.rgb_to_lab(np.stack([rgb_grid[:8], rgb_grid[:8]])).numpy()
+    assert batched.shape == (2,) + single.shape
+    np.testing.assert_allclose(batched[1], single, atol=1e-5)
+
+
+def test_known_colours():
+    lab = color.rgb_to_lab(np.array([[1, 1, 1], [0, 0, 0], [1, 0, 0]], np.float32)).numpy()
+    np.testing.assert_allclose(lab[0], [100, 0, 0], atol=0.01)
+    np.testing.assert_allclose(lab[1], [0, 0, 0], atol=0.01)
+    np.testing.assert_allclose(lab[2], [53.24, 80.09, 67.20], atol=0.01)
+
+
+def test_out_of_gamut_is_clipped_never_nan():
+    lab = np.array([[0, 300, -300], [100, -300, 300], [-20, 0, 0], [130, 90, 90], [50, 0, -500]], np.float32)
+    rgb = color.lab_to_rgb(lab).numpy()
+    assert np.isfinite(rgb).all()
+    assert rgb.min() >= 0.0 and rgb.max() <= 1.0
+
+
+def test_scaling_round_trip_and_ranges():
+    lightness = np.array([0.0, 50.0, 100.0], np.float32)
+    np.testing.assert_allclose(color.scale_l(lightness), [-1, 0, 1])
+    np.testing.assert_allclose(color.unscale_l(color.scale_l(lightness)), lightness)
+    ab = np.array([-128.0, 0.0, 127.0], np.float32)
+    np.testing.assert_allclose(color.unscale_ab(color.scale_ab(ab)), ab)
+    assert np.abs(color.scale_ab(ab)).max() <= 1.0
+
+
+def test_model_io_round_trip(rgb_grid):
+    l_scaled, ab_scaled = color.rgb_to_model_io(rgb_grid)
+    assert l_scaled.shape[-1] == 1 and ab_scaled.shape[-1] == 2
+    assert float(np.abs(l_scaled).max()) <= 1.0 + 1e-5
+    rgb = color.model_io_to_rgb(l_scaled, ab_scaled).numpy()
+    assert np.abs(rgb - rgb_grid).max() < 1.0 / 255.0
+
+
+def test_gradients_are_finite():
+    import tensorflow as tf
+
+    lab = tf.Variable([[[0.0, 0.0, 0.0], [50.0, 120.0, -120.0], [100.0, 0.0, 0.0]]])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(color.lab_to_rgb(lab)) + tf.reduce_sum(color.rgb_to_lab(tf.sigmoid(lab)))
+    gradient = tape.gradient(loss, lab)
+    assert np.isfinite(gradient.numpy()).all()

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorize.data.images import find_images, read_image
+from colorize.errors import ImageDecodeError
+
+
+def test_read_rgb_and_gray(tmp_path):
+    rgb = (np.random.default_rng(0).random((10, 12, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    Image.fromarray(rgb[..., 0]).save(tmp_path / "g.png")
+    colour = read_image(tmp_path / "c.png")
+    assert colour.rgb.shape == (10, 12, 3) and colour.rgb.dtype == np.float32
+    np.testing.assert_allclose(colour.rgb, rgb / 255.0, atol=1e-6)
+    assert not colour.grayscale and colour.alpha is None
+    gray = read_image(tmp_path / "g.png")
+    assert gray.grayscale and gray.size == (12, 10)
+
+
+def test_read_rgba_palette_cmyk_and_16bit(tmp_path):
+    import cv2
+
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[..., 3] = 128
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    decoded = read_image(tmp_path / "a.png")
+    assert decoded.alpha is not None and abs(decoded.alpha.mean() - 128 / 255) < 1e-6
+
+    Image.fromarray(rgba[..., :3]).convert("P").save(tmp_path / "p.png")
+    assert read_image(tmp_path / "p.png").rgb.shape == (8, 8, 3)
+
+    Image.fromarray(rgba[..., :3]).convert("CMYK").save(tmp_path / "k.jpg")
+    assert read_image(tmp_path / "k.jpg").rgb.shape == (8, 8, 3)
+
+    deep = np.full((8, 8, 3), 1000, np.uint16)
+    deep[..., 2] = 60000  # BGR on disk: red channel is high
+    cv2.imwrite(str(tmp_path / "d.png"), deep)
+    decoded = read_image(tmp_path / "d.png")
+    assert decoded.bit_depth == 16
+    np.testing.assert_allclose(decoded.rgb[0, 0], [60000 / 65535, 1000 / 65535, 1000 / 65535], atol=1e-6)
+
+    cv2.imwrite(str(tmp_path / "g16.png"), np.full((8, 8), 30000, np.uint16))
+    gray = read_image(tmp_path / "g16.png")
+    assert gray.grayscale and abs(gray.rgb.mean() - 30000 / 65535) < 1e-6
+
+
+def test_exif_orientation_applied(tmp_path):
+    image = Image.fromarray(np.zeros((10, 20, 3), np.uint8))
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    image.save(tmp_path / "r.jpg", exif=exif)
+    assert read_image(tmp_path / "r.jpg").rgb.shape == (20, 10, 3)
+
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("empty.jpg", b"", "empty"),
+        ("text.jpg", b"hello, I am not a picture", "not an image"),
+    ],
+)
+def test_bad_files_raise_with_reason(tmp_path, name, content, reason):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(ImageDecodeError, match=reason):
+        read_image(tmp_path / name)
+
+
+def test_truncated_and_directory(tmp_path):
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8) + 90).save(tmp_path / "ok.jpg", quality=95)
+    data = (tmp_path / "ok.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageDecodeError):
+        read_image(tmp_path / "cut.jpg")
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(ImageDecodeError, match="directory"):
+        read_image(tmp_path / "folder.png")
+
+
+def test_find_images_walks_folders_and_lists(tmp_path):
+    (tmp_path / "sub").mkdir()
+    for name in ("a.jpg", "sub/b.PNG", "notes.txt.bak"):
+        (tmp_path / name).write_bytes(b"x")
+    listing = tmp_path / "list.txt"
+    listing.write_text("a.jpg\nmissing.jpg\n")
+    files, skipped = find_images([tmp_path / "sub", listing, tmp_path / "nope"])
+    assert [f.name for f in files] == ["b.PNG", "a.jpg"]
+    assert {p.name for p, _ in skipped} == {"missing.jpg", "nope"}
