@@ -1,9 +1,93 @@
-"""`colorize train` (placeholder until its issue lands)."""
+"""`colorize train`: train any registered model on a prepared data set or a folder."""
+
+from pathlib import Path
 
 import click
 
+from colorize.cli._common import handle_errors
+
+MODEL_NAMES = ("fusion", "unet", "uvgg", "classification", "regression", "vgg16_autoencoder", "naive_cnn", "resnet50", "gan")
+EXTRACTOR_NAMES = ("vggface", "vgg19", "inception_resnet_v2", "none")
+LOSS_NAMES = ("l1", "mse", "rebalanced_crossentropy", "colour_weighted_l1", "colour_weighted_l2")
+
+
+def _parse_options(values):
+    options = {}
+    for item in values:
+        if "=" not in item:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--option")
+        key, value = item.split("=", 1)
+        import yaml
+
+        options[key.strip()] = yaml.safe_load(value)
+    return options
+
 
 @click.command()
-def train():
-    """Not implemented yet."""
-    raise click.ClickException("'colorize train' is not implemented yet")
+@click.argument("data", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path), help="Run directory [runs/<model>].")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML/JSON file of options; flags given on the command line override it.")
+@click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Continue an interrupted run from its last finished epoch.")
+@click.option("--model", type=click.Choice(MODEL_NAMES), help="Model to train [unet].")
+@click.option("--extractor", type=click.Choice(EXTRACTOR_NAMES), help="Global feature extractor (fusion, uvgg).")
+@click.option("--extractor-weights", help="None, a weights file, 'imagenet' or 'vggface' (from ~/.keras/models).")
+@click.option("--image-size", type=click.IntRange(min=16), help="Training resolution [128].")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Global batch size [16].")
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs to reach [20].")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Adam learning rate [1e-3].")
+@click.option("--loss", type=click.Choice(LOSS_NAMES), help="Loss [the model's seed loss].")
+@click.option("--augment/--no-augment", default=None, help="Flip / scale-crop jitter on training images.")
+@click.option("--seed", type=int, help="Random seed [0].")
+@click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Batches per epoch [one pass].")
+@click.option("--validation-steps", type=click.IntRange(min=1), help="Validation batches [all].")
+@click.option("--mixed-precision/--no-mixed-precision", default=None, help="bfloat16 on CPU, float16 on GPU.")
+@click.option("--jit/--no-jit", default=None, help="XLA-compile the training step.")
+@click.option("--strategy", type=click.Choice(("auto", "one", "mirrored", "multiworker")), help="tf.distribute strategy [auto].")
+@click.option("--cache-embeddings/--no-cache-embeddings", default=None, help="Compute a frozen extractor's vectors once.")
+@click.option("--gan-schedule", type=click.Choice(("both", "alternate")), help="GAN: both networks per step, or alternate.")
+@click.option("--option", "model_options", multiple=True, metavar="KEY=VALUE", help="Extra builder option, e.g. base_filters=32.")
+@handle_errors
+def train(data, output_dir, config_file, resume_dir, model_options, **flags):
+    """Train a colorization model on DATA (a `colorize prepare` output or a folder of images).
+
+    \b
+    Examples:
+      colorize train data/utk128 --model unet -o runs/unet --epochs 20
+      colorize train data/utk128 --model fusion --extractor vggface --cache-embeddings
+      colorize train --resume runs/unet
+    """
+    from colorize import training
+
+    if resume_dir is not None:
+        values = training.read_config_file(resume_dir / "config.json")
+    else:
+        values = training.read_config_file(config_file) if config_file else {}
+    if data is not None:
+        values["data"] = str(data)
+    if output_dir is not None:
+        values["output_dir"] = str(output_dir)
+    if model_options:
+        values["model_options"] = {**values.get("model_options", {}), **_parse_options(model_options)}
+    values.update({key: value for key, value in flags.items() if value is not None})
+    if "data" not in values:
+        raise click.UsageError("DATA is required (or --config with a 'data' entry, or --resume RUN_DIR)")
+    values.setdefault("output_dir", str(Path("runs") / values.get("model", "unet")))
+    config = training.TrainConfig.from_dict(values)
+    click.echo(f"Training {config.model} on {config.data} -> {config.output_dir}", err=True)
+    try:
+        result = training.train(config, resume=resume_dir is not None)
+    except training.TrainingStopped as stopped:
+        raise click.ClickException(str(stopped)) from None
+    _summary(result)
+
+
+def _summary(result):
+    minutes, seconds = divmod(int(result.elapsed_seconds), 60)
+    click.echo(f"Finished {result.epochs_done} epochs in {minutes} min {seconds} s.")
+    if result.best_epoch is not None:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(result.best_metrics.items()) if k.startswith("val_"))
+        click.echo(f"Best epoch: {result.best_epoch} ({shown})")
+    for name, path in result.files.items():
+        click.echo(f"  {name:<11} {path}")

@@ -1,1 +1,65 @@
-"""Model builders for every architecture in the project's seed documents."""
+"""Model builders for every architecture in the project's seed documents.
+
+Every model maps ``l_input`` (H, W, 1), the scaled lightness, to ``ab_output``
+(H, W, 2), the scaled a*b* (see :mod:`colorize.color`); :func:`as_inference_model`
+turns any trained model (classification, GAN, embedding-input fusion) into that form.
+
+Example:
+    >>> from colorize import models
+    >>> model = models.build_model("unet", image_size=128, base_filters=16)
+    >>> sorted(models.MODELS)[:3]
+    ['classification', 'fusion', 'gan']
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import keras
+
+# name -> ("module:function", one-line description). Modules are imported on use.
+MODELS = {
+    "unet": ("colorize.models.unet:build_unet", "U-Net, L1 (seed 000)"),
+}
+
+
+def _resolve(target: str):
+    module_name, function_name = target.split(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def build_model(name: str, image_size: int | None = 128, **options) -> keras.Model:
+    """Build a registered model by name.
+
+    Args:
+        name: one of :data:`MODELS`.
+        image_size: input height and width.
+        **options: passed to the model's builder (e.g. ``base_filters``, ``extractor``).
+
+    Raises:
+        ValueError: unknown name (the message lists the allowed ones).
+    """
+    if name not in MODELS:
+        raise ValueError(f"Unknown model. Expected one of {sorted(MODELS)}. Received: model={name!r}")
+    return _resolve(MODELS[name][0])(image_size=image_size, **options)
+
+
+def as_inference_model(model: keras.Model) -> keras.Model:
+    """A model mapping ``l_input`` to scaled ab, for any model this project trains.
+
+    Plain colorizers are returned as they are; wrappers (classification decoding, GAN
+    generators, embedding-input fusion models) are resolved by their own modules.
+    """
+    hook = getattr(model, "inference_model", None)
+    if callable(hook):
+        return hook()
+    if "ab_bins" in [layer.name for layer in model.layers]:
+        from colorize.models import classification
+
+        return classification.with_annealed_mean(model)
+    if len(model.inputs) == 1 and model.outputs[0].shape[-1] == 2:
+        return model
+    raise ValueError(
+        f"model {model.name!r} does not map l_input to ab (inputs {[i.name for i in model.inputs]}, "
+        f"output shape {model.outputs[0].shape})"
+    )

@@ -1,0 +1,535 @@
+"""``colorize prepare``: folders of photos -> a training-ready data set.
+
+Steps, per image (in ``workers`` processes): decode robustly
+(:func:`colorize.data.images.read_image`), drop black-and-white and sepia/toned
+images, optionally crop around the largest face, resize to ``image_size`` keeping the
+aspect ratio (centre crop or pad), encode as PNG, and histogram its a*b* values.
+Then, in the main process: drop exact duplicates (same file content), split
+train/val/test by a hash of each file's content (so an image keeps its split when
+files are added), write sharded TFRecords and ``manifest.json`` and, on the train
+split, ``ab_distribution.npz``.
+
+Output files (in ``output_dir``):
+
+* ``<split>-NNNNN-of-MMMMM.tfrecord``: ``tf.train.Example`` records with ``"image"``
+  (PNG bytes, ``image_size`` square, RGB 8-bit), ``"name"`` (path relative to its
+  source) and ``"source"`` (the source argument), in content-hash order.
+* ``manifest.json``: counts per split, every skipped file with its reason, options,
+  version, and one entry per kept image.
+* ``ab_distribution.npz``: ``histogram`` (22 x 22 pixel counts over a* rows, b*
+  columns; values outside [-110, 110] are counted in the edge bins) and ``edges``.
+
+Every file is written under a temporary name and renamed when complete, and the
+manifest is written last, so a killed run never leaves a shard that looks complete.
+The output depends only on the input files and the options: running again gives the
+same bytes. Sources are only read.
+
+Example:
+    >>> result = prepare(["photos/"], "data/portraits", image_size=128)  # doctest: +SKIP
+    >>> result.counts
+    {'train': 800, 'val': 100, 'test': 100}
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import io
+import json
+import logging
+import math
+import multiprocessing
+import os
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from colorize import __version__
+from colorize.data import faces as faces_lib
+from colorize.data.images import find_images, read_image
+from colorize.errors import ColorizeError, ImageDecodeError
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"
+AB_DISTRIBUTION_NAME = "ab_distribution.npz"
+SPLITS = ("train", "val", "test")
+AB_EDGES = np.arange(-110, 111, 10)
+FITS = ("crop", "pad")
+FORMAT_VERSION = 1
+
+DEFAULT_MIN_COLOURFULNESS = 15.0
+DEFAULT_MIN_HUE_SPREAD = 1.0
+_PAD_VALUE = 0.5  # neutral grey: a* = b* = 0
+_ANALYSIS_SIDE = 64
+
+
+@dataclasses.dataclass
+class PrepareResult:
+    """What :func:`prepare` did.
+
+    Attributes:
+        output_dir: where the data set was written.
+        counts: images per split.
+        removed: how many files were dropped, by kind (``unreadable``,
+            ``black_and_white``, ``duplicate``, ``no_face``, ``too_small``, ``not_image_name``).
+        skipped: ``(path, reason)`` for every file that was dropped.
+        faces_found: images cropped around a detected face (with ``faces=True``).
+        seconds: wall time.
+        manifest_path: the manifest written.
+    """
+
+    output_dir: Path
+    counts: dict[str, int]
+    removed: dict[str, int]
+    skipped: list[tuple[str, str]]
+    faces_found: int
+    seconds: float
+    manifest_path: Path
+
+    @property
+    def total(self) -> int:
+        """Images kept, all splits together."""
+        return sum(self.counts.values())
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler and Suesstrunk's colourfulness metric of an RGB image in [0, 1] (0-255 scale).
+
+    About 0 for grey images, above ~15 for ordinary colour photographs.
+    """
+    rgb = rgb.astype(np.float64) * 255.0
+    rg = rgb[..., 0] - rgb[..., 1]
+    yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def hue_spread(ab: np.ndarray) -> float:
+    """Spread of a*b* across the image's mean hue direction (a*b* units).
+
+    A toned (sepia, cyanotype) monochrome image has every pixel on one hue ray, so the
+    spread is near 0; colour photographs measure above ~1.5.
+    """
+    ab = ab.reshape(-1, 2).astype(np.float64)
+    mean = ab.mean(axis=0)
+    norm = float(np.hypot(*mean))
+    if norm < 1e-6:
+        return float(np.hypot(*ab.std(axis=0)))
+    across = ab @ np.array([-mean[1], mean[0]]) / norm
+    return float(across.std())
+
+
+def prepare(
+    sources: Sequence[str | os.PathLike],
+    output_dir: str | os.PathLike,
+    image_size: int = 128,
+    fit: str = "crop",
+    faces: bool = False,
+    keep_no_face: bool = True,
+    split: Sequence[float] = (0.8, 0.1, 0.1),
+    min_colourfulness: float = DEFAULT_MIN_COLOURFULNESS,
+    min_hue_spread: float = DEFAULT_MIN_HUE_SPREAD,
+    min_side: int = 32,
+    images_per_shard: int = 1024,
+    workers: int = 2,
+    progress: bool = True,
+) -> PrepareResult:
+    """Turn folders of photos into sharded TFRecords, a manifest and an ab histogram.
+
+    Args:
+        sources: folders (walked recursively), image files, or ``.txt`` files listing
+            one image path per line.
+        output_dir: folder to write (created; must not be inside a source folder).
+        image_size: side of the square output images in pixels.
+        fit: ``"crop"`` (centre square crop) or ``"pad"`` (whole image, padded with
+            neutral grey) to make images square without distortion.
+        faces: crop a square around the largest detected frontal face (with margin).
+        keep_no_face: with ``faces``, keep images with no detected face (centre
+            crop/pad) instead of dropping them.
+        split: train/val/test fractions (normalised to sum to 1).
+        min_colourfulness: drop images whose colourfulness is below this (grey).
+        min_hue_spread: drop images whose a*b* spread across the mean hue is below
+            this (sepia and other toned monochrome).
+        min_side: drop images whose shorter side is smaller than this (pixels).
+        images_per_shard: records per TFRecord shard.
+        workers: decoding processes (1 decodes in this process).
+        progress: show a tqdm progress bar on stderr.
+
+    Returns:
+        A :class:`PrepareResult`.
+
+    Raises:
+        ValueError: bad options, output inside a source, or no usable image found.
+
+    Example:
+        >>> result = prepare(["photos/"], "data/portraits", faces=True)  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    options = _check_options(image_size, fit, split, workers, images_per_shard)
+    output_dir = Path(output_dir)
+    sources = [Path(s) for s in sources]
+    if not sources:
+        raise ValueError("no sources given; pass at least one folder, image or .txt list")
+    _check_output_outside_sources(output_dir, sources)
+
+    files, walk_skipped = find_images(sources)
+    skipped: list[tuple[str, str]] = [(str(p), r) for p, r in walk_skipped]
+    removed = {key: 0 for key in ("unreadable", "black_and_white", "duplicate", "no_face", "too_small")}
+    removed["not_image_name"] = len(walk_skipped)
+    if not files:
+        raise ValueError(f"no image files found in {', '.join(map(str, sources))}")
+
+    task = _Task(image_size, fit, faces, keep_no_face, min_colourfulness, min_hue_spread, min_side)
+    results = _run(task, files, workers, progress)
+
+    kept: dict[str, dict] = {}
+    faces_found = 0
+    for path, outcome in zip(files, results):
+        if outcome["status"] != "ok":
+            removed[outcome["status"]] += 1
+            skipped.append((str(path), outcome["reason"]))
+            continue
+        digest = outcome["sha1"]
+        if digest in kept:
+            removed["duplicate"] += 1
+            skipped.append((str(path), f"duplicate of {kept[digest]['path']}"))
+            continue
+        faces_found += int(outcome["face"])
+        outcome["path"] = str(path)
+        outcome["name"], outcome["source"] = _name_and_source(path, sources)
+        kept[digest] = outcome
+    if not kept:
+        raise ValueError(
+            f"no usable images among {len(files)} file(s): "
+            + "; ".join(f"{k}={v}" for k, v in removed.items() if v)
+        )
+
+    fractions = options["split"]
+    by_split: dict[str, list[dict]] = {name: [] for name in SPLITS}
+    for digest in sorted(kept):
+        by_split[_split_of(digest, fractions)].append(kept[digest])
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    shards = _write_shards(output_dir, by_split, images_per_shard)
+    histogram = np.zeros((len(AB_EDGES) - 1,) * 2, np.float64)
+    for item in by_split["train"]:
+        histogram += item["histogram"]
+    _atomic_save_npz(output_dir / AB_DISTRIBUTION_NAME, histogram=histogram, edges=AB_EDGES.astype(np.float64))
+
+    counts = {name: len(items) for name, items in by_split.items()}
+    manifest = {
+        "format": FORMAT_VERSION,
+        "colorize_version": __version__,
+        "image_size": image_size,
+        "sources": [str(s) for s in sources],
+        "options": {
+            "fit": fit,
+            "faces": faces,
+            "keep_no_face": keep_no_face,
+            "split": list(fractions),
+            "min_colourfulness": min_colourfulness,
+            "min_hue_spread": min_hue_spread,
+            "min_side": min_side,
+            "images_per_shard": images_per_shard,
+        },
+        "counts": counts,
+        "total": sum(counts.values()),
+        "files_found": len(files),
+        "removed": removed,
+        "faces_found": faces_found,
+        "shards": shards,
+        "ab_distribution": AB_DISTRIBUTION_NAME,
+        "skipped": [{"path": p, "reason": r} for p, r in skipped],
+        "images": [
+            {
+                "name": item["name"],
+                "source": item["source"],
+                "sha1": item["sha1"],
+                "split": name,
+                "colourfulness": round(item["colourfulness"], 2),
+                "face": item["face"],
+            }
+            for name in SPLITS
+            for item in by_split[name]
+        ],
+    }
+    manifest_path = output_dir / MANIFEST_NAME
+    _atomic_write(manifest_path, (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+    _remove_stale_shards(output_dir, shards)
+    seconds = time.perf_counter() - started
+    log.info("prepared %d images in %.1f s -> %s", sum(counts.values()), seconds, output_dir)
+    return PrepareResult(output_dir, counts, removed, skipped, faces_found, seconds, manifest_path)
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def _check_options(image_size, fit, split, workers, images_per_shard) -> dict:
+    if not isinstance(image_size, int) or image_size < 8:
+        raise ValueError(f"image_size must be an integer >= 8. Received: image_size={image_size!r}")
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {', '.join(FITS)}. Received: fit={fit!r}")
+    if int(workers) < 1:
+        raise ValueError(f"workers must be at least 1. Received: workers={workers!r}")
+    if int(images_per_shard) < 1:
+        raise ValueError(f"images_per_shard must be at least 1. Received: images_per_shard={images_per_shard!r}")
+    return {"split": parse_split(split)}
+
+
+def parse_split(split: str | Iterable[float]) -> tuple[float, float, float]:
+    """Normalise ``"0.8,0.1,0.1"`` or ``(8, 1, 1)`` to three fractions summing to 1.
+
+    Raises:
+        ValueError: not three non-negative numbers with a positive sum.
+    """
+    if isinstance(split, str):
+        try:
+            values = [float(v) for v in split.split(",")]
+        except ValueError:
+            raise ValueError(f"split must be three numbers like 0.8,0.1,0.1. Received: split={split!r}") from None
+    else:
+        values = [float(v) for v in split]
+    if len(values) != 3 or any(v < 0 or not math.isfinite(v) for v in values) or sum(values) <= 0:
+        raise ValueError(
+            f"split must be three non-negative numbers (train,val,test) like 0.8,0.1,0.1. Received: split={split!r}"
+        )
+    total = sum(values)
+    return tuple(v / total for v in values)
+
+
+def _check_output_outside_sources(output_dir: Path, sources: list[Path]) -> None:
+    out = output_dir.resolve()
+    for source in sources:
+        if source.is_dir():
+            root = source.resolve()
+            if out == root or root in out.parents:
+                raise ValueError(
+                    f"output folder {output_dir} is inside source folder {source}; "
+                    "choose an output outside the sources (they are never modified)"
+                )
+
+
+def _split_of(digest: str, fractions: tuple[float, float, float]) -> str:
+    """The split of a file, from its content hash: stable when other files come and go."""
+    position = int(digest[:12], 16) / float(16**12)
+    if position < fractions[0]:
+        return "train"
+    if position < fractions[0] + fractions[1]:
+        return "val"
+    return "test" if fractions[2] > 0 else ("val" if fractions[1] > 0 else "train")
+
+
+def _name_and_source(path: Path, sources: list[Path]) -> tuple[str, str]:
+    for source in sources:
+        if source.is_dir():
+            try:
+                return path.relative_to(source).as_posix(), str(source)
+            except ValueError:
+                continue
+    return path.name, str(path.parent)
+
+
+# ----------------------------------------------------------------------------- per image
+
+
+@dataclasses.dataclass(frozen=True)
+class _Task:
+    image_size: int
+    fit: str
+    faces: bool
+    keep_no_face: bool
+    min_colourfulness: float
+    min_hue_spread: float
+    min_side: int
+
+    def __call__(self, path: Path) -> dict:
+        try:
+            return _process(path, self)
+        except ImageDecodeError as error:
+            return {"status": "unreadable", "reason": _reason(error, path)}
+        except (OSError, ValueError, ColorizeError, MemoryError) as error:
+            return {"status": "unreadable", "reason": f"{type(error).__name__}: {error}"}
+
+
+def _reason(error: Exception, path: Path) -> str:
+    text = str(error)
+    prefix = f"{path}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _process(path: Path, task: _Task) -> dict:
+    from PIL import Image
+    from skimage import color
+
+    data = path.read_bytes() if path.is_file() else b""
+    decoded = read_image(path)
+    rgb = decoded.rgb
+    if decoded.alpha is not None:  # composite over white, as a viewer shows it
+        rgb = rgb * decoded.alpha[..., None] + (1.0 - decoded.alpha[..., None])
+    height, width = rgb.shape[:2]
+    if min(height, width) < task.min_side:
+        return {"status": "too_small", "reason": f"too small ({width}x{height} < {task.min_side} px)"}
+    if decoded.grayscale:
+        return {"status": "black_and_white", "reason": "black-and-white (grayscale file)"}
+
+    thumbnail = _resize(rgb, _thumb_shape(height, width))
+    score = colourfulness(thumbnail)
+    if score < task.min_colourfulness:
+        return {
+            "status": "black_and_white",
+            "reason": f"black-and-white or nearly (colourfulness {score:.1f} < {task.min_colourfulness:g})",
+        }
+    spread = hue_spread(color.rgb2lab(thumbnail)[..., 1:])
+    if spread < task.min_hue_spread:
+        return {
+            "status": "black_and_white",
+            "reason": f"sepia/toned monochrome (hue spread {spread:.2f} < {task.min_hue_spread:g})",
+        }
+
+    found = False
+    if task.faces:
+        face = faces_lib.largest_face(rgb)
+        if face is not None:
+            top, left, side = faces_lib.face_crop_box(face, (height, width))
+            rgb = rgb[top : top + side, left : left + side]
+            found = True
+        elif not task.keep_no_face:
+            return {"status": "no_face", "reason": "no face detected"}
+    square = _fit_square(rgb, task.image_size, task.fit)
+    pixels = np.round(np.clip(square, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=6)
+    ab = color.rgb2lab(pixels.astype(np.float32) / 255.0)[..., 1:]
+    ab = np.clip(ab, AB_EDGES[0], AB_EDGES[-1] - 1e-3)
+    histogram, _, _ = np.histogram2d(ab[..., 0].ravel(), ab[..., 1].ravel(), bins=[AB_EDGES, AB_EDGES])
+    return {
+        "status": "ok",
+        "sha1": hashlib.sha1(data).hexdigest(),
+        "png": buffer.getvalue(),
+        "histogram": histogram.astype(np.int64),
+        "colourfulness": score,
+        "face": found,
+    }
+
+
+def _thumb_shape(height: int, width: int) -> tuple[int, int]:
+    scale = min(1.0, _ANALYSIS_SIDE / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def _resize(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Area-style resize of float RGB (OpenCV INTER_AREA shrinks, INTER_CUBIC enlarges)."""
+    import cv2
+
+    height, width = shape
+    if (height, width) == rgb.shape[:2]:
+        return rgb.astype(np.float32)
+    shrink = height <= rgb.shape[0] and width <= rgb.shape[1]
+    out = cv2.resize(rgb.astype(np.float32), (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _fit_square(rgb: np.ndarray, size: int, fit: str) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    if fit == "crop":
+        side = min(height, width)
+        top, left = (height - side) // 2, (width - side) // 2
+        return _resize(rgb[top : top + side, left : left + side], (size, size))
+    scale = size / max(height, width)
+    new_height, new_width = max(1, round(height * scale)), max(1, round(width * scale))
+    canvas = np.full((size, size, 3), _PAD_VALUE, np.float32)
+    top, left = (size - new_height) // 2, (size - new_width) // 2
+    canvas[top : top + new_height, left : left + new_width] = _resize(rgb, (new_height, new_width))
+    return canvas
+
+
+def _run(task: _Task, files: list[Path], workers: int, progress: bool) -> list[dict]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(files), desc="prepare", unit="img", disable=not progress, leave=False)
+    results: list[dict] = []
+    try:
+        if workers == 1 or len(files) < 4:
+            for path in files:
+                results.append(task(path))
+                bar.update()
+        else:
+            # spawn: safe even when the caller has already imported TensorFlow.
+            context = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                chunksize = max(1, min(32, len(files) // (workers * 8)))
+                for outcome in pool.map(task, files, chunksize=chunksize):
+                    results.append(outcome)
+                    bar.update()
+    finally:
+        bar.close()
+    return results
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _write_shards(output_dir: Path, by_split: dict[str, list[dict]], images_per_shard: int) -> dict[str, list[str]]:
+    import tensorflow as tf
+
+    shards: dict[str, list[str]] = {}
+    for split_name in SPLITS:
+        items = by_split[split_name]
+        count = math.ceil(len(items) / images_per_shard)
+        names = []
+        for index in range(count):
+            name = f"{split_name}-{index:05d}-of-{count:05d}.tfrecord"
+            final = output_dir / name
+            temporary = output_dir / f".{name}.tmp-{os.getpid()}"
+            try:
+                with tf.io.TFRecordWriter(str(temporary)) as writer:
+                    for item in items[index * images_per_shard : (index + 1) * images_per_shard]:
+                        writer.write(_example(tf, item))
+                os.replace(temporary, final)
+            finally:
+                if temporary.exists():
+                    temporary.unlink()
+            names.append(name)
+        shards[split_name] = names
+    return shards
+
+
+def _example(tf, item: dict) -> bytes:
+    def feature(value: bytes):
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+    features = {
+        "image": feature(item["png"]),
+        "name": feature(item["name"].encode("utf-8")),
+        "source": feature(item["source"].encode("utf-8")),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+
+
+def _remove_stale_shards(output_dir: Path, shards: dict[str, list[str]]) -> None:
+    """Delete shards of an earlier run with other counts (only our own file names)."""
+    current = {name for names in shards.values() for name in names}
+    for split_name in SPLITS:
+        for path in output_dir.glob(f"{split_name}-*-of-*.tfrecord"):
+            if path.name not in current:
+                path.unlink()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def _atomic_save_npz(path: Path, **arrays) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    _atomic_write(path, buffer.getvalue())

@@ -1,0 +1,137 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from colorize.cli import main
+from colorize.training import TrainConfig, read_history, train
+
+TINY = {"base_filters": 4}
+
+
+def _config(data, run_dir, **overrides):
+    values = dict(
+        data=str(data),
+        output_dir=str(run_dir),
+        model="unet",
+        model_options=dict(TINY),
+        image_size=32,
+        batch_size=2,
+        epochs=2,
+        steps_per_epoch=2,
+        validation_steps=1,
+        num_samples=2,
+    )
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_run_writes_every_artefact(image_folder, tmp_path):
+    import keras
+
+    run_dir = tmp_path / "run"
+    result = train(_config(image_folder, run_dir))
+    assert result.epochs_done == 2
+    for name in ("config.json", "history.csv", "best.keras", "last.keras", "loss.png", "samples/epoch_002.png"):
+        assert (run_dir / name).exists(), name
+    assert any((run_dir / "logs").rglob("*tfevents*"))
+    model = keras.saving.load_model(run_dir / "best.keras", compile=False)
+    assert model.output_shape[-1] == 2
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["model"] == "unet" and saved["image_size"] == 32
+
+
+def test_existing_run_is_not_overwritten(image_folder, tmp_path):
+    run_dir = tmp_path / "run"
+    train(_config(image_folder, run_dir, epochs=1))
+    with pytest.raises(Exception, match="--resume"):
+        train(_config(image_folder, run_dir, epochs=1))
+
+
+def test_same_seed_same_first_epoch_loss(image_folder, tmp_path):
+    first = train(_config(image_folder, tmp_path / "a", epochs=1))
+    second = train(_config(image_folder, tmp_path / "b", epochs=1))
+    loss_a = read_history(first.run_dir / "history.csv")[0]["loss"]
+    loss_b = read_history(second.run_dir / "history.csv")[0]["loss"]
+    assert loss_a == pytest.approx(loss_b, rel=1e-5)
+
+
+def test_nan_loss_stops_with_epoch_and_batch(image_folder, tmp_path):
+    from colorize.training import TrainingStopped
+
+    # A learning rate this large makes the U-Net's loss overflow within a few batches.
+    config = _config(image_folder, tmp_path / "nan", learning_rate=1e30, epochs=3, steps_per_epoch=3)
+    with pytest.raises(TrainingStopped, match=r"epoch \d+, batch \d+"):
+        train(config)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="strategy"):
+        TrainConfig(data="x", strategy="cluster")
+    with pytest.raises(ValueError, match="loss"):
+        TrainConfig(data="x", loss="huber")
+    with pytest.raises(ValueError, match="Unknown configuration keys"):
+        TrainConfig.from_dict({"data": "x", "epochz": 3})
+
+
+def test_cli_config_file_and_flags(image_folder, tmp_path):
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(
+        "model: unet\nimage_size: 32\nbatch_size: 2\nepochs: 3\nsteps_per_epoch: 1\n"
+        "validation_steps: 1\nnum_samples: 2\nmodel_options: {base_filters: 4}\n"
+    )
+    run_dir = tmp_path / "cli_run"
+    result = CliRunner().invoke(
+        main, ["train", str(image_folder), "--config", str(config_file), "--epochs", "1", "-o", str(run_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Best epoch" in result.output
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["epochs"] == 1 and saved["image_size"] == 32  # the flag overrides the file
+
+
+def test_cli_bad_input_is_one_line(tmp_path):
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "missing")])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("epochz: 3\n")
+    result = CliRunner().invoke(main, ["train", str(tmp_path), "--config", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("Error:") and "epochz" in result.output
+
+
+def test_kill_and_resume(image_folder, tmp_path):
+    import keras
+
+    run_dir = tmp_path / "killed"
+    command = [
+        sys.executable, "-m", "colorize", "train", str(image_folder), "-o", str(run_dir),
+        "--model", "unet", "--option", "base_filters=4", "--image-size", "32", "--batch-size", "2",
+        "--epochs", "30", "--steps-per-epoch", "3", "--validation-steps", "1",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(read_history(run_dir / "history.csv")) < 2:
+            time.sleep(0.2)
+        assert len(read_history(run_dir / "history.csv")) >= 2, "the first epochs never finished"
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    done_before = len(read_history(run_dir / "history.csv"))
+    assert done_before < 30
+    result = CliRunner().invoke(main, ["train", "--resume", str(run_dir), "--epochs", str(done_before + 2)])
+    assert result.exit_code == 0, result.output
+    history = read_history(run_dir / "history.csv")
+    epochs = [int(row["epoch"]) for row in history]
+    assert epochs[-1] == done_before + 1  # 0-based: ended at the requested epoch count
+    assert len(set(epochs)) == done_before + 2
+    model = keras.saving.load_model(run_dir / "last.keras", compile=False)
+    assert np.isfinite(model.predict(np.zeros((1, 32, 32, 1), "float32"), verbose=0)).all()
