@@ -507,7 +507,8 @@ def _example(tf, item: dict) -> bytes:
         "name": feature(item["name"].encode("utf-8")),
         "source": feature(item["source"].encode("utf-8")),
     }
-    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+    example = tf.train.Example(features=tf.train.Features(feature=features))
+    return example.SerializeToString(deterministic=True)
 
 
 def _remove_stale_shards(output_dir: Path, shards: dict[str, list[str]]) -> None:
