@@ -327,20 +327,51 @@ def _ab_distribution(config: TrainConfig):
 
 
 def _datasets(config: TrainConfig, model):
-    """Training and validation tf.data pipelines, and a fixed batch of validation samples."""
+    """Training and validation tf.data pipelines, and a fixed batch of validation samples.
+
+    A prepared data set brings its own train / val splits. A plain folder is split
+    here: each file goes to validation when a hash of its path relative to the folder
+    falls in the first 10 %, so the split never changes between runs or on resume.
+    """
     from colorize.data import pipeline
 
     size = config.image_size
+    if pipeline.is_prepared_dir(config.data):
+        train_source, val_source = config.data, config.data
+    else:
+        train_source, val_source = split_folder(config.data)
     common = dict(image_size=size, batch_size=config.batch_size, seed=config.seed)
-    train_data = pipeline.make_dataset(config.data, split="train", augment=config.augment, shuffle=True, **common)
-    val_data = pipeline.make_dataset(config.data, split="val", augment=False, shuffle=False, **common)
+    train_data = pipeline.make_dataset(train_source, split="train", augment=config.augment, shuffle=True, **common)
+    val_data = pipeline.make_dataset(val_source, split="val", augment=False, shuffle=False, **common)
     if config.steps_per_epoch:
         train_data = train_data.repeat()
     samples = pipeline.make_dataset(
-        config.data, split="val", image_size=size, batch_size=config.num_samples, shuffle=False, seed=config.seed
+        val_source, split="val", image_size=size, batch_size=config.num_samples, shuffle=False, seed=config.seed
     )
     sample_batch = next(iter(samples.take(1)), None)
     return train_data, val_data, sample_batch
+
+
+def split_folder(folder: str | os.PathLike, val_fraction: float = 0.1) -> tuple[list[Path], list[Path]]:
+    """Split a plain image folder into (train, val) file lists by a hash of each relative path."""
+    import hashlib
+
+    from colorize.data.images import find_images
+
+    folder = Path(folder)
+    files = [path for path in find_images([folder])[0] if path.is_file()]
+    if len(files) < 2:
+        raise ColorizeError(f"{folder}: found {len(files)} image(s); training needs at least 2 (one for validation)")
+
+    def position(path):
+        digest = hashlib.sha1(path.relative_to(folder).as_posix().encode("utf-8")).digest()
+        return int.from_bytes(digest[:4], "big") / 2**32
+
+    ranked = sorted(files, key=position)
+    # Files whose hash falls below val_fraction; at least one, so tiny folders still validate.
+    count = max(1, sum(position(path) < val_fraction for path in files))
+    val_files, train_files = sorted(ranked[:count]), sorted(ranked[count:])
+    return train_files, val_files
 
 
 def _callbacks(config: TrainConfig, run_dir: Path, inference_model, sample_batch):
