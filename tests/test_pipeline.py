@@ -102,3 +102,10 @@ def test_load_ab_distribution(tmp_path):
     np.testing.assert_array_equal(edges, np.arange(-110, 111, 10))
     with pytest.raises(FileNotFoundError, match="prepare"):
         pipeline.load_ab_distribution(tmp_path)
+
+
+def test_folder_skips_files_that_do_not_decode(image_folder):
+    (image_folder / "broken.jpg").write_text("not an image")
+    (image_folder / "empty.png").write_bytes(b"")
+    dataset = pipeline.make_dataset(image_folder, image_size=16, batch_size=4, shuffle=False)
+    assert sum(int(b[0].shape[0]) for b in dataset) == 6

@@ -203,6 +203,8 @@ def make_dataset(
             lambda item: _to_example(decode(item), image_size, None, with_rgb),
             num_parallel_calls=autotune,
         )
+    if decode is _decode_file:  # a plain folder may hold files that do not decode: skip them
+        dataset = dataset.ignore_errors(log_warning=True)
     return dataset.batch(batch_size, num_parallel_calls=autotune).prefetch(autotune)
 
 
