@@ -46,6 +46,10 @@ TF_DECODABLE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 _MIN_CROP_FRACTION = 0.85
 _SHUFFLE_BUFFER = 2048
 
+# The RGB -> Lab maths per image, fused by XLA: ~2-3x faster than the op-by-op graph
+# inside tf.data (whose ops run single-threaded), measured on a 2-core CPU.
+_rgb_to_model_io = tf.function(color.rgb_to_model_io, jit_compile=True, reduce_retracing=True)
+
 _FEATURES = {
     "image": tf.io.FixedLenFeature([], tf.string),
     "name": tf.io.FixedLenFeature([], tf.string, default_value=""),
@@ -228,25 +232,26 @@ def _plain_files(sources: list) -> list[Path]:
 
 def _decode_record(record):
     parsed = tf.io.parse_single_example(record, _FEATURES)
-    image = tf.io.decode_png(parsed["image"], channels=3)
-    return tf.image.convert_image_dtype(image, tf.float32)
+    return tf.io.decode_png(parsed["image"], channels=3, dtype=tf.uint8)
 
 
 def _decode_file(path):
     data = tf.io.read_file(path)
-    image = tf.io.decode_image(data, channels=3, expand_animations=False)
-    return tf.image.convert_image_dtype(image, tf.float32)
+    # dtype=uint8 also reduces 16-bit PNGs to 8 bits, like the prepared shards.
+    return tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
 
 
 def _to_example(rgb, image_size: int, key, with_rgb: bool):
+    """Decoded uint8 image -> square float RGB in [0, 1] -> scaled L and ab."""
     rgb = _square_crop(rgb, key)
+    # Resizing the uint8 pixels (output float32 0-255) and scaling the small result is cheaper.
     rgb = tf.image.resize(rgb, (image_size, image_size), method="area" if key is None else "bilinear",
                           antialias=True)
-    rgb = tf.clip_by_value(rgb, 0.0, 1.0)
+    rgb = tf.clip_by_value(rgb * (1.0 / 255.0), 0.0, 1.0)
     if key is not None:
         rgb = tf.image.stateless_random_flip_left_right(rgb, seed=key)
     rgb = tf.ensure_shape(rgb, (image_size, image_size, 3))
-    l_scaled, ab_scaled = color.rgb_to_model_io(rgb)
+    l_scaled, ab_scaled = _rgb_to_model_io(rgb)
     if with_rgb:
         return l_scaled, ab_scaled, rgb
     return l_scaled, ab_scaled
