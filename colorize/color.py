@@ -37,7 +37,9 @@ _XYZ_FROM_RGB = (
     (0.212671, 0.715160, 0.072169),
     (0.019334, 0.119193, 0.950227),
 )
-_D65 = (0.95047, 1.0, 1.08883)
+# The D65 white as the matrix maps RGB white (1, 1, 1): within 1e-4 of (0.95047, 1, 1.08883),
+# and it makes a* = b* = 0 exactly neutral (R = G = B), so gray stays gray.
+_D65 = tuple(sum(row) for row in _XYZ_FROM_RGB)
 _EPSILON = 0.008856  # (6/29)^3
 _KAPPA = 7.787  # (29/6)^2 / 3
 _OFFSET = 16.0 / 116.0

@@ -1,8 +1,16 @@
-"""Colorization metrics: Keras metrics for training on scaled ab tensors."""
+"""Colorization metrics from the seeds.
+
+* Keras metrics (registered, for ``model.compile``) on scaled ab tensors:
+  :class:`AbMAE`, :class:`ThresholdAccuracy`, :class:`AbAuC`.
+* NumPy functions on one image, used by :mod:`colorize.evaluation`: RGB MSE / MAE
+  (0-255), ab MSE / MAE, PSNR, SSIM, colourfulness (Hasler and Suesstrunk),
+  threshold accuracy, the AuC of the pixel-accuracy curve, and the ab distribution.
+"""
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from colorize.color import AB_SCALE
@@ -39,3 +47,138 @@ class ThresholdAccuracy(keras.metrics.Mean):
 
     def get_config(self):
         return {**super().get_config(), "threshold": self.threshold}
+
+
+@keras.saving.register_keras_serializable(package="colorize")
+class AbAuC(keras.metrics.Mean):
+    """Area under the curve of "share of pixels within t" for t = 0..``max_threshold`` (percent).
+
+    The same measure as :func:`auc`, on scaled ab tensors, usable in ``model.compile``.
+    """
+
+    def __init__(self, max_threshold=150, name="auc", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.max_threshold = int(max_threshold)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        difference = (ops.cast(y_true, "float32") - ops.cast(y_pred, "float32")) * AB_SCALE
+        distance = ops.sqrt(ops.sum(ops.square(difference), axis=-1))
+        thresholds = ops.arange(0, self.max_threshold + 1, dtype="float32")
+        # For each image: the mean over thresholds of the share of pixels within them.
+        within = ops.cast(ops.expand_dims(distance, -1) <= thresholds, "float32")
+        per_image = ops.mean(within, axis=(1, 2, 3)) * 100.0
+        return super().update_state(per_image, sample_weight=sample_weight)
+
+    def get_config(self):
+        return {**super().get_config(), "max_threshold": self.max_threshold}
+
+
+# ---------------------------------------------------------------------------
+# NumPy metrics on single images, used by colorize.evaluation.
+# rgb arrays are float in [0, 1] (H, W, 3); ab arrays are Lab units (H, W, 2).
+# ---------------------------------------------------------------------------
+
+THRESHOLD = 10.0
+AUC_MAX_THRESHOLD = 150
+
+
+def rgb_mse(predicted, truth) -> float:
+    """Mean squared error on RGB in 0-255 (seed 001, Tables V-VI)."""
+    difference = (np.asarray(predicted, np.float64) - np.asarray(truth, np.float64)) * 255.0
+    return float(np.mean(difference**2))
+
+
+def rgb_mae(predicted, truth) -> float:
+    """Mean absolute error on RGB in 0-255."""
+    return float(np.mean(np.abs((np.asarray(predicted, np.float64) - np.asarray(truth, np.float64)) * 255.0)))
+
+
+def ab_mse(predicted_ab, truth_ab) -> float:
+    """Mean squared error on a*b* (Lab units)."""
+    return float(np.mean((np.asarray(predicted_ab, np.float64) - np.asarray(truth_ab, np.float64)) ** 2))
+
+
+def ab_mae(predicted_ab, truth_ab) -> float:
+    """Mean absolute error on a*b* (Lab units)."""
+    return float(np.mean(np.abs(np.asarray(predicted_ab, np.float64) - np.asarray(truth_ab, np.float64))))
+
+
+def psnr(predicted, truth) -> float:
+    """Peak signal-to-noise ratio on RGB (dB); infinite for identical images."""
+    import skimage.metrics
+
+    if np.array_equal(predicted, truth):
+        return float("inf")
+    return float(skimage.metrics.peak_signal_noise_ratio(truth, predicted, data_range=1.0))
+
+
+def ssim(predicted, truth) -> float:
+    """Structural similarity on RGB (scikit-image, channel axis last)."""
+    import skimage.metrics
+
+    window = min(7, *np.asarray(truth).shape[:2])
+    window -= 1 - window % 2  # odd
+    return float(
+        skimage.metrics.structural_similarity(truth, predicted, data_range=1.0, channel_axis=-1, win_size=max(window, 3))
+    )
+
+
+def colourfulness(rgb) -> float:
+    """Hasler and Suesstrunk's colourfulness M of an RGB image (seed 001, Table IV).
+
+    ``rg = R - G``, ``yb = (R + G) / 2 - B`` on 0-255 values;
+    ``M = sqrt(std_rg^2 + std_yb^2) + 0.3 * sqrt(mean_rg^2 + mean_yb^2)``.
+    A gray image scores 0; "moderately colourful" is about 33, "highly" about 45.
+    """
+    rgb = np.asarray(rgb, np.float64) * 255.0
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    rg = red - green
+    yb = 0.5 * (red + green) - blue
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def ab_distances(predicted_ab, truth_ab) -> np.ndarray:
+    """Per-pixel Euclidean distance in the (a*, b*) plane."""
+    difference = np.asarray(predicted_ab, np.float64) - np.asarray(truth_ab, np.float64)
+    return np.sqrt(np.sum(difference**2, axis=-1))
+
+
+def threshold_accuracy(predicted_ab, truth_ab, threshold: float = THRESHOLD) -> float:
+    """Share of pixels whose predicted ab is within ``threshold`` of the truth (seed 004)."""
+    return float(np.mean(ab_distances(predicted_ab, truth_ab) <= threshold))
+
+
+def accuracy_curve(predicted_ab, truth_ab, max_threshold: int = AUC_MAX_THRESHOLD) -> np.ndarray:
+    """Share of pixels within t, for t = 0, 1, ..., ``max_threshold``."""
+    distances = np.sort(ab_distances(predicted_ab, truth_ab).ravel())
+    thresholds = np.arange(max_threshold + 1)
+    return np.searchsorted(distances, thresholds, side="right") / max(distances.size, 1)
+
+
+def auc(predicted_ab, truth_ab, max_threshold: int = AUC_MAX_THRESHOLD) -> float:
+    """Area under the pixel-accuracy curve, t from 0 to 150, as a percentage (seed 002).
+
+    Normalized so that a perfect prediction scores 100 (Zhang et al.'s AuC).
+    """
+    return float(np.mean(accuracy_curve(predicted_ab, truth_ab, max_threshold)) * 100.0)
+
+
+AB_EDGES = np.arange(-110, 111, 10, dtype=np.float64)
+
+
+def ab_histogram(ab, edges=AB_EDGES) -> np.ndarray:
+    """Pixel counts of a*b* on the 10-unit grid (values outside are clipped into the edge bins)."""
+    ab = np.asarray(ab, np.float64).reshape(-1, 2)
+    ab = np.clip(ab, edges[0], edges[-1] - 1e-6)
+    histogram, _, _ = np.histogram2d(ab[:, 0], ab[:, 1], bins=[edges, edges])
+    return histogram
+
+
+def distribution_summary(histogram) -> dict:
+    """Share of empty buckets and the largest bucket's share (seed 000, figure 6)."""
+    histogram = np.asarray(histogram, np.float64)
+    total = histogram.sum()
+    return {
+        "empty_buckets": float(np.mean(histogram == 0)),
+        "largest_bucket": float(histogram.max() / total) if total else 0.0,
+    }

@@ -25,7 +25,7 @@ def main() -> None:
     gray_path = save_image(args.output / "astronaut_gray.png", gray)
 
     model = inference.load_model(args.model)
-    result = inference.colorize_files([gray_path], args.output, model=model, overwrite=True, compare=True)
+    result = inference.colorize_files([gray_path], args.output, model=model, overwrite=True)
     if result.failed:
         raise SystemExit(f"failed: {result.failed[0][1]}")
     colour_path = result.written[0][1]

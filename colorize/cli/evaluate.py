@@ -1,9 +1,71 @@
-"""`colorize evaluate` (placeholder until its issue lands)."""
+"""`colorize evaluate`: the seeds' metrics for models and baselines, with a report."""
+
+from pathlib import Path
 
 import click
 
+from colorize.cli._common import handle_errors
+
 
 @click.command()
-def evaluate():
-    """Not implemented yet."""
-    raise click.ClickException("'colorize evaluate' is not implemented yet")
+@click.argument("args", nargs=-1, required=True, metavar="[MODEL]... DATA")
+@click.option("--model", "extra_models", multiple=True, help="A model to compare (repeatable): .keras, run dir or 'default'.")
+@click.option("--baselines", is_flag=True, help="Add the gray (ab = 0) and random (another image's ab) baselines.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("report"),
+              show_default=True, help="Report folder.")
+@click.option("--split", type=click.Choice(("train", "val", "test")), default="test", show_default=True,
+              help="Split of a prepared data set (a plain folder is used whole).")
+@click.option("--image-size", type=click.IntRange(min=16), default=128, show_default=True, help="Working size compared at.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), help="Evaluate at most this many images.")
+@click.option("--num-samples", type=click.IntRange(min=1), default=8, show_default=True, help="Portraits in samples.png.")
+@handle_errors
+def evaluate(args, extra_models, baselines, output, split, image_size, batch_size, limit, num_samples):
+    """Evaluate MODELs (and baselines) on DATA: a prepared data set or a folder of colour photos.
+
+    Each photo is turned gray, colorized and compared with itself. Writes
+    metrics.json, per_image.csv, report.md, ab_distribution.png and samples.png.
+
+    \b
+    Examples:
+      colorize evaluate default data/hf128 --baselines -o report/
+      colorize evaluate --model runs/unet --model runs/fusion photos/ -o cmp/
+    """
+    from tqdm import tqdm
+
+    from colorize import evaluation, inference
+
+    *model_specs, data = args
+    data = Path(data)
+    if not data.exists():
+        raise click.BadParameter(f"{data} does not exist", param_hint="DATA")
+    model_specs = list(model_specs) + list(extra_models)
+    models = {}
+    for spec in model_specs:
+        name = _display_name(spec, models)
+        models[name] = inference.load_model(spec)
+    if baselines:
+        models.update({"gray": "gray", "random": "random"})
+    if not models:
+        raise click.UsageError("nothing to evaluate: give a MODEL, --model or --baselines")
+    with tqdm(desc="evaluate", unit="img", total=limit, disable=None) as bar:
+        result = evaluation.evaluate(
+            models, data, split=split, image_size=image_size, batch_size=batch_size, limit=limit,
+            num_samples=num_samples, progress=bar.update,
+        )  # fmt: skip
+    files = evaluation.write_report(result, output)
+    click.echo(evaluation.format_table(result, markdown=False))
+    click.echo(f"\n{result.num_images} images. Report: {files['report']}")
+    for key in ("metrics", "per_image", "distribution", "samples"):
+        click.echo(f"  {files[key]}")
+
+
+def _display_name(spec: str, taken: dict) -> str:
+    path = Path(spec)
+    name = "default" if spec == "default" else (path.name if path.is_dir() else path.stem)
+    if name in ("best", "last") and path.parent.name:
+        name = path.parent.name
+    base, index = name, 2
+    while name in taken:
+        name, index = f"{base}_{index}", index + 1
+    return name

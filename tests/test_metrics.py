@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from colorize import metrics
+
+
+def test_perfect_prediction():
+    rng = np.random.default_rng(0)
+    ab = rng.uniform(-60, 60, (8, 8, 2))
+    rgb = rng.random((8, 8, 3))
+    assert metrics.auc(ab, ab) == 100.0
+    assert metrics.threshold_accuracy(ab, ab) == 1.0
+    assert metrics.rgb_mse(rgb, rgb) == 0.0 and metrics.rgb_mae(rgb, rgb) == 0.0
+    assert metrics.ab_mse(ab, ab) == 0.0
+    assert metrics.psnr(rgb, rgb) == float("inf")
+    assert metrics.ssim(rgb, rgb) == pytest.approx(1.0)
+
+
+def test_constant_offset():
+    truth = np.zeros((4, 4, 2))
+    predicted = truth + [6.0, 8.0]  # distance 10 everywhere
+    assert metrics.ab_mae(predicted, truth) == pytest.approx(7.0)
+    assert metrics.ab_mse(predicted, truth) == pytest.approx(50.0)
+    assert metrics.threshold_accuracy(predicted, truth) == 1.0  # within 10 (inclusive)
+    assert metrics.threshold_accuracy(predicted, truth, threshold=9.9) == 0.0
+    # pixels count from t = 10 to 150: 141 of the 151 thresholds
+    assert metrics.auc(predicted, truth) == pytest.approx(141 / 151 * 100)
+    rgb = np.full((2, 2, 3), 0.5)
+    assert metrics.rgb_mae(rgb + 10 / 255, rgb) == pytest.approx(10.0)
+    assert metrics.rgb_mse(rgb + 10 / 255, rgb) == pytest.approx(100.0)
+
+
+def test_colourfulness_hand_cases():
+    assert metrics.colourfulness(np.full((5, 5, 3), 0.4)) == 0.0
+    red = np.zeros((2, 2, 3))
+    red[..., 0] = 1.0  # rg = 255, yb = 127.5, no spread
+    assert metrics.colourfulness(red) == pytest.approx(0.3 * np.hypot(255, 127.5))
+    half = np.zeros((2, 2, 3))
+    half[0, :, 0] = 1.0  # rg std 127.5, yb std 63.75, means 127.5 / 63.75
+    expected = np.hypot(127.5, 63.75) + 0.3 * np.hypot(127.5, 63.75)
+    assert metrics.colourfulness(half) == pytest.approx(expected)
+
+
+def test_ab_histogram_and_summary():
+    ab = np.array([[[0.0, 0.0], [0.0, 0.0]], [[55.0, -35.0], [500.0, -500.0]]])
+    histogram = metrics.ab_histogram(ab)
+    assert histogram.shape == (22, 22) and histogram.sum() == 4
+    assert histogram[11, 11] == 2  # the (0, 0) bucket
+    assert histogram[21, 0] == 1  # clipped into the corner
+    summary = metrics.distribution_summary(histogram)
+    assert summary["largest_bucket"] == 0.5
+    assert summary["empty_buckets"] == pytest.approx(1 - 3 / 484)
+
+
+def test_keras_metrics_match_numpy():
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(-0.4, 0.4, (2, 6, 6, 2)).astype("float32")
+    predicted = (truth + rng.normal(0, 0.05, truth.shape)).astype("float32")
+    auc = metrics.AbAuC()
+    auc.update_state(truth, predicted)
+    expected = np.mean([metrics.auc(p * 128, t * 128) for p, t in zip(predicted, truth)])
+    assert float(auc.result()) == pytest.approx(expected, abs=1e-3)
+    accuracy = metrics.ThresholdAccuracy()
+    accuracy.update_state(truth, predicted)
+    assert float(accuracy.result()) == pytest.approx(
+        np.mean([metrics.threshold_accuracy(p * 128, t * 128) for p, t in zip(predicted, truth)]), abs=1e-5
+    )
+    mae = metrics.AbMAE()
+    mae.update_state(truth, predicted)
+    assert float(mae.result()) == pytest.approx(np.abs(truth - predicted).mean() * 128, rel=1e-4)
+    assert metrics.ThresholdAccuracy.from_config(accuracy.get_config()).threshold == 10.0
