@@ -1,9 +1,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+DATA ?= ../shared/data
+WORK ?= work
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test test-slow demo bench lint clean
+.PHONY: install test test-slow demo bench lint clean default-model data
 
 $(BIN)/colorize: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +21,35 @@ test: install
 test-slow: install
 	$(BIN)/python -m pytest -q --run-slow
 
+# The main job: colorize a grayscale version of scikit-image's astronaut portrait with the
+# bundled default model; writes out/demo/astronaut_{gray,gray_colorized,compare}.png.
+demo: install
+	$(BIN)/python examples/colorize_astronaut.py -o out/demo
+
 bench: install
 	$(BIN)/python benchmarks/bench_pipeline.py
+	@if [ -f benchmarks/bench_train.py ]; then $(BIN)/python benchmarks/bench_train.py; fi
 
 lint: install
 	$(BIN)/python -m compileall -q colorize tests examples benchmarks
+
+# Prepared data sets (128 px) from ../shared/data: UTKFace to train on, Human Faces to check on.
+$(WORK)/utk128/manifest.json: | install
+	$(BIN)/colorize prepare $(DATA)/utkface/images -o $(WORK)/utk128
+$(WORK)/hf128/manifest.json: | install
+	$(BIN)/colorize prepare $(DATA)/humanfaces/images -o $(WORK)/hf128
+data: $(WORK)/utk128/manifest.json $(WORK)/hf128/manifest.json
+
+# The recipe of the bundled default model (CPU, about an hour on 2 cores; resumable:
+# re-running `make default-model` continues an interrupted run).
+DEFAULT_RUN := $(WORK)/runs/default-unet16
+default-model: data
+	if [ -f $(DEFAULT_RUN)/config.json ]; then $(BIN)/colorize train --resume $(DEFAULT_RUN); \
+	else $(BIN)/colorize train $(WORK)/utk128 --model unet --option base_filters=16 --image-size 128 \
+	  --batch-size 16 --epochs 8 --steps-per-epoch 250 --augment -o $(DEFAULT_RUN); fi
+	$(BIN)/colorize evaluate $(DEFAULT_RUN) $(WORK)/hf128 --split test --baselines -o $(WORK)/reports/default-hf
+	$(BIN)/colorize evaluate $(DEFAULT_RUN) $(WORK)/utk128 --split test --baselines -o $(WORK)/reports/default-utk
+	cp $(DEFAULT_RUN)/best.keras colorize/assets/default.keras
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
