@@ -203,10 +203,14 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
         keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
     try:
         strategy = make_strategy(config.strategy)
+        run_dir = _worker_output_dir(run_dir, strategy)
+        run_dir.mkdir(parents=True, exist_ok=True)
         with strategy.scope():
             model, inference_model = _build_and_compile(config)
-        train_data, val_data, sample_batch = _datasets(config, model)
+        train_data, val_data, sample_batch, steps = _datasets(config, model)
         callbacks, stopper = _callbacks(config, run_dir, inference_model, sample_batch)
+        if strategy.num_replicas_in_sync > 1:
+            log.info("training on %d replicas; global batch %d", strategy.num_replicas_in_sync, config.batch_size)
         started = time.time()
         stopped_reason = None
         try:
@@ -214,8 +218,8 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
                 train_data,
                 validation_data=val_data,
                 epochs=config.epochs,
-                steps_per_epoch=config.steps_per_epoch,
-                validation_steps=config.validation_steps,
+                steps_per_epoch=steps["train"],
+                validation_steps=steps["val"],
                 callbacks=callbacks,
                 verbose=1 if log.isEnabledFor(logging.WARNING) else 0,
             )
@@ -253,16 +257,35 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
 
 
 def make_strategy(name: str):
-    """Return a tf.distribute strategy: "auto" uses every GPU (Mirrored) or the default device."""
+    """Return a tf.distribute strategy.
+
+    * "one": the default device.
+    * "mirrored": every GPU of this host, or every logical CPU device when there is no
+      GPU (so the path can be exercised on a CPU split into logical devices).
+    * "multiworker": MultiWorkerMirroredStrategy across hosts described by TF_CONFIG.
+    * "auto": mirrored when several GPUs are visible, else the default device.
+    """
     import tensorflow as tf
 
     if name == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = [device.name for device in tf.config.list_logical_devices("GPU")]
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1:
-        return tf.distribute.MirroredStrategy()
+        devices = gpus or [device.name for device in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if name == "auto" and len(gpus) > 1:
+        return tf.distribute.MirroredStrategy(devices=gpus)
     return tf.distribute.get_strategy()
+
+
+def _worker_output_dir(run_dir: Path, strategy) -> Path:
+    """Multi-worker runs: the chief writes the run directory, other workers a scratch copy."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    task_id = getattr(resolver, "task_id", 0) or 0
+    if task_type in (None, "chief") or (task_type == "worker" and task_id == 0):
+        return run_dir
+    return run_dir / "workers" / f"{task_type}_{task_id}"
 
 
 def _build_and_compile(config: TrainConfig):
@@ -338,18 +361,35 @@ def _datasets(config: TrainConfig, model):
     size = config.image_size
     if pipeline.is_prepared_dir(config.data):
         train_source, val_source = config.data, config.data
+        counts = pipeline.read_manifest(config.data)["counts"]
+        num_train, num_val = counts.get("train", 0), counts.get("val", 0)
     else:
         train_source, val_source = split_folder(config.data)
+        num_train, num_val = len(train_source), len(val_source)
     common = dict(image_size=size, batch_size=config.batch_size, seed=config.seed)
     train_data = pipeline.make_dataset(train_source, split="train", augment=config.augment, shuffle=True, **common)
     val_data = pipeline.make_dataset(val_source, split="val", augment=False, shuffle=False, **common)
+    steps = {"train": config.steps_per_epoch, "val": config.validation_steps}
     if config.steps_per_epoch:
         train_data = train_data.repeat()
+    if model.distribute_strategy.num_replicas_in_sync > 1:
+        # Replicas need full batches: repeat both streams and count steps from the split sizes.
+        train_data, val_data = (
+            data.unbatch().repeat().batch(config.batch_size, drop_remainder=True) for data in (train_data, val_data)
+        )
+        steps["train"] = steps["train"] or max(1, num_train // config.batch_size)
+        steps["val"] = steps["val"] or max(1, -(-num_val // config.batch_size))
+    if config.strategy == "multiworker":
+        import tensorflow as tf
+
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        train_data, val_data = train_data.with_options(options), val_data.with_options(options)
     samples = pipeline.make_dataset(
         val_source, split="val", image_size=size, batch_size=config.num_samples, shuffle=False, seed=config.seed
     )
     sample_batch = next(iter(samples.take(1)), None)
-    return train_data, val_data, sample_batch
+    return train_data, val_data, sample_batch, steps
 
 
 def split_folder(folder: str | os.PathLike, val_fraction: float = 0.1) -> tuple[list[Path], list[Path]]:
