@@ -19,7 +19,9 @@ import keras
 
 # name -> ("module:function", one-line description). Modules are imported on use.
 MODELS = {
+    "fusion": ("colorize.models.colorizer:build_fusion_colorizer", "encoder + global extractor + fusion + decoder, MSE (seed 001)"),
     "unet": ("colorize.models.unet:build_unet", "U-Net, L1 (seed 000)"),
+    "uvgg": ("colorize.models.unet:build_uvgg", "U-Net + frozen VGG19 at the bottleneck, L1 (seed 000)"),
 }
 
 

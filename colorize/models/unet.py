@@ -39,8 +39,9 @@ def build_unet(
         base_filters: filters of the first level.
         depth: number of down-sampling levels.
         batch_norm: batch normalization after every convolution.
-        bottleneck_features: optional callable ``(l_input, bottleneck) -> tensor`` whose
-            output is concatenated at the bottleneck (used by uVGG-net).
+        bottleneck_features: optional callable ``(l_input, bottleneck) -> tensor`` that
+            replaces the bottleneck's output, e.g. with global features concatenated
+            (used by uVGG-net).
         name: model name.
 
     Returns:
@@ -60,12 +61,10 @@ def build_unet(
         x = layers.MaxPooling2D(name=f"encoder{level + 1}_pool")(x)
     x = conv_block(x, base_filters * 2**depth, "bottleneck", batch_norm)
     if bottleneck_features is not None:
-        x = layers.Concatenate(name="bottleneck_fusion")([x, bottleneck_features(inputs, x)])
-    model_layers = {}
+        x = bottleneck_features(inputs, x)
     for level in reversed(range(depth)):
         filters = base_filters * 2**level
         x = layers.Conv2DTranspose(filters, 2, strides=2, name=f"decoder{level + 1}_up")(x)
-        model_layers[level] = x
         skip = _find(inputs, x, f"encoder{level + 1}_relu2")
         x = layers.Concatenate(name=f"decoder{level + 1}_concat")([x, skip])
         x = conv_block(x, filters, f"decoder{level + 1}", batch_norm)
@@ -90,3 +89,38 @@ def _find(inputs, tensor, layer_name):
         for node in operation._inbound_nodes:
             stack.extend(node.input_tensors)
     raise ValueError(f"no layer named {layer_name!r} upstream")
+
+
+def build_uvgg(
+    image_size: int | None = 128,
+    base_filters: int = 32,
+    depth: int = 4,
+    batch_norm: bool = True,
+    extractor_input_size: int | None = None,
+    extractor_weights=None,
+    name: str = "uvgg",
+) -> keras.Model:
+    """Build seed 000's uVGG-net: the U-Net with a frozen VGG19 branch at the bottleneck.
+
+    VGG19 (without its classifier) sees the gray image at 224 x 224; its last
+    convolutional features are average-pooled to a 512-vector that is tiled over the
+    bottleneck grid and concatenated there (the poster's "concatenate spatial
+    information in bottleneck"), then the decoder proceeds as in the U-Net.
+
+    Args:
+        image_size, base_filters, depth, batch_norm: as :func:`build_unet`.
+        extractor_input_size: override VGG19's input size (tests only).
+        extractor_weights: None, a VGG19 weights file, or "imagenet" from the Keras cache.
+        name: model name.
+    """
+    from colorize.models import extractors
+    from colorize.models.colorizer import FusionLayer
+
+    def vgg_features(l_input, bottleneck):
+        vector = extractors.global_features(l_input, "vgg19", extractor_input_size, include_top=False)
+        return FusionLayer(name="bottleneck_vgg19")([bottleneck, vector])
+
+    model = build_unet(image_size, base_filters, depth, batch_norm, bottleneck_features=vgg_features, name=name)
+    if extractor_weights is not None:
+        extractors.load_extractor_weights(model, "vgg19", extractor_weights)
+    return model
