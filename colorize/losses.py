@@ -6,7 +6,10 @@ All regression losses compare scaled a*b* (see :mod:`colorize.color`).
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
+
+from colorize.color import AB_SCALE
 
 
 @keras.saving.register_keras_serializable(package="colorize")
@@ -35,3 +38,82 @@ class MSE(keras.losses.Loss):
     def call(self, y_true, y_pred):
         y_pred = ops.cast(y_pred, "float32")
         return ops.mean(ops.square(ops.cast(y_true, "float32") - y_pred), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="colorize")
+class RebalancedCrossEntropy(keras.losses.Loss):
+    """Seed 002's class-rebalanced multinomial cross-entropy.
+
+    ``y_true`` is scaled a*b* (B, H, W, 2), as the pipeline yields it; it is averaged
+    down to the prediction's resolution, soft-encoded over the bins (Gaussian, sigma 5,
+    5 nearest) and each pixel is weighted by the rebalancing weight of its closest bin.
+    ``y_pred`` is the bin distribution (B, h, w, Q).
+
+    Args:
+        weights: the Q class-rebalancing weights (``classification.rebalancing_weights``);
+            None for no rebalancing.
+        sigma: soft-encoding width in a*b* units.
+    """
+
+    def __init__(self, weights=None, sigma=5.0, name="rebalanced_crossentropy", reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.weights = None if weights is None else [float(w) for w in np.asarray(weights).ravel()]
+        self.sigma = float(sigma)
+        from colorize.models.classification import AbQuantizer
+
+        self.quantizer = AbQuantizer(sigma=self.sigma)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.cast(y_pred, "float32")
+        y_true = ops.cast(y_true, "float32")
+        factor = y_true.shape[1] // y_pred.shape[1] if y_true.shape[1] and y_pred.shape[1] else 1
+        if factor > 1:
+            y_true = ops.average_pool(y_true, factor, strides=factor, padding="valid")
+        target = self.quantizer.soft_encode(y_true * AB_SCALE)
+        loss = -ops.sum(target * ops.log(ops.maximum(y_pred, 1e-8)), axis=-1)
+        if self.weights is not None:
+            table = ops.convert_to_tensor(np.asarray(self.weights, np.float32))
+            loss = loss * ops.take(table, ops.argmax(target, axis=-1))
+        return ops.mean(loss, axis=(1, 2))
+
+    def get_config(self):
+        return {**super().get_config(), "weights": self.weights, "sigma": self.sigma}
+
+
+@keras.saving.register_keras_serializable(package="colorize")
+class ColourWeightedLoss(keras.losses.Loss):
+    """L1 (power 1) or L2 (power 2) on scaled ab, each pixel weighted by its colour's rarity.
+
+    Seed 000 proposes it to bring out rare colours: the weight of a pixel is the
+    rebalancing weight (lambda 0.5, expectation 1 over the training set) of the a*b*
+    cell its true colour falls in, from the data set's ``ab_distribution.npz``.
+    """
+
+    def __init__(self, histogram=None, edges=None, power=1, lambda_=0.5, name="colour_weighted",
+                 reduction="sum_over_batch_size", dtype=None):  # fmt: skip
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.power = int(power)
+        self.lambda_ = float(lambda_)
+        self.edges = [float(e) for e in (np.arange(-110, 111, 10) if edges is None else np.asarray(edges))]
+        if histogram is None:
+            histogram = np.ones((len(self.edges) - 1,) * 2)
+        histogram = np.asarray(histogram, np.float64)
+        self.histogram = histogram.tolist()
+        probability = histogram / max(histogram.sum(), 1e-12)
+        weights = 1.0 / ((1.0 - self.lambda_) * probability + self.lambda_ / probability.size)
+        self._table = (weights / np.sum(probability * weights)).astype(np.float32)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, "float32")
+        difference = ops.cast(y_pred, "float32") - y_true
+        error = ops.mean(ops.abs(difference) if self.power == 1 else ops.square(difference), axis=-1)
+        ab = y_true * AB_SCALE
+        step, start, cells = self.edges[1] - self.edges[0], self.edges[0], len(self.edges) - 1
+        index = ops.cast(ops.clip(ops.floor((ab - start) / step), 0, cells - 1), "int32")
+        flat = index[..., 0] * cells + index[..., 1]
+        weight = ops.take(ops.convert_to_tensor(self._table.ravel()), flat)
+        return error * weight
+
+    def get_config(self):
+        return {**super().get_config(), "histogram": self.histogram, "edges": self.edges, "power": self.power,
+                "lambda_": self.lambda_}  # fmt: skip

@@ -21,6 +21,9 @@ import keras
 MODELS = {
     "fusion": ("colorize.models.colorizer:build_fusion_colorizer", "encoder + global extractor + fusion + decoder, MSE (seed 001)"),
     "unet": ("colorize.models.unet:build_unet", "U-Net, L1 (seed 000)"),
+    "classification": ("colorize.models.classification:build_classification_colorizer",
+                       "softmax over quantized ab bins, rebalanced cross-entropy, annealed mean (seed 002)"),
+    "regression": ("colorize.models.classification:build_regression_colorizer", "seed 002's trunk, L2 (seed 002)"),
     "uvgg": ("colorize.models.unet:build_uvgg", "U-Net + frozen VGG19 at the bottleneck, L1 (seed 000)"),
 }
 

@@ -1,0 +1,197 @@
+"""Seed 002: colorization as classification over quantized a*b* bins.
+
+* :func:`gamut_bins` computes the in-gamut bins of the a*b* plane on a grid of 10
+  (bin centres at multiples of 10; a bin counts when some L in [0, 100] makes a colour
+  of its cell displayable in sRGB) - computed, not a hard-coded table.
+* :class:`AbQuantizer` soft-encodes a*b* to the 5 nearest bins with a Gaussian (sigma 5).
+* :func:`rebalancing_weights` turns the training set's a*b* histogram into class weights
+  (Gaussian smoothing sigma 5, mixed with a uniform distribution by lambda 0.5,
+  inverted, normalized to expectation 1).
+* :class:`AnnealedMean` decodes a bin distribution into a*b* with temperature T (0.38):
+  T -> 0 approaches the mode, T = 1 is the mean.
+* :func:`build_classification_colorizer` (softmax over the bins, layer ``ab_bins``) and
+  :func:`build_regression_colorizer` (the same trunk with a 2-channel tanh head: the
+  seed's L2 baseline).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from colorize.color import AB_SCALE
+
+GRID = 10
+AB_RANGE = 110
+TEMPERATURE = 0.38
+
+
+@functools.lru_cache(maxsize=4)
+def gamut_bins(grid: int = GRID, ab_range: int = AB_RANGE) -> np.ndarray:
+    """Centres (Q, 2) of the a*b* bins that hold a displayable sRGB colour for some L.
+
+    Samples every L in [0, 100] and a*b* on a 1-unit lattice, converts Lab -> sRGB
+    without clipping, and keeps the bins (centres at multiples of ``grid``) with at least
+    one in-gamut sample in their cell. Gives 313 bins for grid 10, as in Zhang et al.
+    """
+    values = np.arange(-ab_range - grid // 2, ab_range + grid // 2 + 1, 1.0)
+    a, b = np.meshgrid(values, values, indexing="ij")
+    found = np.zeros(a.shape, bool)
+    for lightness in np.arange(0.0, 100.01, 1.0):
+        found |= _in_gamut(lightness, a, b)
+    cells = np.round(np.stack([a[found], b[found]], axis=-1) / grid).astype(int)
+    cells = np.unique(cells, axis=0)
+    cells = cells[np.all(np.abs(cells * grid) <= ab_range, axis=1)]
+    return (cells * grid).astype(np.float32)
+
+
+def _in_gamut(lightness, a, b):
+    fy = (lightness + 16.0) / 116.0
+    f = np.stack([fy + a / 500.0, np.full_like(a, fy), fy - b / 200.0], axis=-1)
+    xyz = np.where(f > 6.0 / 29.0, f**3, (f - 16.0 / 116.0) / 7.787) * np.array([0.950456, 1.0, 1.088754])
+    matrix = np.linalg.inv(np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
+                                     [0.019334, 0.119193, 0.950227]]))  # fmt: skip
+    linear = xyz @ matrix.T
+    return np.all((linear >= -1e-6) & (linear <= 1.0 + 1e-6), axis=-1)
+
+
+class AbQuantizer:
+    """Bin centres and Gaussian soft-encoding of a*b* (Lab units) over the nearest bins.
+
+    Example:
+        >>> quantizer = AbQuantizer()
+        >>> quantizer.num_bins
+        313
+        >>> encoded = quantizer.soft_encode(np.array([[0.0, 0.0]]))  # sums to 1
+    """
+
+    def __init__(self, sigma: float = 5.0, neighbours: int = 5, grid: int = GRID):
+        self.centres = gamut_bins(grid)
+        self.sigma = float(sigma)
+        self.neighbours = int(neighbours)
+
+    @property
+    def num_bins(self) -> int:
+        return len(self.centres)
+
+    def soft_encode(self, ab):
+        """(..., 2) a*b* -> (..., Q) weights on the nearest bins, Gaussian in distance, summing to 1."""
+        ab = ops.cast(ab, "float32")
+        centres = ops.convert_to_tensor(self.centres)
+        distances = ops.sum(ops.square(ab[..., None, :] - centres), axis=-1)
+        nearest_negative, indices = ops.top_k(-distances, k=self.neighbours)
+        weights = ops.exp(nearest_negative / (2.0 * self.sigma**2))
+        weights = weights / ops.sum(weights, axis=-1, keepdims=True)
+        return ops.sum(ops.one_hot(indices, self.num_bins) * weights[..., None], axis=-2)
+
+
+def bin_distribution(histogram, edges, sigma: float = 5.0, grid: int = GRID) -> np.ndarray:
+    """Empirical probability of each bin, Gaussian-smoothed in a*b* units (sigma 5).
+
+    ``histogram`` counts pixels over cells with ``edges`` (22 x 22, -110..110 step 10,
+    as stored by `colorize prepare`); it is spread to a 1-unit lattice, smoothed, and
+    read at the bin centres.
+    """
+    from scipy import ndimage
+
+    histogram = np.asarray(histogram, np.float64)
+    edges = np.asarray(edges, np.float64)
+    step = int(round(edges[1] - edges[0]))
+    density = np.kron(histogram, np.ones((step, step))) / step**2
+    density = ndimage.gaussian_filter(density, sigma=sigma, mode="constant")
+    centres = gamut_bins(grid)
+    index = np.clip(np.round(centres - edges[0]).astype(int), 0, density.shape[0] - 1)
+    probability = density[index[:, 0], index[:, 1]]
+    total = probability.sum()
+    return probability / total if total > 0 else np.full(len(centres), 1.0 / len(centres))
+
+
+def rebalancing_weights(histogram, edges, lambda_: float = 0.5, sigma: float = 5.0) -> np.ndarray:
+    """Class-rebalancing weights (Zhang et al.): w ~ ((1 - lambda) p + lambda / Q)^-1, E_p[w] = 1."""
+    probability = bin_distribution(histogram, edges, sigma)
+    weights = 1.0 / ((1.0 - lambda_) * probability + lambda_ / len(probability))
+    return (weights / np.sum(probability * weights)).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="colorize")
+class AnnealedMean(layers.Layer):
+    """Bin probabilities (..., Q) -> scaled a*b* (..., 2) by the annealed mean (seed 002).
+
+    ``f_T(z) = exp(log z / T) / sum(exp(log z / T))``, then the mean of the bin centres
+    under ``f_T``. T = 1 gives the mean, T -> 0 the mode; 0.38 is the seed's choice.
+    """
+
+    def __init__(self, temperature: float = TEMPERATURE, grid: int = GRID, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.temperature = float(temperature)
+        self.grid = int(grid)
+        self.centres = gamut_bins(self.grid)
+
+    def call(self, probabilities):
+        logits = ops.log(ops.maximum(ops.cast(probabilities, "float32"), 1e-12)) / self.temperature
+        annealed = ops.softmax(logits, axis=-1)
+        ab = ops.matmul(annealed, ops.convert_to_tensor(self.centres))
+        return ab / AB_SCALE
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (2,)
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature, "grid": self.grid}
+
+
+def _trunk(l_input, width: float, dropout: float):
+    """Conv blocks (2-3 conv + ReLU, then batch norm and dropout), down to 1/4 resolution."""
+    x = l_input
+    plan = ((64, 2, 2), (128, 2, 2), (256, 3, 1), (256, 3, 1), (128, 2, 1))  # filters, convs, last stride
+    for block, (filters, convs, stride) in enumerate(plan, start=1):
+        filters = max(2, int(round(filters * width)))
+        dilation = 2 if block == 4 else 1
+        for index in range(1, convs + 1):
+            last = index == convs
+            x = layers.Conv2D(
+                filters, 3, strides=stride if last else 1, dilation_rate=1 if (last and stride > 1) else dilation,
+                padding="same", activation="relu", name=f"block{block}_conv{index}",
+            )(x)  # fmt: skip
+        x = layers.BatchNormalization(name=f"block{block}_bn")(x)
+        x = layers.Dropout(dropout, name=f"block{block}_dropout")(x)
+    return x
+
+
+def build_classification_colorizer(
+    image_size: int | None = 128, width: float = 1.0, dropout: float = 0.1, grid: int = GRID
+) -> keras.Model:
+    """Seed 002's classification network: L -> softmax over the in-gamut ab bins at 1/4 resolution.
+
+    The output layer is ``ab_bins`` (float32). Train with
+    ``colorize.losses.RebalancedCrossEntropy``; for inference,
+    :func:`with_annealed_mean` (or ``colorize.models.as_inference_model``) decodes it to ab.
+    """
+    num_bins = len(gamut_bins(grid))
+    l_input = keras.Input((image_size, image_size, 1), name="l_input")
+    x = _trunk(l_input, width, dropout)
+    x = layers.Conv2D(num_bins, 1, name="bins_logits")(x)
+    outputs = layers.Softmax(name="ab_bins", dtype="float32")(x)
+    return keras.Model(l_input, outputs, name="classification")
+
+
+def build_regression_colorizer(image_size: int | None = 128, width: float = 1.0, dropout: float = 0.1) -> keras.Model:
+    """Seed 002's L2 baseline: the classification trunk with a 2-channel tanh head."""
+    l_input = keras.Input((image_size, image_size, 1), name="l_input")
+    x = _trunk(l_input, width, dropout)
+    x = layers.Conv2D(2, 1, activation="tanh", name="ab_quarter", dtype="float32")(x)
+    outputs = layers.UpSampling2D(4, interpolation="bilinear", name="ab_output", dtype="float32")(x)
+    return keras.Model(l_input, outputs, name="regression")
+
+
+def with_annealed_mean(model: keras.Model, temperature: float = TEMPERATURE) -> keras.Model:
+    """Inference model: the classification network followed by annealed-mean decoding to ab."""
+    probabilities = model.get_layer("ab_bins").output
+    ab = AnnealedMean(temperature, name="annealed_mean")(probabilities)
+    factor = model.inputs[0].shape[1] // probabilities.shape[1] if model.inputs[0].shape[1] else 4
+    ab = layers.UpSampling2D(factor, interpolation="bilinear", name="ab_output", dtype="float32")(ab)
+    return keras.Model(model.inputs, ab, name=f"{model.name}_annealed_mean")
