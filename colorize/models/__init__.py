@@ -24,6 +24,10 @@ MODELS = {
     "classification": ("colorize.models.classification:build_classification_colorizer",
                        "softmax over quantized ab bins, rebalanced cross-entropy, annealed mean (seed 002)"),
     "regression": ("colorize.models.classification:build_regression_colorizer", "seed 002's trunk, L2 (seed 002)"),
+    "vgg16_autoencoder": ("colorize.models.autoencoder:build_vgg16_autoencoder", "CNN auto-encoder + VGG16 features (seed 003)"),
+    "naive_cnn": ("colorize.models.naive:build_naive_cnn", "encoder-decoder CNN with dense bottleneck (seed 004)"),
+    "resnet50": ("colorize.models.resnet:build_resnet50_colorizer", "ResNet-50 encoder + conv decoder (seed 004)"),
+    "gan": ("colorize.models.gan:build_gan", "generator + discriminator, BCE + 0.1 L2 (seed 004)"),
     "uvgg": ("colorize.models.unet:build_uvgg", "U-Net + frozen VGG19 at the bottleneck, L1 (seed 000)"),
 }
 
