@@ -1,0 +1,137 @@
+"""Seed 002 (classification), 003 (VGG16 auto-encoder) and 004 (naive CNN, ResNet-50, GAN) builders."""
+
+import keras
+import numpy as np
+import pytest
+
+from colorize import losses, models
+from colorize.models import classification
+
+
+def _batch(size=32):
+    rng = np.random.default_rng(0)
+    return (rng.uniform(-1, 1, (2, size, size, 1)).astype("float32"),
+            rng.uniform(-0.3, 0.3, (2, size, size, 2)).astype("float32"))  # fmt: skip
+
+
+def _save_load_same(model, x, tmp_path):
+    path = tmp_path / "m.keras"
+    model.save(path)
+    np.testing.assert_allclose(np.asarray(keras.saving.load_model(path)(x)), np.asarray(model(x)), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("regression", {"width": 0.0625}),
+        ("naive_cnn", {"width": 0.125, "dense_units": 8}),
+        ("resnet50", {"decoder_width": 0.125}),
+        ("vgg16_autoencoder", {"width": 0.125, "extractor_input_size": 32}),
+    ],
+)
+def test_regression_style_builders(name, options, tmp_path):
+    x, _ = _batch()
+    model = models.build_model(name, image_size=32, **options)
+    output = np.asarray(model(x))
+    assert output.shape == (2, 32, 32, 2) and np.abs(output).max() <= 1.0
+    assert model.__class__.from_config(model.get_config()).count_params() == model.count_params()
+    _save_load_same(model, x, tmp_path)
+
+
+def test_gamut_bins_are_computed_and_plausible():
+    centres = classification.gamut_bins()
+    assert len(centres) > 200
+    assert np.all(centres % 10 == 0)
+    assert [0.0, 0.0] in centres.tolist()
+    assert [80.0, 70.0] in centres.tolist()  # pure red is near a*=80, b*=67
+    assert [-100.0, -100.0] not in centres.tolist()  # far outside sRGB
+
+
+def test_soft_encoding():
+    quantizer = classification.AbQuantizer()
+    centre = quantizer.centres[10]
+    encoded = np.asarray(quantizer.soft_encode(np.array([centre, centre + 3.0])))
+    np.testing.assert_allclose(encoded.sum(axis=-1), 1.0, atol=1e-5)
+    assert np.argmax(encoded[0]) == 10 and (encoded[0] > 0).sum() == 5
+    # Gaussian in distance: the two neighbours at distance 10 weigh exp(-100/50) of the centre
+    assert sorted(encoded[0])[-2] / encoded[0, 10] == pytest.approx(np.exp(-2.0), rel=1e-4)
+
+
+def test_annealed_mean_mode_and_mean():
+    q = classification.AbQuantizer().num_bins
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.ones(q), size=(1, 1, 1)).astype("float32")
+    centres = classification.gamut_bins()
+    mean = np.asarray(classification.AnnealedMean(1.0)(probabilities))[0, 0, 0] * 128
+    np.testing.assert_allclose(mean, probabilities[0, 0, 0] @ centres, atol=1e-3)
+    mode = np.asarray(classification.AnnealedMean(0.01)(probabilities))[0, 0, 0] * 128
+    np.testing.assert_allclose(mode, centres[np.argmax(probabilities)], atol=1e-2)
+    layer = classification.AnnealedMean.from_config(classification.AnnealedMean(0.38).get_config())
+    assert layer.temperature == 0.38
+
+
+def test_rebalancing_weights():
+    edges = np.arange(-110, 111, 10)
+    histogram = np.zeros((22, 22))
+    histogram[11, 12] = 1000.0  # almost every pixel near a*=5, b*=15 (skin-like)
+    histogram[5, 5] = 1.0
+    weights = classification.rebalancing_weights(histogram, edges)
+    probability = classification.bin_distribution(histogram, edges)
+    assert probability.sum() == pytest.approx(1.0)
+    assert np.sum(probability * weights) == pytest.approx(1.0, rel=1e-5)  # expectation 1
+    common = np.argmax(probability)
+    assert weights[common] == weights.min() and weights.max() > 1.5 * weights[common]
+
+
+def test_classification_model_loss_and_inference(tmp_path):
+    x, ab = _batch()
+    model = models.build_model("classification", image_size=32, width=0.0625)
+    q = classification.AbQuantizer().num_bins
+    assert model.output_shape == (None, 8, 8, q)
+    probabilities = np.asarray(model(x))
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-4)
+    weights = np.ones(q, "float32")
+    loss = losses.RebalancedCrossEntropy(weights=weights)
+    value = float(loss(ab, probabilities))
+    assert np.isfinite(value) and value > 0
+    model.compile(optimizer="adam", loss=loss)
+    model.fit(x, ab, epochs=1, verbose=0)
+    _save_load_same(model, x, tmp_path)
+    inference = models.as_inference_model(model)
+    assert inference.output_shape == (None, 32, 32, 2)
+    assert inference.layers[-1].name == "ab_output"
+    restored = losses.RebalancedCrossEntropy.from_config(loss.get_config())
+    assert float(restored(ab, probabilities)) == pytest.approx(value, rel=1e-5)
+
+
+def test_colour_weighted_loss_weighs_rare_colours_more():
+    histogram = np.zeros((22, 22))
+    histogram[11, 11] = 100.0  # the (0, 0) cell is common
+    loss = losses.ColourWeightedLoss(histogram=histogram, power=1)
+    prediction = np.full((1, 2, 2, 2), 0.1, "float32")
+    common = float(loss(np.zeros((1, 2, 2, 2), "float32"), prediction))
+    rare = float(loss(np.full((1, 2, 2, 2), 0.2, "float32"), prediction))
+    assert rare > common * 1.5
+    assert losses.ColourWeightedLoss.from_config(loss.get_config()).power == 1
+
+
+@pytest.mark.parametrize("alternate", [False, True])
+def test_gan_trains_saves_and_exposes_its_generator(alternate, tmp_path):
+    x, ab = _batch()
+    gan = models.build_model("gan", image_size=32, generator="unet", base_filters=4, discriminator_width=0.125,
+                             alternate_every=1)  # fmt: skip
+    gan.compile(alternate=alternate)
+    history = gan.fit(x, ab, epochs=2, validation_data=(x, ab), verbose=0)
+    assert {"g_loss", "d_loss", "loss", "val_loss"} <= set(history.history)
+    assert all(np.isfinite(v) for values in history.history.values() for v in values)
+    _save_load_same(gan, x, tmp_path)
+    generator = models.as_inference_model(gan)
+    assert generator is gan.generator and generator.output_shape == (None, 32, 32, 2)
+
+
+def test_discriminator_outputs_a_probability():
+    from colorize.models.gan import build_discriminator
+
+    discriminator = build_discriminator(32, width=0.125)
+    output = np.asarray(discriminator(np.zeros((2, 32, 32, 3), "float32")))
+    assert output.shape == (2, 1) and np.all((output >= 0) & (output <= 1))
