@@ -280,7 +280,7 @@ def plot_ab_distributions(path: str | os.PathLike, histograms: dict[str, np.ndar
     edges = metrics.AB_EDGES
     for axis, name in zip(axes[0], names):
         histogram = histograms[name]
-        image = np.log(histogram.T + 1.0)
+        image = metrics.log_histogram(histogram).T
         axis.imshow(image, origin="lower", extent=(edges[0], edges[-1], edges[0], edges[-1]), cmap="viridis")
         summary = metrics.distribution_summary(histogram)
         axis.set_title(

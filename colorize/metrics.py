@@ -63,10 +63,10 @@ class AbAuC(keras.metrics.Mean):
     def update_state(self, y_true, y_pred, sample_weight=None):
         difference = (ops.cast(y_true, "float32") - ops.cast(y_pred, "float32")) * AB_SCALE
         distance = ops.sqrt(ops.sum(ops.square(difference), axis=-1))
-        thresholds = ops.arange(0, self.max_threshold + 1, dtype="float32")
-        # For each image: the mean over thresholds of the share of pixels within them.
-        within = ops.cast(ops.expand_dims(distance, -1) <= thresholds, "float32")
-        per_image = ops.mean(within, axis=(1, 2, 3)) * 100.0
+        # A pixel at distance d is within t for the integer thresholds t = ceil(d)..max_threshold,
+        # so the mean over thresholds needs no (pixels x thresholds) tensor.
+        count = ops.clip(self.max_threshold + 1.0 - ops.ceil(distance), 0.0, self.max_threshold + 1.0)
+        per_image = ops.mean(count, axis=(1, 2)) * (100.0 / (self.max_threshold + 1))
         return super().update_state(per_image, sample_weight=sample_weight)
 
     def get_config(self):
@@ -158,9 +158,19 @@ def accuracy_curve(predicted_ab, truth_ab, max_threshold: int = AUC_MAX_THRESHOL
 def auc(predicted_ab, truth_ab, max_threshold: int = AUC_MAX_THRESHOLD) -> float:
     """Area under the pixel-accuracy curve, t from 0 to 150, as a percentage (seed 002).
 
-    Normalized so that a perfect prediction scores 100 (Zhang et al.'s AuC).
+    The mean of :func:`accuracy_curve` over the integer thresholds, so a perfect
+    prediction scores 100 and a constant error of 10 scores 141 / 151 (Zhang et al.'s AuC).
+
+    Example:
+        >>> auc(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)))
+        100.0
     """
     return float(np.mean(accuracy_curve(predicted_ab, truth_ab, max_threshold)) * 100.0)
+
+
+def delta_m(predicted_rgb, truth_rgb) -> float:
+    """Colourfulness difference M(prediction) - M(truth) (seed 001, eq. 4; its mean is ΔM)."""
+    return colourfulness(predicted_rgb) - colourfulness(truth_rgb)
 
 
 AB_EDGES = np.arange(-110, 111, 10, dtype=np.float64)
@@ -172,6 +182,11 @@ def ab_histogram(ab, edges=AB_EDGES) -> np.ndarray:
     ab = np.clip(ab, edges[0], edges[-1] - 1e-6)
     histogram, _, _ = np.histogram2d(ab[:, 0], ab[:, 1], bins=[edges, edges])
     return histogram
+
+
+def log_histogram(histogram) -> np.ndarray:
+    """``log(1 + counts)``: the image of the distribution shown in seed 000, figure 6."""
+    return np.log1p(np.asarray(histogram, np.float64))
 
 
 def distribution_summary(histogram) -> dict:

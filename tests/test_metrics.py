@@ -69,3 +69,53 @@ def test_keras_metrics_match_numpy():
     mae.update_state(truth, predicted)
     assert float(mae.result()) == pytest.approx(np.abs(truth - predicted).mean() * 128, rel=1e-4)
     assert metrics.ThresholdAccuracy.from_config(accuracy.get_config()).threshold == 10.0
+
+
+def test_delta_m_and_log_histogram():
+    gray = np.full((4, 4, 3), 0.5)
+    red = np.zeros((4, 4, 3))
+    red[..., 0] = 1.0
+    assert metrics.delta_m(gray, red) == pytest.approx(-metrics.colourfulness(red))
+    assert metrics.delta_m(red, red) == 0.0
+    histogram = np.zeros((22, 22))
+    histogram[11, 11] = np.e - 1
+    assert metrics.log_histogram(histogram)[11, 11] == pytest.approx(1.0)
+    assert metrics.log_histogram(histogram).sum() == pytest.approx(1.0)
+
+
+def test_keras_auc_hand_cases():
+    truth = np.zeros((1, 4, 4, 2), "float32")
+    auc = metrics.AbAuC()
+    auc.update_state(truth, truth)
+    assert float(auc.result()) == pytest.approx(100.0)
+    offset = metrics.AbAuC()
+    offset.update_state(truth, truth + np.array([0.0, 20.0 / 128], "float32"))  # distance 20
+    assert float(offset.result()) == pytest.approx(131 / 151 * 100, abs=1e-4)
+    far = metrics.AbAuC()
+    far.update_state(truth, truth + np.array([1.5, 1.5], "float32"))  # beyond 150
+    assert float(far.result()) == 0.0
+    restored = metrics.AbAuC.from_config(metrics.AbAuC(max_threshold=100).get_config())
+    assert restored.max_threshold == 100 and restored.name == "auc"
+
+
+@pytest.mark.filterwarnings("ignore:Skipping variable loading")
+def test_keras_metrics_in_compile_and_save(tmp_path):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((8, 8, 1), name="l_input")
+    outputs = layers.Conv2D(2, 3, padding="same", activation="tanh", name="ab_output")(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(
+        optimizer="adam", loss="mae", metrics=[metrics.AbMAE(), metrics.ThresholdAccuracy(), metrics.AbAuC()]
+    )
+    rng = np.random.default_rng(2)
+    l_scaled = rng.uniform(-1, 1, (2, 8, 8, 1)).astype("float32")
+    ab_scaled = rng.uniform(-0.3, 0.3, (2, 8, 8, 2)).astype("float32")
+    logs = model.evaluate(l_scaled, ab_scaled, batch_size=2, verbose=0, return_dict=True)
+    assert {"ab_mae", "threshold_accuracy", "auc"} <= set(logs)
+    assert 0.0 <= logs["threshold_accuracy"] <= 1.0 and 0.0 <= logs["auc"] <= 100.0
+    model.save(tmp_path / "m.keras")
+    restored = keras.saving.load_model(tmp_path / "m.keras")
+    again = restored.evaluate(l_scaled, ab_scaled, batch_size=2, verbose=0, return_dict=True)
+    assert again["auc"] == pytest.approx(logs["auc"], abs=1e-4)
