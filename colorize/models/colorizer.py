@@ -145,7 +145,12 @@ def fusion_inference_model(trained: keras.Model, extractor: str, weights=None, e
     image_size = trained.inputs[0].shape[1]
     width_probe = trained.get_layer("encoder1_conv").filters / ENCODER[0][0]
     full = build_fusion_colorizer(extractor, image_size, width_probe, False, extractor_input_size, weights)
-    for layer in trained.layers:
-        if layer.weights and layer.name not in ("l_input", "embedding"):
-            full.get_layer(layer.name).set_weights(layer.get_weights())
-    return full
+    return copy_weights_by_name(trained, full)
+
+
+def copy_weights_by_name(source: keras.Model, target: keras.Model) -> keras.Model:
+    """Copy the weights of every layer of ``source`` into the layer of the same name in ``target``."""
+    for layer in source.layers:
+        if layer.weights:
+            target.get_layer(layer.name).set_weights(layer.get_weights())
+    return target
