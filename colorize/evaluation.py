@@ -57,117 +57,235 @@ class EvaluationResult:
     num_images: int
     data: str
     image_size: int
+    full_resolution: bool = False
 
 
-def _predictor(model, image_size: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A function (l_scaled batch, true ab_scaled batch) -> predicted ab_scaled batch."""
+DEFAULT_IMAGE_SIZE = 128
+
+
+def working_size(models: dict) -> int:
+    """The size images are compared at: the first model's input size, else 128.
+
+    Example:
+        >>> working_size({"gray": "gray"})
+        128
+    """
+    for model in models.values():
+        shape = getattr(model, "inputs", None) and model.inputs[0].shape
+        if shape and shape[1] is not None and shape[1] == shape[2]:
+            return int(shape[1])
+    return DEFAULT_IMAGE_SIZE
+
+
+@dataclasses.dataclass
+class _Batch:
+    """Images of one step: stacked arrays at the working size, or lists at full resolution."""
+
+    l_scaled: list | np.ndarray  # (H, W, 1) each
+    ab_scaled: list | np.ndarray  # (H, W, 2) each
+    rgb: list | np.ndarray  # (H, W, 3) each, [0, 1]
+    previous_ab: np.ndarray | None  # the last image's ab_scaled of the previous batch
+
+    def __len__(self) -> int:
+        return len(self.l_scaled)
+
+
+def _predictor(model, image_size: int) -> Callable[[_Batch], list | np.ndarray]:
+    """A function batch -> predicted ab_scaled for each image (the shape of its truth)."""
     if isinstance(model, str):
         if model == "gray":
-            return lambda l_scaled, ab_scaled, previous: np.zeros_like(ab_scaled)
+            return lambda batch: [np.zeros_like(ab) for ab in batch.ab_scaled]
         if model == "random":
-            return _random_baseline
+            return lambda batch: _random_baseline(batch)
         raise ValueError(f"Unknown baseline. Expected one of {BASELINES}. Received: {model!r}")
     from colorize.inference import _Runner
 
     runner = model if isinstance(model, _Runner) else _Runner.create(model)
 
-    def predict(l_scaled, ab_scaled, previous):
-        size = runner.fixed_size
-        if size is not None and size != l_scaled.shape[1]:
-            import tensorflow as tf
-
-            resized = tf.image.resize(l_scaled, (size, size), antialias=True).numpy()
-            ab = runner.predict(resized)
-            return tf.image.resize(ab, l_scaled.shape[1:3]).numpy()
-        return runner.predict(l_scaled)
+    def predict(batch):
+        if isinstance(batch.l_scaled, np.ndarray):  # one working size for the whole batch
+            size = runner.fixed_size
+            if size is None or size == batch.l_scaled.shape[1]:
+                return runner.predict(batch.l_scaled)
+            resized = np.stack([_resize(image, size, size) for image in batch.l_scaled])
+            return [_resize(ab, *batch.l_scaled.shape[1:3]) for ab in runner.predict(resized)]
+        # Full resolution: the model sees each photo at its working shape (long side
+        # ``image_size``), its ab is resized back to the photo's size.
+        shapes = [runner.working_shape(*image.shape[:2], image_size) for image in batch.l_scaled]
+        outputs: list = [None] * len(batch)
+        for shape in dict.fromkeys(shapes):
+            members = [index for index, s in enumerate(shapes) if s == shape]
+            small = np.stack([_resize(batch.l_scaled[index], *shape) for index in members])
+            for index, ab in zip(members, runner.predict(small)):
+                outputs[index] = _resize(ab, *batch.l_scaled[index].shape[:2])
+        return outputs
 
     return predict
 
 
-def _random_baseline(l_scaled, ab_scaled, previous):
-    """Each image gets the ab of another image: the next one in the batch (or the last image seen)."""
-    if len(ab_scaled) > 1:
-        return np.roll(ab_scaled, -1, axis=0)
-    if previous is not None:
-        return previous[-1:]
-    return np.zeros_like(ab_scaled)
+def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize an (H, W, C) float image (area when shrinking, bilinear when enlarging)."""
+    import cv2
+
+    if image.shape[:2] == (height, width):
+        return image
+    shrink = height * width < image.shape[0] * image.shape[1]
+    resized = cv2.resize(
+        np.asarray(image, np.float32), (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    )
+    return resized.reshape(height, width, image.shape[-1])
+
+
+def _random_baseline(batch: _Batch) -> list:
+    """Each image gets the ab of another image of the set, chosen deterministically:
+    the next one in its batch (the last one takes the first), or, in a batch of one,
+    the last image of the previous batch (the very first image alone gets ab = 0)."""
+    count = len(batch)
+    if count > 1:
+        sources = [batch.ab_scaled[(index + 1) % count] for index in range(count)]
+    elif batch.previous_ab is not None:
+        sources = [batch.previous_ab]
+    else:
+        sources = [np.zeros_like(batch.ab_scaled[0])]
+    return [_resize(source, *target.shape[:2]) for source, target in zip(sources, batch.ab_scaled)]
+
+
+def _working_size_batches(data, split: str, image_size: int, batch_size: int):
+    from colorize.data import pipeline
+
+    dataset = pipeline.make_dataset(
+        data, split=split, image_size=image_size, batch_size=batch_size, shuffle=False, with_rgb=True
+    )
+    for l_scaled, ab_scaled, rgb in dataset:
+        yield l_scaled.numpy(), ab_scaled.numpy(), rgb.numpy()
+
+
+def _full_resolution_batches(data, batch_size: int):
+    """Lists of full-resolution (l_scaled, ab_scaled, rgb), one photo at a time from disk."""
+    from colorize import color
+    from colorize.data import images, pipeline
+    from colorize.errors import ColorizeError
+
+    if pipeline.is_prepared_dir(data):
+        raise ValueError(
+            f"{data} is a prepared data set (its images are stored at the training size); "
+            "--full-resolution needs a folder of original photos"
+        )
+    files, skipped = images.find_images([data])
+    for path, reason in skipped:
+        log.warning("skipping %s: %s", path, reason)
+    batch: tuple[list, list, list] = ([], [], [])
+    for path in files:
+        try:
+            rgb = images.read_image(path).rgb
+        except (ColorizeError, OSError, ValueError) as error:  # an undecodable file is skipped
+            log.warning("skipping %s: %s", path, error)
+            continue
+        l_scaled, ab_scaled = (np.asarray(value) for value in color.rgb_to_model_io(rgb))
+        for items, value in zip(batch, (l_scaled, ab_scaled, rgb)):
+            items.append(value)
+        if len(batch[0]) == batch_size:
+            yield batch
+            batch = ([], [], [])
+    if batch[0]:
+        yield batch
 
 
 def evaluate(
     models: dict,
     data: str | os.PathLike,
     split: str = "test",
-    image_size: int = 128,
+    image_size: int | None = None,
     batch_size: int = 16,
     limit: int | None = None,
     num_samples: int = 8,
+    full_resolution: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> EvaluationResult:
     """Evaluate models (and baselines) on colour photos.
 
     Args:
-        models: ``{name: keras.Model | "gray" | "random"}``.
+        models: ``{name: keras.Model | "gray" | "random"}``; a model maps scaled L to
+            scaled ab (see ``colorize.inference.load_model``).
         data: a prepared data set (its ``split`` is used) or a plain folder of colour images.
         split: the prepared split to use ("test" by default).
-        image_size: the working size images are compared at.
+        image_size: the working size images are compared at; None: the first model's
+            input size, else 128. With ``full_resolution``, the long side the models see.
         batch_size: images per batch.
         limit: stop after this many images.
         num_samples: images kept for the comparison grid.
+        full_resolution: compare at each photo's own size (plain folders only): the
+            predicted ab is resized up and joined with the photo's full-resolution L.
         progress: optional callable ``progress(n)`` after each batch of n images.
 
     Returns:
         An :class:`EvaluationResult`.
+
+    Example:
+        >>> result = evaluate({"gray": "gray", "random": "random"}, "photos/", limit=100)  # doctest: +SKIP
+        >>> result.summary["gray"]["auc"]  # doctest: +SKIP
     """
     from colorize import color
-    from colorize.data import pipeline
 
     if not models:
         raise ValueError("nothing to evaluate: give at least one model or --baselines")
-    dataset = pipeline.make_dataset(
-        data, split=split, image_size=image_size, batch_size=batch_size, shuffle=False, with_rgb=True
-    )
+    if image_size is None:
+        image_size = working_size(models)
+    if full_resolution:
+        batches = _full_resolution_batches(data, batch_size)
+    else:
+        batches = _working_size_batches(data, split, image_size, batch_size)
     predictors = {name: _predictor(model, image_size) for name, model in models.items()}
-    sums: dict[str, dict[str, float]] = {name: {} for name in list(models) + ["ground truth"]}
-    histograms = {name: np.zeros((len(metrics.AB_EDGES) - 1,) * 2) for name in list(models) + ["ground truth"]}
-    samples: dict[str, list[np.ndarray]] = {name: [] for name in ["gray input"] + list(models) + ["ground truth"]}
+    names = list(models) + ["ground truth"]
+    sums: dict[str, dict[str, float]] = {name: {} for name in names}
+    histograms = {name: np.zeros((len(metrics.AB_EDGES) - 1,) * 2) for name in names}
+    samples: dict[str, list[np.ndarray]] = {name: [] for name in ["gray input"] + names}
     rows: list[dict] = []
     count = 0
-    previous = None
-    for l_scaled, ab_scaled, rgb in dataset:
-        l_scaled, ab_scaled, rgb = l_scaled.numpy(), ab_scaled.numpy(), rgb.numpy()
+    previous_ab = None
+    for l_scaled, ab_scaled, rgb in batches:
         if limit is not None:
             keep = max(0, limit - count)
             l_scaled, ab_scaled, rgb = l_scaled[:keep], ab_scaled[:keep], rgb[:keep]
         if len(l_scaled) == 0:
             break
-        truth_ab = color.unscale_ab(ab_scaled)
+        batch = _Batch(l_scaled, ab_scaled, rgb, previous_ab)
+        truth_ab = [color.unscale_ab(ab) for ab in ab_scaled]
         truth_colourfulness = [metrics.colourfulness(image) for image in rgb]
-        for value in truth_colourfulness:
+        for index, value in enumerate(truth_colourfulness):
             _add(sums["ground truth"], {"colourfulness": value})
-        histograms["ground truth"] += metrics.ab_histogram(truth_ab)
-        if len(samples["ground truth"]) < num_samples:
-            room = num_samples - len(samples["ground truth"])
-            samples["ground truth"].extend(rgb[:room])
-            gray = color.model_io_to_rgb(l_scaled[:room], np.zeros_like(ab_scaled[:room])).numpy()
-            samples["gray input"].extend(gray)
+            histograms["ground truth"] += metrics.ab_histogram(truth_ab[index])
+        room = num_samples - len(samples["ground truth"])
+        for index in range(min(room, len(batch))):
+            samples["ground truth"].append(_thumbnail(rgb[index], image_size))
+            gray = _to_rgb(l_scaled[index], np.zeros_like(ab_scaled[index]))
+            samples["gray input"].append(_thumbnail(gray, image_size))
         for name, predict in predictors.items():
-            predicted_scaled = np.asarray(predict(l_scaled, ab_scaled, previous), np.float32)
-            # RGB measures use the 8-bit image a user would get; ab measures use the
-            # predicted a*b* directly, as in the seeds.
-            predicted_rgb = np.round(color.model_io_to_rgb(l_scaled, predicted_scaled).numpy() * 255.0) / 255.0
-            predicted_ab = color.unscale_ab(predicted_scaled)
-            histograms[name] += metrics.ab_histogram(predicted_ab)
-            if len(samples[name]) < num_samples:
-                samples[name].extend(predicted_rgb[: num_samples - len(samples[name])])
-            for index in range(len(l_scaled)):
-                values = _image_metrics(predicted_rgb[index], rgb[index], predicted_ab[index], truth_ab[index])
+            predicted = predict(batch)
+            if isinstance(l_scaled, np.ndarray):  # one conversion for the whole batch
+                predicted = np.stack(predicted).astype(np.float32)
+                all_rgb = _to_rgb(l_scaled, predicted)
+            for index in range(len(batch)):
+                predicted_scaled = np.asarray(predicted[index], np.float32)
+                # RGB measures use the 8-bit image a user would get; ab measures use the
+                # predicted a*b* directly, as in the seeds.
+                if isinstance(l_scaled, np.ndarray):
+                    predicted_rgb = all_rgb[index]
+                else:
+                    predicted_rgb = _to_rgb(l_scaled[index], predicted_scaled)
+                predicted_rgb = np.round(predicted_rgb * 255.0) / 255.0
+                predicted_ab = color.unscale_ab(predicted_scaled)
+                histograms[name] += metrics.ab_histogram(predicted_ab)
+                if len(samples[name]) < num_samples:
+                    samples[name].append(_thumbnail(predicted_rgb, image_size))
+                values = _image_metrics(predicted_rgb, rgb[index], predicted_ab, truth_ab[index])
                 values["delta_m"] = values["colourfulness"] - truth_colourfulness[index]
                 _add(sums[name], values)
                 rows.append({"image": count + index, "model": name, **values})
-        previous = ab_scaled
-        count += len(l_scaled)
+        previous_ab = np.asarray(ab_scaled[-1])
+        count += len(batch)
         if progress:
-            progress(len(l_scaled))
+            progress(len(batch))
         if limit is not None and count >= limit:
             break
     if count == 0:
@@ -175,7 +293,33 @@ def evaluate(
     summary = {name: {key: value / count for key, value in totals.items()} for name, totals in sums.items()}
     for name in summary:
         summary[name].update(metrics.distribution_summary(histograms[name]))
-    return EvaluationResult(summary, rows, histograms, samples, count, str(data), image_size)
+    return EvaluationResult(summary, rows, histograms, samples, count, str(data), image_size, full_resolution)
+
+
+def _to_rgb(l_scaled: np.ndarray, ab_scaled: np.ndarray) -> np.ndarray:
+    """RGB of scaled L and ab; pixels with a*b* exactly 0 come out exactly neutral.
+
+    float32 Lab -> RGB leaves channel differences of ~1e-7 on neutral pixels, which
+    8-bit rounding can turn into a 1/255 tint; a gray prediction must score colourfulness 0.
+    """
+    from colorize import color
+
+    rgb = np.asarray(color.model_io_to_rgb(l_scaled, ab_scaled))
+    neutral = np.all(np.asarray(ab_scaled) == 0, axis=-1)
+    if neutral.any():
+        rgb = rgb.copy()
+        rgb[neutral] = rgb[neutral].mean(axis=-1, keepdims=True)
+    return rgb
+
+
+def _thumbnail(image: np.ndarray, size: int) -> np.ndarray:
+    """A centre square of ``size`` pixels for the sample grid (full-resolution photos differ in size)."""
+    height, width = image.shape[:2]
+    if (height, width) == (size, size):
+        return image
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    return np.clip(_resize(image[top : top + side, left : left + side], size, size), 0.0, 1.0)
 
 
 def _add(totals: dict, values: dict) -> None:
@@ -233,7 +377,7 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
     output_dir.mkdir(parents=True, exist_ok=True)
     files = {}
     payload = {"data": result.data, "num_images": result.num_images, "image_size": result.image_size,
-               "models": result.summary}  # fmt: skip
+               "full_resolution": result.full_resolution, "models": result.summary}  # fmt: skip
     files["metrics"] = visualize.atomic_write_bytes(
         output_dir / "metrics.json", (json.dumps(payload, indent=2) + "\n").encode()
     )
@@ -249,7 +393,9 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
     report = [
         f"# {title}",
         "",
-        f"Data: `{result.data}` — {result.num_images} images compared at {result.image_size} x {result.image_size}.",
+        f"Data: `{result.data}` — {result.num_images} images compared at "
+        + ("their full resolution (models see a long side of "
+           f"{result.image_size} px)." if result.full_resolution else f"{result.image_size} x {result.image_size}."),
         "Each colour image is turned gray, colorized, and compared with itself. `gray` predicts a*b* = 0;",
         "`random` uses the a*b* of another image of the set. AuC: area under the share of pixels",
         "within t (a*b* Euclidean distance), t = 0..150, in percent; acc@10: share within 10.",

@@ -29,7 +29,7 @@ def test_baselines_on_a_folder(image_folder, tmp_path):
 
 def test_a_model_equal_to_the_truth_scores_perfectly(image_folder, monkeypatch):
     # A predictor returning the true ab: AuC 100 and (up to gamut clipping) MSE 0.
-    monkeypatch.setitem(evaluation.__dict__, "_random_baseline", lambda l, ab, previous: ab)
+    monkeypatch.setitem(evaluation.__dict__, "_random_baseline", lambda batch: batch.ab_scaled)
     result = evaluation.evaluate({"random": "random"}, image_folder, image_size=32, batch_size=3)
     oracle = result.summary["random"]
     assert oracle["auc"] == pytest.approx(100.0, abs=0.05)
@@ -54,12 +54,83 @@ def test_limit_and_model(image_folder, tmp_path):
     assert saved["num_images"] == 5 and set(saved["models"]) == {"m", "gray", "random", "ground truth"}
 
 
-def test_cli_errors_are_one_line(tmp_path, image_folder):
-    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "missing.keras"), str(image_folder)])
-    assert result.exit_code != 0 and "Traceback" not in result.output
-    result = CliRunner().invoke(main, ["evaluate", str(image_folder)])
-    assert result.exit_code != 0 and "nothing to evaluate" in result.output
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    result = CliRunner().invoke(main, ["evaluate", "--baselines", str(empty)])
-    assert result.exit_code == 1 and result.output.startswith("Error:")
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["{tmp}/missing.keras", "{images}"], "not found"),
+        (["{images}"], "nothing to evaluate"),
+        (["--baselines", "{tmp}/empty"], "images found"),
+        (["--baselines", "{tmp}/nowhere"], "does not exist"),
+        (["{tmp}/bad.keras", "{images}"], "could not load model"),
+    ],
+)
+def test_cli_errors_are_one_line(tmp_path, image_folder, arguments, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad.keras").write_bytes(b"not a zip")
+    arguments = [argument.format(tmp=tmp_path, images=image_folder) for argument in arguments]
+    result = CliRunner().invoke(main, ["evaluate", *arguments])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error:") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def _tiny_model(path, size=32):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((size, size, 1), name="l_input")
+    hidden = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    outputs = layers.Conv2D(2, 3, padding="same", activation="tanh", name="ab_output")(hidden)
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+def test_a_saved_model_beside_the_baselines(image_folder, tmp_path):
+    from colorize import inference
+
+    model = inference.load_model(_tiny_model(tmp_path / "tiny.keras"))
+    models = {"tiny": model, "gray": "gray", "random": "random"}
+    assert evaluation.working_size(models) == 32
+    result = evaluation.evaluate(models, image_folder, batch_size=4, num_samples=3)
+    assert result.image_size == 32 and result.num_images == 6
+    assert set(result.summary) == {"tiny", "gray", "random", "ground truth"}
+    assert len(result.rows) == 6 * 3
+    assert all(len(images) == 3 for images in result.samples.values())
+    assert result.summary["gray"]["colourfulness"] == 0.0
+    assert 0 <= result.summary["tiny"]["auc"] <= 100
+
+
+def test_random_baseline_is_deterministic_and_never_the_image_itself(image_folder):
+    first = evaluation.evaluate({"random": "random"}, image_folder, image_size=32, batch_size=1)
+    again = evaluation.evaluate({"random": "random"}, image_folder, image_size=32, batch_size=1)
+    assert first.rows == again.rows
+    # batch of one: image k gets image k-1's ab, so none is perfect (image 0 gets ab = 0)
+    assert all(row["auc"] < 99.0 for row in first.rows)
+
+
+def test_full_resolution(image_folder, tmp_path):
+    from conftest import make_portrait_like
+
+    Image.fromarray(make_portrait_like(80, seed=9)[:, :56]).save(image_folder / "tall.png")  # 80 x 56
+    (image_folder / "broken.png").write_bytes(b"not an image")
+    result = evaluation.evaluate(
+        {"gray": "gray", "random": "random"}, image_folder, image_size=32, batch_size=4, full_resolution=True
+    )
+    assert result.num_images == 7 and result.full_resolution
+    assert result.summary["gray"]["colourfulness"] == 0.0
+    assert all(image.shape == (32, 32, 3) for image in result.samples["random"])
+    files = evaluation.write_report(result, tmp_path / "report")
+    assert "full resolution" in files["report"].read_text()
+
+
+def test_full_resolution_with_a_model_and_a_prepared_dir_refused(image_folder, tmp_path):
+    from colorize import inference
+
+    model = inference.load_model(_tiny_model(tmp_path / "tiny.keras"))
+    result = evaluation.evaluate({"tiny": model}, image_folder, image_size=32, batch_size=4, full_resolution=True)
+    assert result.num_images == 6 and 0 <= result.summary["tiny"]["auc"] <= 100
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    (prepared / "manifest.json").write_text("{}")
+    with pytest.raises(ValueError, match="full-resolution"):
+        evaluation.evaluate({"gray": "gray"}, prepared, full_resolution=True)

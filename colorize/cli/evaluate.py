@@ -15,12 +15,17 @@ from colorize.cli._common import handle_errors
               show_default=True, help="Report folder.")
 @click.option("--split", type=click.Choice(("train", "val", "test")), default="test", show_default=True,
               help="Split of a prepared data set (a plain folder is used whole).")
-@click.option("--image-size", type=click.IntRange(min=16), default=128, show_default=True, help="Working size compared at.")
+@click.option("--image-size", type=click.IntRange(min=16),
+              help="Size images are compared at (default: the first model's input size, else 128); "
+                   "with --full-resolution, the long side the models see.")
+@click.option("--full-resolution", is_flag=True,
+              help="Compare at each photo's own size (plain folders): predicted ab resized up, joined with the full L.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate at most this many images.")
 @click.option("--num-samples", type=click.IntRange(min=1), default=8, show_default=True, help="Portraits in samples.png.")
 @handle_errors
-def evaluate(args, extra_models, baselines, output, split, image_size, batch_size, limit, num_samples):
+def evaluate(args, extra_models, baselines, output, split, image_size, full_resolution, batch_size, limit,
+             num_samples):  # fmt: skip
     """Evaluate MODELs (and baselines) on DATA: a prepared data set or a folder of colour photos.
 
     Each photo is turned gray, colorized and compared with itself. Writes
@@ -38,7 +43,7 @@ def evaluate(args, extra_models, baselines, output, split, image_size, batch_siz
     *model_specs, data = args
     data = Path(data)
     if not data.exists():
-        raise click.BadParameter(f"{data} does not exist", param_hint="DATA")
+        raise FileNotFoundError(f"DATA {data} does not exist: give a prepared data set or a folder of colour photos")
     model_specs = list(model_specs) + list(extra_models)
     models = {}
     for spec in model_specs:
@@ -47,11 +52,11 @@ def evaluate(args, extra_models, baselines, output, split, image_size, batch_siz
     if baselines:
         models.update({"gray": "gray", "random": "random"})
     if not models:
-        raise click.UsageError("nothing to evaluate: give a MODEL, --model or --baselines")
+        raise ValueError("nothing to evaluate: give a MODEL, --model or --baselines")
     with tqdm(desc="evaluate", unit="img", total=limit, disable=None) as bar:
         result = evaluation.evaluate(
             models, data, split=split, image_size=image_size, batch_size=batch_size, limit=limit,
-            num_samples=num_samples, progress=bar.update,
+            num_samples=num_samples, full_resolution=full_resolution, progress=bar.update,
         )  # fmt: skip
     files = evaluation.write_report(result, output)
     click.echo(evaluation.format_table(result, markdown=False))
