@@ -49,7 +49,8 @@ default-model: data
 	  --batch-size 16 --epochs 8 --steps-per-epoch 250 --augment -o $(DEFAULT_RUN); fi
 	$(BIN)/colorize evaluate $(DEFAULT_RUN) $(WORK)/hf128 --split test --baselines -o $(WORK)/reports/default-hf
 	$(BIN)/colorize evaluate $(DEFAULT_RUN) $(WORK)/utk128 --split test --baselines -o $(WORK)/reports/default-utk
-	cp $(DEFAULT_RUN)/best.keras colorize/assets/default.keras
+	$(BIN)/python -c "import keras, sys; keras.saving.load_model(sys.argv[1], compile=False).save(sys.argv[2])" \
+	  $(DEFAULT_RUN)/best.keras colorize/assets/default.keras   # weights only: no optimizer state
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
