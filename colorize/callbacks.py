@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
@@ -37,18 +38,81 @@ class NanStop(keras.callbacks.Callback):
                 return
 
 
-class SampleImages(keras.callbacks.Callback):
-    """After each epoch, save gray | predicted | truth for a fixed batch of validation images."""
+class EpochTracker(keras.callbacks.Callback):
+    """Remember the epoch and batch in progress (for the Ctrl-C message)."""
 
-    def __init__(self, folder, inference_model, batch):
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.batch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.batch = epoch, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.batch = batch
+
+
+class ModelExport(keras.callbacks.Callback):
+    """Save ``best.keras`` (lowest validation loss) and ``last.keras`` after every epoch.
+
+    Unlike ``keras.callbacks.ModelCheckpoint`` it
+
+    * starts from the best validation loss already in the run's history, so a resumed
+      run does not overwrite a better ``best.keras`` with its first epoch;
+    * saves what ``export`` returns: the model itself, or (for a model trained on
+      cached embeddings) the inference model with the extractor wired back in.
+
+    Args:
+        folder: the run directory.
+        export: ``() -> keras.Model`` giving the model to save, with current weights.
+        monitor: the log entry to minimize ("val_loss"; "loss" when there is no validation).
+        best_so_far: the best monitored value of earlier epochs (resume).
+    """
+
+    def __init__(self, folder, export: Callable[[], keras.Model], monitor="val_loss", best_so_far=math.inf):
         super().__init__()
         self.folder = Path(folder)
-        self.inference_model = inference_model
+        self.export = export
+        self.monitor = monitor
+        self.best = best_so_far
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None and self.monitor == "val_loss":
+            value = (logs or {}).get("loss")
+        model = self.export()
+        if value is not None and math.isfinite(float(value)) and float(value) < self.best:
+            self.best = float(value)
+            _atomic_save(model, self.folder / "best.keras")
+        _atomic_save(model, self.folder / "last.keras")
+
+
+def _atomic_save(model: keras.Model, path: Path) -> None:
+    """Save next to ``path`` and rename, so a kill never leaves a half-written model."""
+    partial = path.with_name(f".{path.stem}.partial.keras")
+    model.save(str(partial))
+    partial.replace(path)
+
+
+class SampleImages(keras.callbacks.Callback):
+    """After each epoch, save gray | predicted | truth for a fixed batch of validation images.
+
+    Args:
+        folder: where ``epoch_NNN.png`` files go.
+        predict: ``l_scaled -> ab_scaled`` with the current weights.
+        batch: ``(l_scaled, ab_scaled)`` of the portraits to show.
+    """
+
+    def __init__(self, folder, predict: Callable, batch):
+        super().__init__()
+        self.folder = Path(folder)
+        self.predict = predict
         self.batch = batch
 
     def on_epoch_end(self, epoch, logs=None):
         l_scaled, ab_scaled = self.batch[0], self.batch[1]
-        predicted = self.inference_model(l_scaled, training=False)
+        predicted = np.asarray(self.predict(l_scaled), np.float32)
         gray = color.model_io_to_rgb(l_scaled, np.zeros_like(np.asarray(ab_scaled))).numpy()
         prediction = color.model_io_to_rgb(l_scaled, predicted).numpy()
         truth = color.model_io_to_rgb(l_scaled, ab_scaled).numpy()

@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import json
@@ -31,6 +30,8 @@ import os
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from colorize.errors import ColorizeError
 
@@ -112,6 +113,11 @@ class TrainConfig:
             raise ValueError(f"Unknown strategy. Expected one of {STRATEGIES}. Received: strategy={self.strategy!r}")
         if self.loss is not None and self.loss not in LOSSES:
             raise ValueError(f"Unknown loss. Expected one of {LOSSES}. Received: loss={self.loss!r}")
+        if self.cache_embeddings and self.model != "fusion":
+            raise ValueError(
+                "--cache-embeddings needs a model with a global extractor vector (fusion). "
+                f"Received: model={self.model!r}"
+            )
         if self.gan_schedule not in ("both", "alternate"):
             raise ValueError(f"gan_schedule must be 'both' or 'alternate'. Received: {self.gan_schedule!r}")
         for name in ("image_size", "batch_size", "epochs"):
@@ -167,13 +173,14 @@ class TrainResult:
     stopped_reason: str | None = None
 
 
-def train(config: TrainConfig, resume: bool = False) -> TrainResult:
+def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> TrainResult:
     """Train a model as described by ``config``, writing a run directory.
 
     Args:
         config: the run's configuration.
         resume: continue an interrupted run in ``config.output_dir`` from its last
             finished epoch (weights and optimizer state), up to ``config.epochs``.
+        callbacks: extra Keras callbacks (run after the built-in ones).
 
     Returns:
         A :class:`TrainResult`.
@@ -182,60 +189,71 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
         TrainingStopped: the loss became NaN (the message names epoch and batch) or
             the run was interrupted (a checkpoint was saved first).
         ValueError / ColorizeError: bad options or data.
+
+    Example:
+        >>> result = train(TrainConfig(data="data/utk128", model="unet", epochs=2,
+        ...                            output_dir="runs/unet"))  # doctest: +SKIP
     """
     import keras
     import tensorflow as tf
+
+    from colorize.callbacks import EpochTracker
 
     run_dir = Path(config.output_dir)
     if not resume and (run_dir / "config.json").exists() and (run_dir / "history.csv").exists():
         raise ColorizeError(
             f"{run_dir} already holds a run; use --resume to continue it or choose another -o directory"
         )
+    if resume and not (run_dir / "backup").exists():
+        log.warning("%s has no backup of a finished epoch; starting from epoch 1", run_dir)
+    _check_options(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
 
     keras.utils.set_random_seed(config.seed)
-    if config.jit:
-        tf.config.optimizer.set_jit(True)
+    previous_jit = tf.config.optimizer.get_jit()
     previous_policy = keras.mixed_precision.global_policy().name
-    if config.mixed_precision:
-        on_gpu = bool(tf.config.list_physical_devices("GPU"))
-        keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
     try:
         strategy = make_strategy(config.strategy)
         run_dir = _worker_output_dir(run_dir, strategy)
         run_dir.mkdir(parents=True, exist_ok=True)
+        sources = _sources(config)
+        embeddings = _cached_embeddings(config, sources) if config.cache_embeddings else None
+        if config.jit:
+            tf.config.optimizer.set_jit(True)
+        if config.mixed_precision:
+            on_gpu = bool(tf.config.list_physical_devices("GPU"))
+            keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
         with strategy.scope():
-            model, inference_model = _build_and_compile(config)
-        train_data, val_data, sample_batch, steps = _datasets(config, model)
-        callbacks, stopper = _callbacks(config, run_dir, inference_model, sample_batch)
+            setup = _build_and_compile(config, sources, embedding_input=embeddings is not None)
+        train_data, val_data, sample_batch, steps = _datasets(config, sources, setup.model, embeddings)
+        tracker = EpochTracker()
+        built_in, stopper = _callbacks(config, run_dir, setup, sample_batch)
         if strategy.num_replicas_in_sync > 1:
             log.info("training on %d replicas; global batch %d", strategy.num_replicas_in_sync, config.batch_size)
         started = time.time()
-        stopped_reason = None
         try:
-            model.fit(
+            setup.model.fit(
                 train_data,
                 validation_data=val_data,
                 epochs=config.epochs,
                 steps_per_epoch=steps["train"],
                 validation_steps=steps["val"],
-                callbacks=callbacks,
+                callbacks=[tracker, *built_in, *(callbacks or [])],
+                shuffle=False,  # the pipelines shuffle
                 verbose=1 if log.isEnabledFor(logging.WARNING) else 0,
             )
         except KeyboardInterrupt:
-            _save_model(model, run_dir / "interrupted.keras")
+            saved = run_dir / "interrupted.keras"
+            _save_model(setup.export(), saved)
             raise TrainingStopped(
-                f"interrupted; weights saved to {run_dir / 'interrupted.keras'}; "
-                f"continue with: colorize train --resume {run_dir}"
+                f"interrupted at epoch {tracker.epoch + 1}, batch {tracker.batch + 1}; weights saved to {saved}; "
+                f"continue from the last finished epoch with: colorize train --resume {run_dir}"
             ) from None
-        if stopper.message:
-            stopped_reason = stopper.message
         elapsed = time.time() - started
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
-        if config.jit:
-            tf.config.optimizer.set_jit(False)
+        tf.config.optimizer.set_jit(previous_jit)
 
     history = read_history(run_dir / "history.csv")
     files = {"run_dir": run_dir, "config": run_dir / "config.json", "history": run_dir / "history.csv"}
@@ -250,10 +268,291 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
             files[name] = run_dir / f"{name}.keras"
     if (run_dir / "samples").exists():
         files["samples"] = run_dir / "samples"
+    files["tensorboard"] = run_dir / "logs"
     best_epoch, best_metrics = _best(history)
-    if stopped_reason:
-        raise TrainingStopped(stopped_reason)
-    return TrainResult(run_dir, len(history), best_epoch, best_metrics, elapsed, files, stopped_reason)
+    if stopper.message:
+        raise TrainingStopped(stopper.message)
+    return TrainResult(run_dir, len(history), best_epoch, best_metrics, elapsed, files)
+
+
+def _check_options(config: TrainConfig) -> None:
+    if config.cache_embeddings:
+        if _extractor_name(config) == "none":
+            raise ValueError("--cache-embeddings needs an extractor; Received: extractor='none'")
+
+
+def _extractor_name(config: TrainConfig) -> str:
+    """The extractor the model will use: the option, else the builder's default."""
+    import inspect
+
+    from colorize import models
+
+    if config.extractor is not None:
+        return config.extractor
+    if config.model not in models.MODELS:
+        return "none"
+    builder = models._resolve(models.MODELS[config.model][0])
+    default = inspect.signature(builder).parameters.get("extractor")
+    return default.default if default is not None and isinstance(default.default, str) else "none"
+
+
+@dataclasses.dataclass
+class _Sources:
+    """Where the training and validation examples come from, and how many there are."""
+
+    data_dir: Path
+    train: Any  # a prepared dir, or a list of files
+    val: Any
+    num_train: int
+    num_val: int
+
+
+def _sources(config: TrainConfig) -> _Sources:
+    """A prepared data set brings its own splits; a plain folder is split by :func:`split_folder`."""
+    from colorize.data import pipeline
+
+    data = Path(config.data)
+    if not data.exists():
+        raise FileNotFoundError(f"{data}: no such data set or image folder")
+    if pipeline.is_prepared_dir(data):
+        counts = pipeline.read_manifest(data).get("counts", {})
+        return _Sources(data, str(data), str(data), counts.get("train", 0), counts.get("val", 0))
+    train_files, val_files = split_folder(data)
+    return _Sources(data, train_files, val_files, len(train_files), len(val_files))
+
+
+@dataclasses.dataclass
+class _Setup:
+    """The compiled training model and how to get the model to save / to draw samples with."""
+
+    model: Any
+    export: Any  # () -> keras.Model saved as best.keras / last.keras
+    predict: Any  # l_scaled -> ab_scaled, for the sample pictures
+
+
+def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: bool = False) -> _Setup:
+    """Build the model named in the config and compile it with its loss and metrics."""
+    import keras
+
+    from colorize import metrics, models
+
+    options = dict(config.model_options)
+    if config.extractor is not None:
+        options["extractor"] = config.extractor
+    if config.extractor_weights is not None and not embedding_input:
+        options["extractor_weights"] = config.extractor_weights
+    if embedding_input:
+        options["embedding_input"] = True
+    if config.model == "gan" and config.gan_schedule == "alternate":
+        # Seed 004 swapped generator and discriminator every epoch.
+        options.setdefault("alternate_every", config.steps_per_epoch or max(1, -(-sources.num_train // config.batch_size)))
+    model = models.build_model(config.model, image_size=config.image_size, **options)
+    if config.model == "gan":
+        model.compile(
+            generator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
+            discriminator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
+            alternate=config.gan_schedule == "alternate",
+            jit_compile=config.jit,
+        )
+    else:
+        loss_name = config.effective_loss
+        compile_metrics = None
+        if loss_name != "rebalanced_crossentropy":
+            compile_metrics = [metrics.AbMAE(), metrics.ThresholdAccuracy()]
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss=_make_loss(loss_name, config, sources),
+            metrics=compile_metrics,
+            jit_compile=config.jit,
+        )
+    if embedding_input:
+        return _embedding_setup(config, model)
+    inference = models.as_inference_model(model)
+    return _Setup(model, lambda: model, lambda l_scaled: inference(l_scaled, training=False))
+
+
+def _embedding_setup(config: TrainConfig, model) -> _Setup:
+    """A fusion model trained on cached vectors is saved with its extractor wired back in."""
+    from colorize.models import colorizer
+
+    full = colorizer.fusion_inference_model(
+        model, _extractor_name(config), config.extractor_weights, config.model_options.get("extractor_input_size")
+    )
+
+    def export():
+        return colorizer.copy_weights_by_name(model, full)
+
+    return _Setup(model, export, lambda l_scaled: export()(l_scaled, training=False))
+
+
+def _make_loss(name: str, config: TrainConfig, sources: _Sources):
+    from colorize import losses
+
+    if name == "l1":
+        return losses.L1()
+    if name == "mse":
+        return losses.MSE()
+    distribution = _ab_distribution(config, sources)
+    if name == "rebalanced_crossentropy":
+        from colorize.models import classification
+
+        return losses.RebalancedCrossEntropy(weights=classification.rebalancing_weights(*distribution))
+    power = 1 if name.endswith("l1") else 2
+    return losses.ColourWeightedLoss(histogram=distribution[0], edges=distribution[1], power=power)
+
+
+def _ab_distribution(config: TrainConfig, sources: _Sources):
+    """The data set's stored a*b* histogram; for a plain folder, counted from its training split."""
+    from colorize.data import pipeline
+
+    if pipeline.is_prepared_dir(sources.data_dir) or (sources.data_dir / pipeline.AB_DISTRIBUTION_NAME).exists():
+        try:
+            return pipeline.load_ab_distribution(sources.data_dir)
+        except (FileNotFoundError, OSError) as error:
+            raise ColorizeError(
+                f"loss {config.effective_loss!r} needs the data set's ab distribution ({error}); "
+                "run `colorize prepare` again to write it"
+            ) from None
+    from colorize import color, metrics
+
+    log.info("counting the a*b* distribution of %d training images", sources.num_train)
+    histogram = np.zeros((len(metrics.AB_EDGES) - 1,) * 2)
+    data = pipeline.make_dataset(sources.train, split="train", image_size=config.image_size, batch_size=64, shuffle=False)
+    for _, ab_scaled in data:
+        histogram += metrics.ab_histogram(ab_scaled.numpy() * color.AB_SCALE)
+    return histogram, metrics.AB_EDGES
+
+
+def _datasets(config: TrainConfig, sources: _Sources, model, embeddings=None):
+    """Training and validation tf.data pipelines, the steps per epoch, and a fixed batch of samples."""
+    from colorize.data import pipeline
+
+    common = dict(image_size=config.image_size, batch_size=config.batch_size, seed=config.seed)
+    steps = {"train": config.steps_per_epoch, "val": config.validation_steps}
+    if embeddings is None:
+        train_data = pipeline.make_dataset(sources.train, split="train", augment=config.augment, shuffle=True, **common)
+        val_data = pipeline.make_dataset(sources.val, split="val", augment=False, shuffle=False, **common)
+        if config.steps_per_epoch:
+            train_data = train_data.repeat()
+    else:
+        train_data = _with_embeddings(config, sources.train, "train", embeddings["train"], training=True)
+        val_data = _with_embeddings(config, sources.val, "val", embeddings["val"], training=False)
+        steps["train"] = steps["train"] or max(1, -(-len(embeddings["train"]) // config.batch_size))
+    if model.distribute_strategy.num_replicas_in_sync > 1:
+        # Replicas need full batches: repeat both streams and count steps from the split sizes.
+        train_data, val_data = (
+            data.unbatch().repeat().batch(config.batch_size, drop_remainder=True) for data in (train_data, val_data)
+        )
+        steps["train"] = steps["train"] or max(1, sources.num_train // config.batch_size)
+        steps["val"] = steps["val"] or max(1, -(-sources.num_val // config.batch_size))
+    if config.strategy == "multiworker":
+        import tensorflow as tf
+
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        train_data, val_data = train_data.with_options(options), val_data.with_options(options)
+    samples = pipeline.make_dataset(
+        sources.val, split="val", image_size=config.image_size, batch_size=config.num_samples, shuffle=False,
+        seed=config.seed,
+    )  # fmt: skip
+    sample_batch = next(iter(samples.take(1)), None) if config.num_samples else None
+    return train_data, val_data, sample_batch, steps
+
+
+# -- Cached embeddings -------------------------------------------------------------------------
+
+EMBEDDING_SHUFFLE_BUFFER = 1024
+
+
+def _cached_embeddings(config: TrainConfig, sources: _Sources) -> dict:
+    """Each split's extractor vectors, computed once and kept in DATA/embeddings/.
+
+    The file name holds the extractor, a digest of its weights (so other weights never
+    reuse the vectors), the split, the image size and a digest of the data (manifest
+    or file list). Rows follow an unshuffled, unaugmented pass over the split.
+    """
+    import keras
+
+    from colorize.models import colorizer
+
+    extractor = _extractor_name(config)
+    keras.utils.set_random_seed(config.seed)  # weights=None: the random extractor is the seed's
+    model = colorizer.build_extractor_model(
+        extractor, config.image_size, config.model_options.get("extractor_input_size"), config.extractor_weights
+    )
+    folder = sources.data_dir / "embeddings"
+    digest = _weights_digest(model)
+    vectors = {}
+    for split, source in (("train", sources.train), ("val", sources.val)):
+        path = folder / f"{extractor}-{digest}-{split}-{config.image_size}px-{_data_digest(source)}.npy"
+        if path.exists():
+            log.info("using cached %s embeddings %s", split, path)
+            vectors[split] = np.load(path)
+            continue
+        vectors[split] = compute_embeddings(model, source, split, config.image_size, config.batch_size)
+        _save_array(path, vectors[split])
+        log.info("cached %d %s embeddings in %s", len(vectors[split]), split, path)
+    keras.utils.set_random_seed(config.seed)
+    return vectors
+
+
+def compute_embeddings(extractor_model, source, split: str, image_size: int, batch_size: int = 32) -> np.ndarray:
+    """The extractor's vector for every image of ``source``/``split``, in pipeline order (unshuffled)."""
+    from colorize.data import pipeline
+
+    data = pipeline.make_dataset(source, split=split, image_size=image_size, batch_size=batch_size, shuffle=False)
+    return np.asarray(extractor_model.predict(data.map(lambda l, ab: l), verbose=0), np.float32)
+
+
+def _with_embeddings(config: TrainConfig, source, split: str, vectors: np.ndarray, training: bool):
+    """(l, ab) examples zipped with their cached vectors -> ({l_input, embedding}, ab) batches."""
+    import tensorflow as tf
+
+    from colorize.data import pipeline
+
+    augment = config.augment and training
+    images = pipeline.make_dataset(
+        source, split=split, image_size=config.image_size, batch_size=64, augment=augment, shuffle=False,
+        repeat=training, seed=config.seed,
+    ).unbatch()  # fmt: skip
+    table = tf.data.Dataset.from_tensor_slices(vectors)
+    data = tf.data.Dataset.zip((images, table.repeat() if training else table))
+    data = data.map(lambda example, vector: ({"l_input": example[0], "embedding": vector}, example[1]))
+    if training:
+        data = data.shuffle(min(len(vectors), EMBEDDING_SHUFFLE_BUFFER), seed=config.seed)
+    return data.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _weights_digest(model) -> str:
+    import hashlib
+
+    digest = hashlib.sha1()
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()[:12]
+
+
+def _data_digest(source) -> str:
+    import hashlib
+
+    digest = hashlib.sha1()
+    if isinstance(source, (list, tuple)):
+        for path in source:
+            stat = Path(path).stat()
+            digest.update(f"{Path(path).name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    else:
+        digest.update((Path(source) / "manifest.json").read_bytes())
+    return digest.hexdigest()[:8]
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    import io
+
+    from colorize.visualize import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def make_strategy(name: str):
@@ -288,110 +587,6 @@ def _worker_output_dir(run_dir: Path, strategy) -> Path:
     return run_dir / "workers" / f"{task_type}_{task_id}"
 
 
-def _build_and_compile(config: TrainConfig):
-    """Build the model named in the config and compile it with its loss and metrics."""
-    import keras
-
-    from colorize import losses, metrics, models
-
-    options = dict(config.model_options)
-    if config.extractor is not None:
-        options["extractor"] = config.extractor
-    if config.extractor_weights is not None:
-        options["extractor_weights"] = config.extractor_weights
-    model = models.build_model(config.model, image_size=config.image_size, **options)
-    loss_name = config.effective_loss
-    if config.model == "gan":
-        model.compile(
-            generator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
-            discriminator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
-            alternate=config.gan_schedule == "alternate",
-            jit_compile=config.jit,
-        )
-        return model, models.as_inference_model(model)
-    loss = _make_loss(loss_name, config)
-    compile_metrics = None if loss_name == "rebalanced_crossentropy" else [metrics.AbMAE(), metrics.ThresholdAccuracy()]
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss=loss,
-        metrics=compile_metrics,
-        jit_compile=config.jit,
-    )
-    return model, models.as_inference_model(model)
-
-
-def _make_loss(name: str, config: TrainConfig):
-    from colorize import losses
-
-    if name == "l1":
-        return losses.L1()
-    if name == "mse":
-        return losses.MSE()
-    distribution = _ab_distribution(config)
-    if name == "rebalanced_crossentropy":
-        from colorize.models import classification
-
-        weights = classification.rebalancing_weights(*distribution)
-        return losses.RebalancedCrossEntropy(weights=weights)
-    power = 1 if name.endswith("l1") else 2
-    return losses.ColourWeightedLoss(histogram=distribution[0], edges=distribution[1], power=power)
-
-
-def _ab_distribution(config: TrainConfig):
-    from colorize.data import pipeline
-
-    try:
-        return pipeline.load_ab_distribution(config.data)
-    except (FileNotFoundError, OSError) as error:
-        raise ColorizeError(
-            f"loss {config.effective_loss!r} needs the data set's ab distribution ({error}); "
-            "run `colorize prepare` on the images first and train on its output"
-        ) from None
-
-
-def _datasets(config: TrainConfig, model):
-    """Training and validation tf.data pipelines, and a fixed batch of validation samples.
-
-    A prepared data set brings its own train / val splits. A plain folder is split
-    here: each file goes to validation when a hash of its path relative to the folder
-    falls in the first 10 %, so the split never changes between runs or on resume.
-    """
-    from colorize.data import pipeline
-
-    size = config.image_size
-    if pipeline.is_prepared_dir(config.data):
-        train_source, val_source = config.data, config.data
-        counts = pipeline.read_manifest(config.data)["counts"]
-        num_train, num_val = counts.get("train", 0), counts.get("val", 0)
-    else:
-        train_source, val_source = split_folder(config.data)
-        num_train, num_val = len(train_source), len(val_source)
-    common = dict(image_size=size, batch_size=config.batch_size, seed=config.seed)
-    train_data = pipeline.make_dataset(train_source, split="train", augment=config.augment, shuffle=True, **common)
-    val_data = pipeline.make_dataset(val_source, split="val", augment=False, shuffle=False, **common)
-    steps = {"train": config.steps_per_epoch, "val": config.validation_steps}
-    if config.steps_per_epoch:
-        train_data = train_data.repeat()
-    if model.distribute_strategy.num_replicas_in_sync > 1:
-        # Replicas need full batches: repeat both streams and count steps from the split sizes.
-        train_data, val_data = (
-            data.unbatch().repeat().batch(config.batch_size, drop_remainder=True) for data in (train_data, val_data)
-        )
-        steps["train"] = steps["train"] or max(1, num_train // config.batch_size)
-        steps["val"] = steps["val"] or max(1, -(-num_val // config.batch_size))
-    if config.strategy == "multiworker":
-        import tensorflow as tf
-
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        train_data, val_data = train_data.with_options(options), val_data.with_options(options)
-    samples = pipeline.make_dataset(
-        val_source, split="val", image_size=size, batch_size=config.num_samples, shuffle=False, seed=config.seed
-    )
-    sample_batch = next(iter(samples.take(1)), None)
-    return train_data, val_data, sample_batch, steps
-
-
 def split_folder(folder: str | os.PathLike, val_fraction: float = 0.1) -> tuple[list[Path], list[Path]]:
     """Split a plain image folder into (train, val) file lists by a hash of each relative path."""
     import hashlib
@@ -414,28 +609,30 @@ def split_folder(folder: str | os.PathLike, val_fraction: float = 0.1) -> tuple[
     return train_files, val_files
 
 
-def _callbacks(config: TrainConfig, run_dir: Path, inference_model, sample_batch):
+def _callbacks(config: TrainConfig, run_dir: Path, setup: _Setup, sample_batch):
     import keras
 
-    from colorize.callbacks import NanStop, SampleImages
+    from colorize.callbacks import ModelExport, NanStop, SampleImages
 
     stopper = NanStop()
+    earlier = [row["val_loss"] for row in read_history(run_dir / "history.csv") if "val_loss" in row]
     callbacks = [
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), save_freq="epoch", delete_checkpoint=False),
         stopper,
+        ModelExport(run_dir, setup.export, best_so_far=min(earlier, default=math.inf)),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor="val_loss", save_best_only=True),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "last.keras"), save_best_only=False),
         keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0),
     ]
-    if sample_batch is not None and inference_model is not None:
-        callbacks.append(SampleImages(run_dir / "samples", inference_model, sample_batch))
+    if sample_batch is not None:
+        callbacks.append(SampleImages(run_dir / "samples", setup.predict, sample_batch))
     return callbacks, stopper
 
 
 def _save_model(model, path: Path) -> None:
-    with contextlib.suppress(Exception):
+    try:
         model.save(str(path))
+    except Exception:  # noqa: BLE001 - an interrupt must still report, even if saving fails
+        log.warning("could not save %s", path, exc_info=True)
 
 
 def read_history(path: str | os.PathLike) -> list[dict[str, float]]:

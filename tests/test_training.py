@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from colorize.cli import main
 from colorize.training import TrainConfig, read_history, train
 
-TINY = {"base_filters": 4}
+# One level, no batch norm: few variables, so tracing the train step is quick.
+TINY = {"base_filters": 4, "depth": 1, "batch_norm": False}
 
 
 def _config(data, run_dir, **overrides):
@@ -84,7 +85,7 @@ def test_cli_config_file_and_flags(image_folder, tmp_path):
     config_file = tmp_path / "config.yaml"
     config_file.write_text(
         "model: unet\nimage_size: 32\nbatch_size: 2\nepochs: 3\nsteps_per_epoch: 1\n"
-        "validation_steps: 1\nnum_samples: 2\nmodel_options: {base_filters: 4}\n"
+        "validation_steps: 1\nnum_samples: 2\nmodel_options: {base_filters: 4, depth: 1}\n"
     )
     run_dir = tmp_path / "cli_run"
     result = CliRunner().invoke(
@@ -113,7 +114,7 @@ def test_kill_and_resume(image_folder, tmp_path):
     run_dir = tmp_path / "killed"
     command = [
         sys.executable, "-m", "colorize", "train", str(image_folder), "-o", str(run_dir),
-        "--model", "unet", "--option", "base_filters=4", "--image-size", "32", "--batch-size", "2",
+        "--model", "unet", "--option", "base_filters=4", "--option", "depth=1", "--image-size", "32", "--batch-size", "2",
         "--epochs", "30", "--steps-per-epoch", "3", "--validation-steps", "1",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -135,3 +136,69 @@ def test_kill_and_resume(image_folder, tmp_path):
     assert len(set(epochs)) == done_before + 2
     model = keras.saving.load_model(run_dir / "last.keras", compile=False)
     assert np.isfinite(model.predict(np.zeros((1, 32, 32, 1), "float32"), verbose=0)).all()
+
+
+@pytest.mark.parametrize(
+    "model, options",
+    [
+        ("classification", {"width": 0.0625}),
+        ("gan", {"generator": "unet", "base_filters": 4, "discriminator_width": 0.125}),
+    ],
+)
+def test_other_model_families_train(model, options, image_folder, tmp_path):
+    from colorize.data.prepare import prepare
+    from colorize.inference import load_model
+
+    data = tmp_path / "prepared"
+    prepare([image_folder], data, image_size=32, split=(0.5, 0.5, 0.0))
+    result = train(_config(data, tmp_path / model, model=model, model_options=options, epochs=1))
+    assert result.epochs_done == 1 and (result.run_dir / "samples" / "epoch_001.png").exists()
+    inference = load_model(result.run_dir)
+    assert inference.output_shape[-1] == 2
+
+
+def test_cached_embeddings_train_and_save_a_runnable_model(image_folder, tmp_path):
+    from colorize.inference import load_model
+
+    config = _config(
+        image_folder, tmp_path / "cached", model="fusion", extractor="vggface", cache_embeddings=True,
+        model_options={"width": 0.125, "extractor_input_size": 32},
+    )  # fmt: skip
+    result = train(config)
+    cache = sorted((image_folder / "embeddings").glob("vggface-*-train-32px-*.npy"))  # beside the data
+    assert len(cache) == 1 and np.load(cache[0]).shape[1] == 2622
+    model = load_model(result.run_dir)
+    assert [tensor.name for tensor in model.inputs] == ["l_input"]  # the extractor runs inside again
+    assert model.predict(np.zeros((1, 32, 32, 1), "float32"), verbose=0).shape == (1, 32, 32, 2)
+    with pytest.raises(ValueError, match="cache-embeddings"):
+        TrainConfig(data="x", model="unet", cache_embeddings=True)
+
+
+class _InterruptAt(__import__("keras").callbacks.Callback):
+    """Raise KeyboardInterrupt (what Ctrl-C does) at a given epoch and batch."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_saves_a_checkpoint(image_folder, tmp_path):
+    import keras
+
+    from colorize.training import TrainingStopped
+
+    run_dir = tmp_path / "interrupted"
+    with pytest.raises(TrainingStopped, match=r"interrupted at epoch 2, batch 2.*--resume") as stopped:
+        train(_config(image_folder, run_dir, epochs=3), callbacks=[_InterruptAt(1, 1)])
+    assert str(run_dir / "interrupted.keras") in str(stopped.value)
+    keras.saving.load_model(run_dir / "interrupted.keras", compile=False)
+    assert len(read_history(run_dir / "history.csv")) == 1  # epoch 1 finished and was backed up
+    assert (run_dir / "backup").is_dir()
