@@ -63,8 +63,9 @@ class EvaluationResult:
 DEFAULT_IMAGE_SIZE = 128
 
 
-def working_size(models: dict) -> int:
-    """The size images are compared at: the first model's input size, else 128.
+def working_size(models: dict, data: str | os.PathLike | None = None) -> int:
+    """The size images are compared at: the first model's input size, else the prepared
+    data set's image size, else 128.
 
     Example:
         >>> working_size({"gray": "gray"})
@@ -74,6 +75,13 @@ def working_size(models: dict) -> int:
         shape = getattr(model, "inputs", None) and model.inputs[0].shape
         if shape and shape[1] is not None and shape[1] == shape[2]:
             return int(shape[1])
+    if data is not None:
+        from colorize.data import pipeline
+
+        if pipeline.is_prepared_dir(data):
+            size = pipeline.read_manifest(data).get("image_size")
+            if isinstance(size, int) and size > 0:
+                return size
     return DEFAULT_IMAGE_SIZE
 
 
@@ -85,6 +93,7 @@ class _Batch:
     ab_scaled: list | np.ndarray  # (H, W, 2) each
     rgb: list | np.ndarray  # (H, W, 3) each, [0, 1]
     previous_ab: np.ndarray | None  # the last image's ab_scaled of the previous batch
+    files: list[str] | None = None  # image paths, at full resolution
 
     def __len__(self) -> int:
         return len(self.l_scaled)
@@ -157,7 +166,7 @@ def _working_size_batches(data, split: str, image_size: int, batch_size: int):
         data, split=split, image_size=image_size, batch_size=batch_size, shuffle=False, with_rgb=True
     )
     for l_scaled, ab_scaled, rgb in dataset:
-        yield l_scaled.numpy(), ab_scaled.numpy(), rgb.numpy()
+        yield l_scaled.numpy(), ab_scaled.numpy(), rgb.numpy(), None
 
 
 def _full_resolution_batches(data, batch_size: int):
@@ -174,7 +183,7 @@ def _full_resolution_batches(data, batch_size: int):
     files, skipped = images.find_images([data])
     for path, reason in skipped:
         log.warning("skipping %s: %s", path, reason)
-    batch: tuple[list, list, list] = ([], [], [])
+    batch: tuple[list, list, list, list] = ([], [], [], [])
     for path in files:
         try:
             rgb = images.read_image(path).rgb
@@ -182,11 +191,11 @@ def _full_resolution_batches(data, batch_size: int):
             log.warning("skipping %s: %s", path, error)
             continue
         l_scaled, ab_scaled = (np.asarray(value) for value in color.rgb_to_model_io(rgb))
-        for items, value in zip(batch, (l_scaled, ab_scaled, rgb)):
+        for items, value in zip(batch, (l_scaled, ab_scaled, rgb, str(path))):
             items.append(value)
         if len(batch[0]) == batch_size:
             yield batch
-            batch = ([], [], [])
+            batch = ([], [], [], [])
     if batch[0]:
         yield batch
 
@@ -210,7 +219,8 @@ def evaluate(
         data: a prepared data set (its ``split`` is used) or a plain folder of colour images.
         split: the prepared split to use ("test" by default).
         image_size: the working size images are compared at; None: the first model's
-            input size, else 128. With ``full_resolution``, the long side the models see.
+            input size, else the prepared set's size, else 128. With ``full_resolution``,
+            the long side the models see.
         batch_size: images per batch.
         limit: stop after this many images.
         num_samples: images kept for the comparison grid.
@@ -230,7 +240,7 @@ def evaluate(
     if not models:
         raise ValueError("nothing to evaluate: give at least one model or --baselines")
     if image_size is None:
-        image_size = working_size(models)
+        image_size = working_size(models, data)
     if full_resolution:
         batches = _full_resolution_batches(data, batch_size)
     else:
@@ -243,13 +253,14 @@ def evaluate(
     rows: list[dict] = []
     count = 0
     previous_ab = None
-    for l_scaled, ab_scaled, rgb in batches:
+    for l_scaled, ab_scaled, rgb, files in batches:
         if limit is not None:
             keep = max(0, limit - count)
             l_scaled, ab_scaled, rgb = l_scaled[:keep], ab_scaled[:keep], rgb[:keep]
+            files = files[:keep] if files else files
         if len(l_scaled) == 0:
             break
-        batch = _Batch(l_scaled, ab_scaled, rgb, previous_ab)
+        batch = _Batch(l_scaled, ab_scaled, rgb, previous_ab, files)
         truth_ab = [color.unscale_ab(ab) for ab in ab_scaled]
         truth_colourfulness = [metrics.colourfulness(image) for image in rgb]
         for index, value in enumerate(truth_colourfulness):
@@ -281,7 +292,8 @@ def evaluate(
                 values = _image_metrics(predicted_rgb, rgb[index], predicted_ab, truth_ab[index])
                 values["delta_m"] = values["colourfulness"] - truth_colourfulness[index]
                 _add(sums[name], values)
-                rows.append({"image": count + index, "model": name, **values})
+                file = {"file": files[index]} if files else {}
+                rows.append({"image": count + index, **file, "model": name, **values})
         previous_ab = np.asarray(ab_scaled[-1])
         count += len(batch)
         if progress:
@@ -382,7 +394,8 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
         output_dir / "metrics.json", (json.dumps(payload, indent=2) + "\n").encode()
     )
     buffer = io.StringIO()
-    fields = ["image", "model"] + [key for key, _, _ in COLUMNS]
+    fields = ["image"] + (["file"] if result.rows and "file" in result.rows[0] else []) + ["model"]
+    fields += [key for key, _, _ in COLUMNS]
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(result.rows)

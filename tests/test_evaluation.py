@@ -121,6 +121,7 @@ def test_full_resolution(image_folder, tmp_path):
     assert all(image.shape == (32, 32, 3) for image in result.samples["random"])
     files = evaluation.write_report(result, tmp_path / "report")
     assert "full resolution" in files["report"].read_text()
+    assert "tall.png" in files["per_image"].read_text()
 
 
 def test_full_resolution_with_a_model_and_a_prepared_dir_refused(image_folder, tmp_path):
@@ -134,3 +135,12 @@ def test_full_resolution_with_a_model_and_a_prepared_dir_refused(image_folder, t
     (prepared / "manifest.json").write_text("{}")
     with pytest.raises(ValueError, match="full-resolution"):
         evaluation.evaluate({"gray": "gray"}, prepared, full_resolution=True)
+
+
+def test_prepared_test_split(image_folder, tmp_path):
+    from colorize.data import prepare
+
+    prepare.prepare([image_folder], tmp_path / "prepared", image_size=32, split=(0, 0, 1), workers=1, progress=False)
+    result = evaluation.evaluate({"gray": "gray"}, tmp_path / "prepared", batch_size=4)
+    assert result.num_images >= 4 and result.image_size == 32  # no model: the prepared size
+    assert result.summary["gray"]["colourfulness"] == 0.0

@@ -16,7 +16,8 @@ from colorize.cli._common import handle_errors
 @click.option("--split", type=click.Choice(("train", "val", "test")), default="test", show_default=True,
               help="Split of a prepared data set (a plain folder is used whole).")
 @click.option("--image-size", type=click.IntRange(min=16),
-              help="Size images are compared at (default: the first model's input size, else 128); "
+              help="Size images are compared at (default: the first model's input size, else a prepared set's, "
+                   "else 128); "
                    "with --full-resolution, the long side the models see.")
 @click.option("--full-resolution", is_flag=True,
               help="Compare at each photo's own size (plain folders): predicted ab resized up, joined with the full L.")
