@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -81,17 +83,28 @@ class ModelExport(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is None and self.monitor == "val_loss":
             value = (logs or {}).get("loss")
-        model = self.export()
+        last = _atomic_save(self.export(), self.folder / "last.keras")
         if value is not None and math.isfinite(float(value)) and float(value) < self.best:
             self.best = float(value)
-            _atomic_save(model, self.folder / "best.keras")
-        _atomic_save(model, self.folder / "last.keras")
+            _atomic_copy(last, self.folder / "best.keras")
 
 
-def _atomic_save(model: keras.Model, path: Path) -> None:
+def _atomic_save(model: keras.Model, path: Path) -> Path:
     """Save next to ``path`` and rename, so a kill never leaves a half-written model."""
     partial = path.with_name(f".{path.stem}.partial.keras")
     model.save(str(partial))
+    partial.replace(path)
+    return path
+
+
+def _atomic_copy(source: Path, path: Path) -> None:
+    """``path`` becomes a copy of ``source`` (a hard link where the file system allows)."""
+    partial = path.with_name(f".{path.stem}.partial.keras")
+    partial.unlink(missing_ok=True)
+    try:
+        os.link(source, partial)
+    except OSError:
+        shutil.copyfile(source, partial)
     partial.replace(path)
 
 

@@ -451,11 +451,13 @@ def _datasets(config: TrainConfig, sources: _Sources, model, embeddings=None):
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
         train_data, val_data = train_data.with_options(options), val_data.with_options(options)
-    samples = pipeline.make_dataset(
-        sources.val, split="val", image_size=config.image_size, batch_size=config.num_samples, shuffle=False,
-        seed=config.seed,
-    )  # fmt: skip
-    sample_batch = next(iter(samples.take(1)), None) if config.num_samples else None
+    sample_batch = None
+    if config.num_samples:
+        samples = pipeline.make_dataset(
+            sources.val, split="val", image_size=config.image_size, batch_size=config.num_samples, shuffle=False,
+            seed=config.seed,
+        )  # fmt: skip
+        sample_batch = next(iter(samples.take(1)), None)
     return train_data, val_data, sample_batch, steps
 
 
