@@ -1,8 +1,8 @@
 """Seed 002: colorization as classification over quantized a*b* bins.
 
 * :func:`gamut_bins` computes the in-gamut bins of the a*b* plane on a grid of 10
-  (bin centres at multiples of 10; a bin counts when some L in [0, 100] makes a colour
-  of its cell displayable in sRGB) - computed, not a hard-coded table.
+  (bin centres at multiples of 10 that are the nearest centre of some displayable
+  sRGB colour): 261 bins, computed rather than hard-coded (Zhang et al. used 313).
 * :class:`AbQuantizer` soft-encodes a*b* to the 5 nearest bins with a Gaussian (sigma 5).
 * :func:`rebalancing_weights` turns the training set's a*b* histogram into class weights
   (Gaussian smoothing sigma 5, mixed with a uniform distribution by lambda 0.5,
@@ -31,31 +31,34 @@ TEMPERATURE = 0.38
 
 @functools.lru_cache(maxsize=4)
 def gamut_bins(grid: int = GRID, ab_range: int = AB_RANGE) -> np.ndarray:
-    """Centres (Q, 2) of the a*b* bins that hold a displayable sRGB colour for some L.
+    """Centres (Q, 2) of the a*b* bins that hold a displayable sRGB colour (computed, not a table).
 
-    Samples every L in [0, 100] and a*b* on a 1-unit lattice, converts Lab -> sRGB
-    without clipping, and keeps the bins (centres at multiples of ``grid``) with at least
-    one in-gamut sample in their cell. Gives 313 bins for grid 10, as in Zhang et al.
+    Every 8-bit colour on the surface of the sRGB cube is converted with
+    :func:`colorize.color.rgb_to_lab` (the pipeline's own conversion) and its a*b* is
+    rounded to the nearest multiple of ``grid``. The surface is enough: the a*b*
+    footprint of the solid gamut is the footprint of its surface. Grid 10 gives 261
+    bins (Zhang et al. report 313 for their gamut definition; ours is the tighter sRGB
+    footprint, and the count is read from ``len(gamut_bins())``).
+
+    Example:
+        >>> len(gamut_bins())
+        261
     """
-    values = np.arange(-ab_range - grid // 2, ab_range + grid // 2 + 1, 1.0)
-    a, b = np.meshgrid(values, values, indexing="ij")
-    found = np.zeros(a.shape, bool)
-    for lightness in np.arange(0.0, 100.01, 1.0):
-        found |= _in_gamut(lightness, a, b)
-    cells = np.round(np.stack([a[found], b[found]], axis=-1) / grid).astype(int)
-    cells = np.unique(cells, axis=0)
+    from colorize import color
+
+    values = np.linspace(0.0, 1.0, 256, dtype=np.float32)
+    u, w = (array.ravel() for array in np.meshgrid(values, values, indexing="ij"))
+    faces = []
+    for axis in range(3):
+        for level in (0.0, 1.0):
+            columns = [u, w]
+            columns.insert(axis, np.full_like(u, level))
+            faces.append(np.stack(columns, axis=-1))
+    rgb = np.concatenate(faces)[:, None, :]
+    ab = np.asarray(color.rgb_to_lab(rgb)).reshape(-1, 3)[:, 1:]
+    cells = np.unique(np.round(ab / grid).astype(int), axis=0)
     cells = cells[np.all(np.abs(cells * grid) <= ab_range, axis=1)]
     return (cells * grid).astype(np.float32)
-
-
-def _in_gamut(lightness, a, b):
-    fy = (lightness + 16.0) / 116.0
-    f = np.stack([fy + a / 500.0, np.full_like(a, fy), fy - b / 200.0], axis=-1)
-    xyz = np.where(f > 6.0 / 29.0, f**3, (f - 16.0 / 116.0) / 7.787) * np.array([0.950456, 1.0, 1.088754])
-    matrix = np.linalg.inv(np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
-                                     [0.019334, 0.119193, 0.950227]]))  # fmt: skip
-    linear = xyz @ matrix.T
-    return np.all((linear >= -1e-6) & (linear <= 1.0 + 1e-6), axis=-1)
 
 
 class AbQuantizer:
@@ -64,7 +67,7 @@ class AbQuantizer:
     Example:
         >>> quantizer = AbQuantizer()
         >>> quantizer.num_bins
-        313
+        261
         >>> encoded = quantizer.soft_encode(np.array([[0.0, 0.0]]))  # sums to 1
     """
 
