@@ -82,7 +82,8 @@ def test_extractor_is_frozen_and_sees_gray():
 def test_embedding_input_and_inference_model():
     trained = models.build_model("fusion", image_size=32, extractor="vggface", width=0.125, embedding_input=True)
     assert [tensor.name for tensor in trained.inputs] == ["l_input", "embedding"]
-    full = colorizer.fusion_inference_model(trained, "vggface", extractor_input_size=32)
+    full = models.as_inference_model(trained, extractor_input_size=32)
+    assert full.name == "fusion_vggface" and full.output_shape == (None, 32, 32, 2)
     assert len(full.inputs) == 1
     np.testing.assert_array_equal(full.get_layer("decoder_ab").get_weights()[0], trained.get_layer("decoder_ab").get_weights()[0])
     # the same vector gives the same colours through both models
@@ -151,8 +152,12 @@ def test_builders_run_under_mixed_bfloat16():
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         model = models.build_model("fusion", image_size=32, extractor="none", width=0.125)
+        assert model.get_layer("encoder1_conv").compute_dtype == "bfloat16"
         outputs = model(_l_batch())
-        assert "float32" in str(outputs.dtype)
+        assert "float32" in str(outputs.dtype) and outputs.shape == (2, 32, 32, 2)
+        classifier = models.build_model("classification", image_size=32, width=0.0625)
+        assert "float32" in str(models.as_inference_model(classifier)(_l_batch()).dtype)
+        assert "float32" in str(classifier(_l_batch()).dtype)
     finally:
         keras.mixed_precision.set_global_policy(previous)
 

@@ -53,22 +53,45 @@ def build_model(name: str, image_size: int | None = 128, **options) -> keras.Mod
     return _resolve(MODELS[name][0])(image_size=image_size, **options)
 
 
-def as_inference_model(model: keras.Model) -> keras.Model:
+def as_inference_model(model: keras.Model, extractor_weights=None, extractor_input_size: int | None = None) -> keras.Model:
     """A model mapping ``l_input`` to scaled ab, for any model this project trains.
 
-    Plain colorizers are returned as they are; wrappers (classification decoding, GAN
-    generators, embedding-input fusion models) are resolved by their own modules.
+    Plain colorizers are returned as they are; the classification network gets its
+    annealed-mean decoding (``classification.with_annealed_mean``), a GAN gives its
+    generator (``model.inference_model()``), and a fusion model trained on cached
+    embeddings (inputs ``l_input`` and ``embedding``) is rebuilt with its extractor in
+    front and its trained layers copied by name (``colorizer.fusion_inference_model``).
+
+    Args:
+        model: a trained model.
+        extractor_weights: for an embedding-input fusion model only: the extractor
+            weights the embeddings were computed with (None, a file, "imagenet" or
+            "vggface" from the Keras cache).
+        extractor_input_size: for an embedding-input fusion model only: the extractor's
+            input size if it was overridden.
+
+    Example:
+        >>> inference = as_inference_model(build_model("classification", image_size=64))  # doctest: +SKIP
+        >>> inference.output_shape
+        (None, 64, 64, 2)
     """
     hook = getattr(model, "inference_model", None)
     if callable(hook):
         return hook()
-    if "ab_bins" in [layer.name for layer in model.layers]:
+    layer_names = [layer.name for layer in model.layers]
+    if "ab_bins" in layer_names:
         from colorize.models import classification
 
         return classification.with_annealed_mean(model)
+    input_names = [getattr(tensor, "name", "") for tensor in model.inputs]
+    if "embedding" in input_names and model.name.startswith("fusion_"):
+        from colorize.models import colorizer
+
+        extractor = model.name[len("fusion_"):]
+        return colorizer.fusion_inference_model(model, extractor, extractor_weights, extractor_input_size)
     if len(model.inputs) == 1 and model.outputs[0].shape[-1] == 2:
         return model
     raise ValueError(
-        f"model {model.name!r} does not map l_input to ab (inputs {[i.name for i in model.inputs]}, "
+        f"model {model.name!r} does not map l_input to ab (inputs {input_names}, "
         f"output shape {model.outputs[0].shape})"
     )

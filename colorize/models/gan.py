@@ -63,6 +63,13 @@ class ColorizationGAN(keras.Model):
         self.generator_optimizer.build(self.generator.trainable_variables)
         self.discriminator_optimizer.build(self.discriminator.trainable_variables)
 
+    def get_compile_config(self):
+        return {"alternate": self.alternate, "jit_compile": bool(getattr(self, "jit_compile", False))}
+
+    def compile_from_config(self, config):
+        """A loaded GAN is compiled again with fresh Adam optimizers and the saved schedule."""
+        self.compile(alternate=bool(config.get("alternate", False)), jit_compile=bool(config.get("jit_compile", False)))
+
     @property
     def metrics(self):
         return [self.l2_tracker, self.g_loss_tracker, self.d_loss_tracker]
