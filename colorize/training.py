@@ -58,6 +58,10 @@ class TrainingStopped(ColorizeError):
     """Training stopped early (NaN loss or interrupt); the message says where and what was kept."""
 
 
+class TrainingInterrupted(TrainingStopped):
+    """Ctrl-C (KeyboardInterrupt) during training; a checkpoint was saved first."""
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Everything that defines a training run; saved as RUN_DIR/config.json.
@@ -246,7 +250,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         except KeyboardInterrupt:
             saved = run_dir / "interrupted.keras"
             _save_model(setup.export(), saved)
-            raise TrainingStopped(
+            raise TrainingInterrupted(
                 f"interrupted at epoch {tracker.epoch + 1}, batch {tracker.batch + 1}; weights saved to {saved}; "
                 f"continue from the last finished epoch with: colorize train --resume {run_dir}"
             ) from None

@@ -45,8 +45,8 @@ def _parse_options(values):
 @click.option("--mixed-precision/--no-mixed-precision", default=None, help="bfloat16 on CPU, float16 on GPU.")
 @click.option("--jit/--no-jit", default=None, help="XLA-compile the training step.")
 @click.option("--strategy", type=click.Choice(("auto", "one", "mirrored", "multiworker")), help="tf.distribute strategy [auto].")
-@click.option("--cache-embeddings/--no-cache-embeddings", default=None, help="Compute a frozen extractor's vectors once.")
-@click.option("--gan-schedule", type=click.Choice(("both", "alternate")), help="GAN: both networks per step, or alternate.")
+@click.option("--cache-embeddings/--no-cache-embeddings", default=None, help="fusion: compute the frozen extractor's vectors once (kept in DATA/embeddings/) and train on them.")
+@click.option("--gan-schedule", type=click.Choice(("both", "alternate")), help="GAN: both networks every step, or alternate every epoch (seed 004) [both].")
 @click.option("--option", "model_options", multiple=True, metavar="KEY=VALUE", help="Extra builder option, e.g. base_filters=32.")
 @handle_errors
 def train(data, output_dir, config_file, resume_dir, model_options, **flags):
@@ -78,16 +78,22 @@ def train(data, output_dir, config_file, resume_dir, model_options, **flags):
     click.echo(f"Training {config.model} on {config.data} -> {config.output_dir}", err=True)
     try:
         result = training.train(config, resume=resume_dir is not None)
+    except training.TrainingInterrupted as stopped:
+        error = click.ClickException(str(stopped))
+        error.exit_code = 130  # the shell's code for Ctrl-C
+        raise error from None
     except training.TrainingStopped as stopped:
         raise click.ClickException(str(stopped)) from None
     _summary(result)
 
 
 def _summary(result):
-    minutes, seconds = divmod(int(result.elapsed_seconds), 60)
-    click.echo(f"Finished {result.epochs_done} epochs in {minutes} min {seconds} s.")
+    """One screen: time, best epoch and its validation metrics, where the files are."""
+    minutes, seconds = divmod(int(round(result.elapsed_seconds)), 60)
+    click.echo(f"Finished {result.epochs_done} epoch(s) in {minutes} min {seconds} s.")
     if result.best_epoch is not None:
         shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(result.best_metrics.items()) if k.startswith("val_"))
         click.echo(f"Best epoch: {result.best_epoch} ({shown})")
     for name, path in result.files.items():
         click.echo(f"  {name:<11} {path}")
+    click.echo(f"Watch with: tensorboard --logdir {result.run_dir / 'logs'}")
