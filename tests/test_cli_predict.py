@@ -1,0 +1,100 @@
+"""`colorize predict` / `colorize colorize` in-process: outputs, failures, exit codes."""
+
+import hashlib
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from colorize.cli import main
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """A tiny fully convolutional colorizer l_input -> ab_output, saved as .keras."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 1), name="l_input")
+    x = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    x = layers.Conv2D(2, 3, padding="same", activation="tanh")(x)
+    outputs = layers.Rescaling(0.3, dtype="float32", name="ab_output")(x)
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+def _digests(folder):
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_folder_with_a_corrupt_file_writes_the_others_and_names_it(tmp_path, model_path):
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    Image.fromarray(np.full((40, 60), 100, np.uint8)).save(folder / "a.jpg")
+    Image.fromarray(np.full((50, 30, 3), 90, np.uint8)).save(folder / "sub" / "b.png")
+    (folder / "broken.jpg").write_bytes(b"not really a jpeg")
+    before = _digests(folder)
+    out = tmp_path / "out"
+    result = _invoke("predict", folder, "-o", out, "--model", model_path, "--compare", "--batch-size", 1)
+    assert result.exit_code == 1
+    assert "broken.jpg" in result.output and "Failed (1)" in result.output
+    assert Image.open(out / "a_colorized.png").size == (60, 40)
+    assert Image.open(out / "sub" / "b_colorized.png").size == (30, 50)
+    assert (out / "a_compare.png").exists() and (out / "sub" / "b_compare.png").exists()
+    assert not (out / "broken_colorized.png").exists()
+    assert _digests(folder) == before  # inputs byte-for-byte unchanged, nothing added beside them
+
+
+def test_existing_outputs_are_kept_unless_overwrite(tmp_path, model_path):
+    source = tmp_path / "photo.png"
+    Image.fromarray(np.full((32, 32), 80, np.uint8)).save(source)
+    args = ["colorize", source, "--model", model_path]  # the alias of predict
+    assert _invoke(*args).exit_code == 0
+    target = tmp_path / "photo_colorized.png"
+    target.write_bytes(b"mine")
+    result = _invoke(*args)
+    assert result.exit_code == 0 and "Kept 1 existing" in result.output
+    assert target.read_bytes() == b"mine"
+    assert _invoke(*args, "--overwrite").exit_code == 0
+    assert Image.open(target).size == (32, 32)
+
+
+def test_single_file_to_a_named_output_and_never_onto_the_input(tmp_path, model_path):
+    source = tmp_path / "x.jpg"
+    Image.fromarray(np.full((24, 36), 120, np.uint8)).save(source)
+    before = _digests(tmp_path)
+    named = tmp_path / "out" / "colour.png"
+    assert _invoke("predict", source, "-o", named, "--model", model_path, "--render-size", 64).exit_code == 0
+    assert Image.open(named).size == (36, 24)
+    result = _invoke("predict", source, "-o", source, "--model", model_path, "--overwrite")
+    assert result.exit_code == 1 and "replace the input" in result.output
+    assert {p: d for p, d in _digests(tmp_path).items() if p.parent == tmp_path} == before
+
+
+@pytest.mark.parametrize("content", [None, b"garbage, not a zip"])
+def test_missing_or_corrupt_model_is_a_one_line_error(tmp_path, content):
+    model_path = tmp_path / "m.keras"
+    if content is not None:
+        model_path.write_bytes(content)
+    image = tmp_path / "x.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(image)
+    result = _invoke("predict", image, "--model", model_path)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error:") and len(result.output.strip().splitlines()) == 1
+    assert "m.keras" in result.output
+    assert not (tmp_path / "x_colorized.png").exists()
+
+
+def test_no_images_found_and_help(tmp_path, model_path):
+    (tmp_path / "empty").mkdir()
+    result = _invoke("predict", tmp_path / "empty", "--model", model_path)
+    assert result.exit_code == 1 and "no image files found" in result.output
+    help_text = _invoke("predict", "--help").output
+    assert "--render-size" in help_text and "Exit status" in help_text
