@@ -1,49 +1,67 @@
 """Colorize a grayscale version of scikit-image's astronaut portrait (what `make demo` runs).
 
-    python examples/colorize_astronaut.py            # bundled default model
-    python examples/colorize_astronaut.py --model runs/unet/best.keras -o out/
+It goes through the same library call as `colorize predict` (colorize.inference.colorize_files)
+and writes, under the output folder (default out/):
+
+    astronaut_gray.png       the grayscale input
+    astronaut_colorized.png  the colorized photo (same size as the input)
+    astronaut_compare.png    gray | colorized | the original colour photo
+
+Usage:
+    python examples/colorize_astronaut.py                         # the bundled default model
+    python examples/colorize_astronaut.py --model runs/unet -o out/demo
 """
 
+from __future__ import annotations
+
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
-from skimage import color, data
+from PIL import Image
+from skimage import data
 
-from colorize import inference
-from colorize.visualize import save_image
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
+
+from colorize import inference  # noqa: E402
+from colorize.visualize import save_image  # noqa: E402
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="default", help="'default', a .keras file or a run directory")
-    parser.add_argument("-o", "--output", default="out", type=Path, help="output folder [out]")
-    args = parser.parse_args()
+    parser.add_argument("--model", default="default", help="'default', a .keras file or a run directory [default]")
+    parser.add_argument("-o", "--output", default=Path("out"), type=Path, help="output folder [out]")
+    parser.add_argument("--render-size", type=int, default=None, help="long side the model works at [256]")
+    args = parser.parse_args(argv)
+
+    try:
+        model = inference.load_model(args.model)
+    except inference.ModelLoadError as error:
+        parser.exit(1, f"error: {error}\n")
 
     truth = data.astronaut()  # 512 x 512 RGB, ships with scikit-image
-    gray = (color.rgb2gray(truth) * 255 + 0.5).astype(np.uint8)
+    # The photo's own lightness as an 8-bit gray image, as an old scan would be.
+    gray = np.rint(inference._gray_srgb(inference._lightness(truth / 255.0)) * 255).astype(np.uint8)
     gray_path = save_image(args.output / "astronaut_gray.png", gray)
 
-    model = inference.load_model(args.model)
-    result = inference.colorize_files([gray_path], args.output, model=model, overwrite=True)
-    if result.failed:
-        raise SystemExit(f"failed: {result.failed[0][1]}")
-    colour_path = result.written[0][1]
-    compare = save_image(
-        args.output / "astronaut_compare.png",
-        np.concatenate([np.repeat(gray[..., None], 3, -1), np.asarray(_read(colour_path)), truth], axis=1),
+    colour_path = args.output / "astronaut_colorized.png"
+    result = inference.colorize_files(
+        [gray_path], colour_path, model=model, overwrite=True, render_size=args.render_size
     )
-    print(f"gray input:            {gray_path}")
-    print(f"colorized:             {colour_path}")
-    print(f"gray | colorized | truth: {compare}")
+    if result.failed:
+        parser.exit(1, f"error: {result.failed[0][0]}: {result.failed[0][1]}\n")
+    with Image.open(colour_path) as image:
+        colour = np.asarray(image.convert("RGB"))
+    gap = np.full((truth.shape[0], 8, 3), 255, np.uint8)
+    panels = [np.repeat(gray[..., None], 3, axis=-1), gap, colour, gap, truth]
+    compare_path = save_image(args.output / "astronaut_compare.png", np.concatenate(panels, axis=1))
 
-
-def _read(path):
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    print(f"gray input:                  {gray_path}")
+    print(f"colorized:                   {colour_path}")
+    print(f"gray | colorized | original: {compare_path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

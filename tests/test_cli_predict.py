@@ -98,3 +98,19 @@ def test_no_images_found_and_help(tmp_path, model_path):
     assert result.exit_code == 1 and "no image files found" in result.output
     help_text = _invoke("predict", "--help").output
     assert "--render-size" in help_text and "Exit status" in help_text
+
+
+def test_astronaut_example_writes_its_three_images(tmp_path, model_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "colorize_astronaut.py"
+    spec = importlib.util.spec_from_file_location("colorize_astronaut", script)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert example.main(["--model", str(model_path), "-o", str(tmp_path / "out"), "--render-size", "64"]) == 0
+    printed = capsys.readouterr().out
+    for name in ("astronaut_gray.png", "astronaut_colorized.png", "astronaut_compare.png"):
+        assert (tmp_path / "out" / name).exists() and str(tmp_path / "out" / name) in printed
+    assert Image.open(tmp_path / "out" / "astronaut_colorized.png").size == (512, 512)
+    assert Image.open(tmp_path / "out" / "astronaut_compare.png").size == (3 * 512 + 16, 512)
