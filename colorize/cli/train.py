@@ -52,6 +52,11 @@ def _parse_options(values):
 def train(data, output_dir, config_file, resume_dir, model_options, **flags):
     """Train a colorization model on DATA (a `colorize prepare` output or a folder of images).
 
+    A prepared data set brings its train / val splits; a plain folder is split here,
+    about 10 % to validation, by a hash of each file's path (stable across runs and
+    resumes). RUN_DIR gets config.json, history.csv, logs/ (TensorBoard), best.keras,
+    last.keras, samples/epoch_NNN.png, loss.png and backup/ (for --resume).
+
     \b
     Examples:
       colorize train data/utk128 --model unet -o runs/unet --epochs 20
