@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import io
 import logging
@@ -240,8 +241,15 @@ def _runner(model) -> Runner:
     if isinstance(model, Runner):
         return model
     if model is None or isinstance(model, (str, os.PathLike)):
-        return Runner.create(load_model(model or "default"))
+        path = resolve_model_path(model or "default")
+        return _cached_runner(str(path.resolve()), path.stat().st_mtime_ns)
     return Runner.create(_as_inference(model))
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_runner(path: str, modified: int) -> Runner:
+    """Models named by path are loaded once per file version (repeated colorize_image calls)."""
+    return Runner.create(load_model(path))
 
 
 # ------------------------------------------------------------- colour at full size
@@ -586,7 +594,9 @@ def _encode(array: np.ndarray, path: Path) -> bytes:
         array = array[..., :3]
     buffer = io.BytesIO()
     formats = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
-    Image.fromarray(array).save(buffer, format=formats.get(suffix, "PNG"), **({"quality": 95} if suffix in (".jpg", ".jpeg") else {}))
+    image_format = formats.get(suffix, "PNG")
+    options = {"JPEG": {"quality": 95}, "PNG": {"compress_level": 3}}.get(image_format, {})  # PNG 3: 2x faster than 6
+    Image.fromarray(array).save(buffer, format=image_format, **options)
     return buffer.getvalue()
 
 

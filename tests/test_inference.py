@@ -179,3 +179,11 @@ def test_model_loading_errors_name_the_file(tmp_path, tiny_model_path, monkeypat
     (run / "last.keras").write_bytes(tiny_model_path.read_bytes())
     assert inference.resolve_model_path(run) == run / "last.keras"
     assert inference.load_model(run).output_shape[-1] == 2
+
+
+def test_a_model_named_by_path_is_loaded_once(tiny_model_path):
+    inference._cached_runner.cache_clear()
+    first = inference.colorize_image(np.full((8, 8), 100, np.uint8), model=tiny_model_path)
+    second = inference.colorize_image(np.full((8, 8), 100, np.uint8), model=str(tiny_model_path))
+    np.testing.assert_array_equal(first, second)
+    assert inference._cached_runner.cache_info().hits == 1
