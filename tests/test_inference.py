@@ -81,6 +81,8 @@ def test_out_of_gamut_colours_keep_lightness_and_in_gamut_ones_match_skimage():
     assert in_gamut.sum() > 30
     np.testing.assert_allclose(rgb[in_gamut], reference[in_gamut], atol=1e-3)
     np.testing.assert_allclose(inference._lightness(rgb), _lightness_of(rgb), atol=2e-3)
+    eight_bit = np.arange(256 * 3, dtype=np.uint8).reshape(16, 16, 3)[::-1] / np.float32(255)
+    np.testing.assert_array_equal(inference._lightness(eight_bit, levels=255), inference._lightness(eight_bit))
 
 
 def test_colour_input_is_turned_gray_first(tiny_model):
