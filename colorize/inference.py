@@ -681,7 +681,13 @@ def colorize_files(
 
     paths = [Path(p) for p in paths]
     output_dir = Path(output_dir) if output_dir is not None else None
+    if output_dir is not None and output_dir.suffix.lower() in OUTPUT_SUFFIXES and not (
+        len(paths) == 1 and not paths[0].is_dir()
+    ):
+        raise ValueError(f"output {output_dir} is a file name but the inputs are several or a folder; pass a folder")
     runner = _runner(model)
+    if render_size and runner.fixed_size:
+        log.warning("this model only works at %d x %d; render size %d ignored", runner.fixed_size, runner.fixed_size, render_size)
     result = PredictResult()
     jobs = _plan(paths, output_dir, suffix, compare, overwrite, result)
     batch_size = max(1, int(batch_size))

@@ -96,6 +96,11 @@ def test_no_images_found_and_help(tmp_path, model_path):
     (tmp_path / "empty").mkdir()
     result = _invoke("predict", tmp_path / "empty", "--model", model_path)
     assert result.exit_code == 1 and "no image files found" in result.output
+    two = [tmp_path / "a.png", tmp_path / "b.png"]
+    for path in two:
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(path)
+    result = _invoke("predict", *two, "-o", tmp_path / "out.png", "--model", model_path)
+    assert result.exit_code == 1 and "is a file name" in result.output
     help_text = _invoke("predict", "--help").output
     assert "--render-size" in help_text and "Exit status" in help_text
 
