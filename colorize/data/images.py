@@ -113,7 +113,8 @@ def _from_pil(image: Image.Image) -> DecodedImage:
         alpha = array[..., 3]
         rgb = array[..., :3]
     else:
-        rgb = np.asarray(image.convert("RGB")).astype(np.float32) / 255.0
+        rgb = np.asarray(image.convert("RGB")).astype(np.float32)
+        rgb /= 255.0  # in place: one float copy of a large photo, not two
     return DecodedImage(np.ascontiguousarray(rgb), alpha, grayscale, 8)
 
 
