@@ -46,7 +46,7 @@ DEFAULT_RUN := $(WORK)/runs/default-unet16
 default-model: data
 	if [ -f $(DEFAULT_RUN)/config.json ]; then $(BIN)/colorize train --resume $(DEFAULT_RUN); \
 	else $(BIN)/colorize train $(WORK)/utk128 --model unet --option base_filters=16 --image-size 128 \
-	  --batch-size 16 --epochs 8 --steps-per-epoch 250 --augment -o $(DEFAULT_RUN); fi
+	  --batch-size 16 --epochs 7 --steps-per-epoch 250 --augment -o $(DEFAULT_RUN); fi
 	$(BIN)/colorize evaluate $(DEFAULT_RUN) $(WORK)/hf128 --split test --baselines -o $(WORK)/reports/default-hf
 	$(BIN)/colorize evaluate $(DEFAULT_RUN) $(WORK)/utk128 --split test --baselines -o $(WORK)/reports/default-utk
 	$(BIN)/python -c "import keras, sys; keras.saving.load_model(sys.argv[1], compile=False).save(sys.argv[2])" \
