@@ -231,6 +231,8 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         with strategy.scope():
             setup = _build_and_compile(config, sources, embedding_input=embeddings is not None)
         train_data, val_data, sample_batch, steps = _datasets(config, sources, setup.model, embeddings)
+        if config.strategy == "multiworker":
+            _build_before_fit(setup.model, strategy, train_data)
         tracker = EpochTracker()
         built_in, stopper = _callbacks(config, run_dir, setup, sample_batch)
         if strategy.num_replicas_in_sync > 1:
@@ -581,6 +583,25 @@ def make_strategy(name: str):
     if name == "auto" and len(gpus) > 1:
         return tf.distribute.MirroredStrategy(devices=gpus)
     return tf.distribute.get_strategy()
+
+
+def _build_before_fit(model, strategy, data) -> None:
+    """Build metrics, loss and optimizer state from a local batch, before ``fit``.
+
+    Keras 3.15's ``fit`` builds them from the first distributed batch, which fails under
+    MultiWorkerMirroredStrategy (it reduces a PerReplica batch it cannot convert); with
+    everything built here, that step is skipped for this model.
+    """
+    import tensorflow as tf
+
+    batch = next(iter(data.take(1)))
+    with strategy.scope():
+        model._symbolic_build(data_batch=batch)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    # Its cross-worker reduction of the step's logs is a MEAN over axis 0, which a scalar lacks.
+    for name in ("train_step", "test_step"):
+        step = getattr(model, name)
+        setattr(model, name, lambda batch, step=step: {k: tf.reshape(v, (1,)) for k, v in step(batch).items()})
 
 
 def _worker_output_dir(run_dir: Path, strategy) -> Path:
