@@ -80,12 +80,17 @@ def test_cli_config_file_and_flags(image_folder, tmp_path):
     )
     run_dir = tmp_path / "cli_run"
     result = CliRunner().invoke(
-        main, ["train", str(image_folder), "--config", str(config_file), "--epochs", "1", "-o", str(run_dir)]
+        main,
+        ["train", str(image_folder), "--config", str(config_file), "--epochs", "1", "-o", str(run_dir), "--mixed-precision"],
     )
     assert result.exit_code == 0, result.output
     assert "Best epoch" in result.output
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["epochs"] == 1 and saved["image_size"] == 32  # the flag overrides the file
+    assert saved["mixed_precision"] is True
+    import keras
+
+    assert keras.mixed_precision.global_policy().name == "float32"  # set for the run only
 
 
 def test_cli_bad_input_is_one_line(tmp_path):
