@@ -22,7 +22,7 @@ test-slow: install
 	$(BIN)/python -m pytest -q --run-slow
 
 # The main job: colorize a grayscale version of scikit-image's astronaut portrait with the
-# bundled default model; writes out/demo/astronaut_{gray,gray_colorized,compare}.png.
+# bundled default model; writes out/demo/astronaut_{gray,colorized,compare}.png.
 demo: install
 	$(BIN)/python examples/colorize_astronaut.py -o out/demo
 
