@@ -28,7 +28,8 @@ demo: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_pipeline.py
-	@if [ -f benchmarks/bench_train.py ]; then $(BIN)/python benchmarks/bench_train.py; fi
+	$(BIN)/python benchmarks/bench_train.py --steps 3 --batch-size 8
+	$(BIN)/python benchmarks/bench_predict.py
 
 lint: install
 	$(BIN)/python -m compileall -q colorize tests examples benchmarks
