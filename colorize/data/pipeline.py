@@ -209,7 +209,8 @@ def make_dataset(
         )
     if decode is _decode_file:  # a plain folder may hold files that do not decode: skip them
         dataset = dataset.ignore_errors(log_warning=True)
-    return dataset.batch(batch_size, num_parallel_calls=autotune).prefetch(autotune)
+    dataset = dataset.batch(batch_size, num_parallel_calls=autotune)
+    return dataset.map(lambda rgb: _batch_to_model_io(rgb, with_rgb), num_parallel_calls=autotune).prefetch(autotune)
 
 
 def _plain_files(sources: list) -> list[Path]:
@@ -250,7 +251,11 @@ def _to_example(rgb, image_size: int, key, with_rgb: bool):
     rgb = tf.clip_by_value(rgb * (1.0 / 255.0), 0.0, 1.0)
     if key is not None:
         rgb = tf.image.stateless_random_flip_left_right(rgb, seed=key)
-    rgb = tf.ensure_shape(rgb, (image_size, image_size, 3))
+    return tf.ensure_shape(rgb, (image_size, image_size, 3))
+
+
+def _batch_to_model_io(rgb, with_rgb: bool):
+    """A batch of RGB images -> scaled L and ab: one fused Lab conversion per batch, not per image."""
     l_scaled, ab_scaled = _rgb_to_model_io(rgb)
     if with_rgb:
         return l_scaled, ab_scaled, rgb
