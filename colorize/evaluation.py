@@ -107,9 +107,9 @@ def _predictor(model, image_size: int) -> Callable[[_Batch], list | np.ndarray]:
         if model == "random":
             return lambda batch: _random_baseline(batch)
         raise ValueError(f"Unknown baseline. Expected one of {BASELINES}. Received: {model!r}")
-    from colorize.inference import _Runner
+    from colorize.inference import Runner
 
-    runner = model if isinstance(model, _Runner) else _Runner.create(model)
+    runner = model if isinstance(model, Runner) else Runner.create(model)
 
     def predict(batch):
         if isinstance(batch.l_scaled, np.ndarray):  # one working size for the whole batch

@@ -1,13 +1,11 @@
 import json
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 from colorize import evaluation
 from colorize.cli import main
-
 
 
 def test_baselines_on_a_folder(image_folder, tmp_path):
@@ -144,3 +142,24 @@ def test_prepared_test_split(image_folder, tmp_path):
     result = evaluation.evaluate({"gray": "gray"}, tmp_path / "prepared", batch_size=4)
     assert result.num_images >= 4 and result.image_size == 32  # no model: the prepared size
     assert result.summary["gray"]["colourfulness"] == 0.0
+
+
+def test_cli_run_directory_and_repeated_model_give_one_table(image_folder, tmp_path):
+    run = tmp_path / "runs" / "unet"
+    run.mkdir(parents=True)
+    _tiny_model(run / "best.keras")
+    other = _tiny_model(tmp_path / "other.keras")
+    result = CliRunner().invoke(
+        main, ["evaluate", "--model", str(run), "--model", str(other), str(image_folder), "--limit", "2",
+               "--num-samples", "2", "-o", str(tmp_path / "cmp")]  # fmt: skip
+    )
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "cmp" / "metrics.json").read_text())
+    assert list(saved["models"]) == ["unet", "other", "ground truth"]
+    assert saved["image_size"] == 32 and saved["num_images"] == 2
+    table = result.output.splitlines()
+    assert any(line.startswith("unet ") for line in table) and any(line.startswith("other ") for line in table)
+    report = (tmp_path / "cmp" / "report.md").read_text()
+    assert "| unet |" in report and "| other |" in report
+    with Image.open(tmp_path / "cmp" / "ab_distribution.png") as image:
+        assert image.format == "PNG"
