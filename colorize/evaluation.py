@@ -146,14 +146,14 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def _random_baseline(batch: _Batch) -> list:
-    """Each image gets the ab of another image of the set, chosen deterministically:
-    the next one in its batch (the last one takes the first), or, in a batch of one,
-    the last image of the previous batch (the very first image alone gets ab = 0)."""
+    """Each image gets the ab of another image of the set, chosen deterministically and
+    independently of the batch size: image k takes image k-1's ab, the first image takes
+    the second's (alone in a batch of one, with nothing before it, it gets ab = 0)."""
     count = len(batch)
-    if count > 1:
-        sources = [batch.ab_scaled[(index + 1) % count] for index in range(count)]
-    elif batch.previous_ab is not None:
-        sources = [batch.previous_ab]
+    if batch.previous_ab is not None:
+        sources = [batch.previous_ab] + [batch.ab_scaled[index - 1] for index in range(1, count)]
+    elif count > 1:
+        sources = [batch.ab_scaled[1]] + [batch.ab_scaled[index - 1] for index in range(1, count)]
     else:
         sources = [np.zeros_like(batch.ab_scaled[0])]
     return [_resize(source, *target.shape[:2]) for source, target in zip(sources, batch.ab_scaled)]

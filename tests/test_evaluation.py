@@ -163,3 +163,9 @@ def test_cli_run_directory_and_repeated_model_give_one_table(image_folder, tmp_p
     assert "| unet |" in report and "| other |" in report
     with Image.open(tmp_path / "cmp" / "ab_distribution.png") as image:
         assert image.format == "PNG"
+
+
+def test_random_baseline_does_not_depend_on_the_batch_size(image_folder):
+    by_three = evaluation.evaluate({"random": "random"}, image_folder, image_size=32, batch_size=3)
+    by_four = evaluation.evaluate({"random": "random"}, image_folder, image_size=32, batch_size=4)
+    assert [row["auc"] for row in by_three.rows] == pytest.approx([row["auc"] for row in by_four.rows])
