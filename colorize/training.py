@@ -88,6 +88,9 @@ class TrainConfig:
         cache_embeddings: compute a frozen extractor's vectors once and train on them.
         gan_schedule: "both" (generator and discriminator every step) or "alternate".
         num_samples: validation portraits drawn per epoch in samples/.
+        init_weights: start from the weights of a saved model of the same architecture
+            ("default" for the bundled model, a ``.keras`` file or a run directory):
+            fine-tuning, e.g. the default model on one's own photos.
     """
 
     data: str
@@ -111,6 +114,7 @@ class TrainConfig:
     cache_embeddings: bool = False
     gan_schedule: str = "both"
     num_samples: int = 6
+    init_weights: str | None = None
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -371,10 +375,52 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
             metrics=compile_metrics,
             jit_compile=config.jit,
         )
+    if config.init_weights is not None:
+        _load_initial_weights(model, config.init_weights)
     if embedding_input:
         return _embedding_setup(config, model)
     inference = models.as_inference_model(model)
     return _Setup(model, lambda: model, lambda l_scaled: inference(l_scaled, training=False))
+
+
+def _load_initial_weights(model, source: str) -> None:
+    """Copy every weight of a saved model into ``model``, layer by layer (names and shapes must match).
+
+    Raises:
+        ColorizeError: the saved model does not fit ``model`` (it names the first layer
+            that differs).
+    """
+    import keras
+
+    from colorize import inference
+
+    path = inference.resolve_model_path(source)
+    inference._register_custom_objects()
+    try:
+        saved = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # corrupt zip, unknown layer ...
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ColorizeError(f"--init-weights: could not load {path} ({first[:160]})") from None
+    saved_layers = {layer.name: layer for layer in saved.layers if layer.weights}
+    target_layers = [layer for layer in model.layers if layer.weights]
+    for layer in target_layers:
+        other = saved_layers.get(layer.name)
+        shapes = [tuple(w.shape) for w in layer.weights]
+        other_shapes = None if other is None else [tuple(w.shape) for w in other.weights]
+        if shapes != other_shapes:
+            raise ColorizeError(
+                f"--init-weights: {path} does not fit this model: layer {layer.name!r} has weights {shapes}, "
+                f"the saved model {'has none by that name' if other is None else other_shapes}; "
+                "pass the same --model and --option values it was trained with"
+            )
+    if len(saved_layers) != len(target_layers):
+        raise ColorizeError(
+            f"--init-weights: {path} has {len(saved_layers)} layers with weights, this model {len(target_layers)}; "
+            "pass the same --model and --option values it was trained with"
+        )
+    for layer in target_layers:
+        layer.set_weights(saved_layers[layer.name].get_weights())
+    log.info("initial weights from %s", path)
 
 
 def _embedding_setup(config: TrainConfig, model) -> _Setup:

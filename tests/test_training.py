@@ -199,3 +199,33 @@ def test_ctrl_c_saves_a_checkpoint(image_folder, tmp_path):
     keras.saving.load_model(run_dir / "interrupted.keras", compile=False)
     assert len(read_history(run_dir / "history.csv")) == 1  # epoch 1 finished and was backed up
     assert (run_dir / "backup").is_dir()
+
+
+def test_init_weights_fine_tunes_a_saved_model(image_folder, tmp_path):
+    import keras
+
+    from colorize.training import _build_and_compile, _sources
+
+    first = train(_config(image_folder, tmp_path / "first", epochs=1, num_samples=0))
+    saved = keras.saving.load_model(first.run_dir / "last.keras", compile=False)
+    # Built with a different seed, then given the saved weights: identical, layer by layer.
+    config = _config(image_folder, tmp_path / "tuned", seed=7, init_weights=str(first.run_dir))
+    model = _build_and_compile(config, _sources(config)).model
+    for layer in saved.layers:
+        for ours, theirs in zip(model.get_layer(layer.name).get_weights(), layer.get_weights()):
+            np.testing.assert_array_equal(ours, theirs)
+    # A run started from them records the option (so --resume keeps it).
+    tuned = train(_config(image_folder, tmp_path / "tuned2", epochs=1, num_samples=0, init_weights=str(first.run_dir)))
+    assert json.loads((tuned.run_dir / "config.json").read_text())["init_weights"] == str(first.run_dir)
+
+    # Another architecture is refused with a message naming the layer, through the CLI in one line.
+    result = CliRunner().invoke(
+        main,
+        ["train", str(image_folder), "-o", str(tmp_path / "wide"), "--image-size", "32", "--batch-size", "2",
+         "--epochs", "1", "--steps-per-epoch", "1", "--option", "base_filters=8", "--option", "depth=1",
+         "--option", "batch_norm=false", "--init-weights", str(first.run_dir / "last.keras")],
+    )
+    assert result.exit_code != 0
+    assert "does not fit this model" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["train", str(image_folder), "--init-weights", str(tmp_path / "none.keras")])
+    assert result.exit_code != 0 and "not found" in result.output

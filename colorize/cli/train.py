@@ -47,6 +47,8 @@ def _parse_options(values):
 @click.option("--strategy", type=click.Choice(("auto", "one", "mirrored", "multiworker")), help="tf.distribute strategy [auto].")
 @click.option("--cache-embeddings/--no-cache-embeddings", default=None, help="fusion: compute the frozen extractor's vectors once (kept in DATA/embeddings/) and train on them.")
 @click.option("--gan-schedule", type=click.Choice(("both", "alternate")), help="GAN: both networks every step, or alternate every epoch (seed 004) [both].")
+@click.option("--init-weights", metavar="MODEL",
+              help="Start from a saved model's weights: 'default', a .keras file or a run directory (fine-tuning).")
 @click.option("--option", "model_options", multiple=True, metavar="KEY=VALUE", help="Extra builder option, e.g. base_filters=32.")
 @handle_errors
 def train(data, output_dir, config_file, resume_dir, model_options, **flags):
@@ -62,6 +64,7 @@ def train(data, output_dir, config_file, resume_dir, model_options, **flags):
       colorize train data/utk128 --model unet -o runs/unet --epochs 20
       colorize train data/utk128 --model fusion --extractor vggface --cache-embeddings
       colorize train --resume runs/unet
+      colorize train my_photos/ --init-weights default --option base_filters=16 --learning-rate 1e-4
     """
     from colorize import training
 
