@@ -33,3 +33,14 @@ def test_help_does_not_import_tensorflow():
 def test_unknown_command_fails():
     result = CliRunner().invoke(main, ["frobnicate"])
     assert result.exit_code != 0
+
+
+def test_tensorflow_startup_chatter_is_filtered(tmp_path):
+    # A fresh process, so TensorFlow is imported (and looks for a GPU driver) inside the command.
+    command = [sys.executable, "-m", "colorize", "predict", str(tmp_path / "missing.jpg")]
+    quiet = subprocess.run(command, capture_output=True, text=True)
+    assert quiet.returncode == 1
+    assert "missing.jpg: no such file or folder" in quiet.stderr  # the command's own report survives
+    for noise in ("absl::InitializeLog", "cudart_stub.cc", "cuda_platform.cc", "cpu_feature_guard.cc"):
+        assert noise not in quiet.stderr, quiet.stderr
+    assert not (tmp_path / "missing_colorized.png").exists()

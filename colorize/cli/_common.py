@@ -2,12 +2,29 @@
 
 import functools
 import logging
+import os
+import sys
+import tempfile
 
 import click
 
 from colorize.errors import ColorizeError
 
 log = logging.getLogger(__name__)
+
+# What TensorFlow's C++ start-up prints on every machine without a GPU driver (its CUDA
+# build looks for one), below TF_CPP_MIN_LOG_LEVEL's reach: not the user's business.
+_STARTUP_NOISE = (
+    "absl::InitializeLog()",
+    "cudart_stub.cc",
+    "cuda_platform.cc",
+    "cuda_executor.cc",
+    "cpu_feature_guard.cc",
+    "rebuild TensorFlow with the appropriate compiler flags",
+    "Unable to register cu",
+    "computation_placer.cc",
+    "oneDNN custom operations are on",
+)
 
 
 def handle_errors(function):
@@ -19,6 +36,7 @@ def handle_errors(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
+        import_tensorflow_quietly()
         try:
             return function(*args, **kwargs)
         except (ColorizeError, ValueError, OSError) as error:
@@ -27,6 +45,38 @@ def handle_errors(function):
             raise click.ClickException(message) from error
 
     return wrapper
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow and find its devices with the C++ start-up chatter filtered out.
+
+    The chatter is written straight to file descriptor 2 before TensorFlow's own log
+    settings apply, so it is caught in a temporary file and everything else in it is
+    passed on to stderr. Nothing is filtered with ``-vv`` (TF_CPP_MIN_LOG_LEVEL=0) or
+    once TensorFlow is imported.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr: nothing to filter
+        return
+    with tempfile.TemporaryFile() as caught:
+        sys.stderr.flush()
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # where the driver search reports
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            lines = caught.read().decode("utf-8", "replace").splitlines()
+            kept = [line for line in lines if line.strip() and not any(noise in line for noise in _STARTUP_NOISE)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
 
 
 def echo_table(rows, headers):
