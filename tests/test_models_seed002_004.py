@@ -149,3 +149,15 @@ def test_discriminator_outputs_a_probability():
     discriminator = build_discriminator(32, width=0.125)
     output = np.asarray(discriminator(np.zeros((2, 32, 32, 3), "float32")))
     assert output.shape == (2, 1) and np.all((output >= 0) & (output <= 1))
+
+
+def test_annealed_mean_model_takes_a_plain_array_without_warnings():
+    import warnings
+
+    from colorize.models import as_inference_model, build_model
+
+    model = as_inference_model(build_model("classification", image_size=32, width=0.25))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras warns when the input structure differs
+        ab = model(np.zeros((2, 32, 32, 1), np.float32))
+    assert tuple(ab.shape) == (2, 32, 32, 2)

@@ -197,4 +197,6 @@ def with_annealed_mean(model: keras.Model, temperature: float = TEMPERATURE) -> 
     ab = AnnealedMean(temperature, name="annealed_mean")(probabilities)
     factor = model.inputs[0].shape[1] // probabilities.shape[1] if model.inputs[0].shape[1] else 4
     ab = layers.UpSampling2D(factor, interpolation="bilinear", name="ab_output", dtype="float32")(ab)
-    return keras.Model(model.inputs, ab, name=f"{model.name}_annealed_mean")
+    # A single input tensor, not a list of one: the model is then called with a plain array.
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, ab, name=f"{model.name}_annealed_mean")
