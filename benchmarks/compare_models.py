@@ -23,6 +23,7 @@ Usage:
 
 import argparse
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -56,6 +57,8 @@ def main():
     unknown = sorted(set(names) - set(ALL_MODELS))
     if unknown:
         raise SystemExit(f"unknown model(s): {', '.join(unknown)}; choose from {', '.join(ALL_MODELS)}")
+    if not names:
+        raise SystemExit(f"no model named in --models; choose from {', '.join(ALL_MODELS)}")
     eval_data = args.eval_data or args.data
     epochs = max(1, min(args.epochs, args.steps))
     trained, timings = {}, {}
@@ -101,7 +104,7 @@ def main():
               f"{eval_data.name} ({args.split}).")
     costs = ["| model | parameters | trainable | training time (min) |", "|---|---|---|---|"]
     for name, model in trained.items():
-        trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+        trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
         costs.append(f"| {name} | {model.count_params():,} | {trainable:,} | {timings[name] / 60:.1f} |")
     summary = "\n".join(["# Every model under one training budget", "", budget, "", table, "", *costs, ""])
     (args.output / "summary.md").write_text(summary, encoding="utf-8")

@@ -146,21 +146,34 @@ def load_model(model: str | os.PathLike = "default"):
         >>> model.output_shape
         (None, None, None, 2)
     """
+    path = resolve_model_path(model)
+    loaded = load_saved_model(path)
+    try:
+        return _as_inference(loaded)
+    except ValueError as error:
+        raise ModelLoadError(f"{path} is not a colorization model: {error}") from None
+
+
+def load_saved_model(model: str | os.PathLike = "default"):
+    """The saved Keras model as it was trained (no inference wrapping), e.g. to fine-tune it.
+
+    Args:
+        model: "default", a ``.keras`` file or a training run directory.
+
+    Raises:
+        ModelLoadError: a missing or corrupt model file (one-line message).
+    """
     import keras
 
     path = resolve_model_path(model)
     _register_custom_objects()
     try:
-        loaded = keras.saving.load_model(path, compile=False)
+        return keras.saving.load_model(path, compile=False)
     except Exception as error:  # corrupt zip, unknown layer, bad config ...
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise ModelLoadError(
             f"could not load model {path} ({first[:160]}); is it a complete .keras file saved by colorize?"
         ) from None
-    try:
-        return _as_inference(loaded)
-    except ValueError as error:
-        raise ModelLoadError(f"{path} is not a colorization model: {error}") from None
 
 
 @dataclasses.dataclass

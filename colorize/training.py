@@ -387,20 +387,14 @@ def _load_initial_weights(model, source: str) -> None:
     """Copy every weight of a saved model into ``model``, layer by layer (names and shapes must match).
 
     Raises:
-        ColorizeError: the saved model does not fit ``model`` (it names the first layer
-            that differs).
+        ColorizeError: the saved model is missing or corrupt, or does not fit ``model``
+            (the message names the first layer that differs).
     """
-    import keras
-
     from colorize import inference
+    from colorize.models import colorizer
 
     path = inference.resolve_model_path(source)
-    inference._register_custom_objects()
-    try:
-        saved = keras.saving.load_model(path, compile=False)
-    except Exception as error:  # corrupt zip, unknown layer ...
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ColorizeError(f"--init-weights: could not load {path} ({first[:160]})") from None
+    saved = inference.load_saved_model(path)
     saved_layers = {layer.name: layer for layer in saved.layers if layer.weights}
     target_layers = [layer for layer in model.layers if layer.weights]
     for layer in target_layers:
@@ -418,8 +412,7 @@ def _load_initial_weights(model, source: str) -> None:
             f"--init-weights: {path} has {len(saved_layers)} layers with weights, this model {len(target_layers)}; "
             "pass the same --model and --option values it was trained with"
         )
-    for layer in target_layers:
-        layer.set_weights(saved_layers[layer.name].get_weights())
+    colorizer.copy_weights_by_name(saved, model)
     log.info("initial weights from %s", path)
 
 
