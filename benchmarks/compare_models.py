@@ -16,8 +16,15 @@ Writes ``OUTPUT/runs/<model>/`` (each training run), ``OUTPUT/report/`` (metrics
 per_image.csv, report.md, samples.png, ab_distribution.png) and ``OUTPUT/summary.md``
 (the table plus training time and parameters per model), and prints the table.
 
+Several training sets are mixed by ``--mix`` shares; several ``--eval-data`` sets are each
+evaluated (one report per set). A candidate is a model name, optionally with a loss:
+``unet_classification:rebalanced_crossentropy_l1``.
+
 Usage:
     python benchmarks/compare_models.py work/utk128 --eval-data work/hf128 -o work/compare
+    python benchmarks/compare_models.py work/faces128 work/scenes128 --mix 0.4,0.6 \
+        --eval-data work/scenes128 --eval-data work/hf128 --steps 1280 --mixed-precision \
+        --models unet,classification,unet_classification,unet_classification:rebalanced_crossentropy_l1
     python benchmarks/compare_models.py work/utk128 --models unet,naive_cnn --steps 50 --image-size 32
 """
 
@@ -30,14 +37,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-ALL_MODELS = ("unet", "uvgg", "fusion", "classification", "regression", "vgg16_autoencoder", "naive_cnn",
+ALL_MODELS = ("unet", "uvgg", "fusion", "classification", "unet_classification", "regression", "vgg16_autoencoder", "naive_cnn",
               "resnet50", "gan")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data", type=Path, help="prepared data set to train on (its train/val splits)")
-    parser.add_argument("--eval-data", type=Path, help="prepared data set to evaluate on [DATA]")
+    parser.add_argument("data", type=Path, nargs="+", help="prepared data set(s) to train on (train/val splits)")
+    parser.add_argument("--mix", help="with several DATA: comma-separated shares [equal]")
+    parser.add_argument("--eval-data", type=Path, action="append", help="prepared data set(s) to evaluate on [DATA]")
+    parser.add_argument("--mixed-precision", action="store_true", help="bfloat16 compute (where the CPU has it)")
     parser.add_argument("--split", default="test", help="split of --eval-data to evaluate on [test]")
     parser.add_argument("--models", default=",".join(ALL_MODELS), help="comma-separated model names [all]")
     parser.add_argument("--image-size", type=int, default=64, help="training and evaluation size [64]")
@@ -53,19 +62,25 @@ def main():
 
     from colorize import evaluation, inference, training
 
-    names = [name.strip() for name in args.models.split(",") if name.strip()]
+    candidates = [name.strip() for name in args.models.split(",") if name.strip()]
+    names = [candidate.split(":")[0] for candidate in candidates]
     unknown = sorted(set(names) - set(ALL_MODELS))
     if unknown:
         raise SystemExit(f"unknown model(s): {', '.join(unknown)}; choose from {', '.join(ALL_MODELS)}")
     if not names:
         raise SystemExit(f"no model named in --models; choose from {', '.join(ALL_MODELS)}")
-    eval_data = args.eval_data or args.data
+    eval_sets = args.eval_data or args.data[:1]
     epochs = max(1, min(args.epochs, args.steps))
     trained, timings = {}, {}
-    for name in names:
-        run_dir = args.output / "runs" / name
+    for candidate in candidates:
+        name, _, loss = candidate.partition(":")
+        label = candidate.replace(":", "+")
+        run_dir = args.output / "runs" / label
         config = training.TrainConfig(
-            data=str(args.data),
+            data=[str(path) for path in args.data] if len(args.data) > 1 else str(args.data[0]),
+            mix=[float(share) for share in args.mix.split(",")] if args.mix else None,
+            mixed_precision=args.mixed_precision,
+            loss=loss or None,
             output_dir=str(run_dir),
             model=name,
             image_size=args.image_size,
@@ -79,29 +94,34 @@ def main():
             **_model_options(name, args),
         )
         resume = (run_dir / "config.json").exists()
-        print(f"[{name}] training {args.steps} steps at {args.image_size} px" + (" (resuming)" if resume else ""),
+        print(f"[{label}] training {args.steps} steps at {args.image_size} px" + (" (resuming)" if resume else ""),
               flush=True)
         started = time.perf_counter()
         result = training.train(config, resume=resume)
-        timings[name] = time.perf_counter() - started
-        trained[name] = inference.load_model(result.run_dir)
-        print(f"[{name}] done in {timings[name] / 60:.1f} min", flush=True)
+        timings[label] = time.perf_counter() - started
+        trained[label] = inference.load_model(result.run_dir)
+        print(f"[{label}] done in {timings[label] / 60:.1f} min", flush=True)
 
-    print(f"evaluating {len(trained)} model(s) and the baselines on {eval_data} ({args.split})", flush=True)
-    result = evaluation.evaluate(
-        {**trained, "gray": "gray", "random": "random"},
-        eval_data,
-        split=args.split,
-        image_size=args.image_size,
-        limit=args.limit,
-        num_samples=6,
-    )
-    report_dir = args.output / "report"
-    evaluation.write_report(result, report_dir, title="Every model under one training budget")
-    table = evaluation.format_table(result)
-    budget = (f"{args.steps} steps x batch {args.batch_size} at {args.image_size} px on {args.data.name}, "
-              f"Adam {args.learning_rate:g}, augmentation on, seed 0; evaluated on {result.num_images} images of "
-              f"{eval_data.name} ({args.split}).")
+    tables = []
+    for eval_data in eval_sets:
+        print(f"evaluating {len(trained)} model(s) and the baselines on {eval_data} ({args.split})", flush=True)
+        result = evaluation.evaluate(
+            {**trained, "gray": "gray", "random": "random"},
+            eval_data,
+            split=args.split,
+            image_size=args.image_size,
+            limit=args.limit,
+            num_samples=6,
+        )
+        report_dir = args.output / f"report-{eval_data.name}"
+        evaluation.write_report(result, report_dir, title=f"Every model under one training budget: {eval_data.name}")
+        tables += [f"## {eval_data.name} ({args.split}, {result.num_images} images)", "",
+                   evaluation.format_table(result), ""]  # fmt: skip
+    table = "\n".join(tables)
+    mix = f" mixed {args.mix}" if args.mix else ""
+    budget = (f"{args.steps} steps x batch {args.batch_size} at {args.image_size} px on "
+              f"{' + '.join(path.name for path in args.data)}{mix}, Adam {args.learning_rate:g}, augmentation on, "
+              f"{'bfloat16' if args.mixed_precision else 'float32'}, seed 0.")
     costs = ["| model | parameters | trainable | training time (min) |", "|---|---|---|---|"]
     for name, model in trained.items():
         trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
@@ -110,10 +130,12 @@ def main():
     (args.output / "summary.md").write_text(summary, encoding="utf-8")
     (args.output / "timings.json").write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
     print(summary)
-    print(f"report: {report_dir / 'report.md'}")
+    print(f"reports: {', '.join(str(args.output / f'report-{path.name}') for path in eval_sets)}")
 
 
 def _model_options(name: str, args) -> dict:
+    if name in ("unet", "unet_classification"):
+        return {"model_options": {"base_filters": 16}}  # the bundled default model's width
     if name == "fusion":
         return {"extractor": args.fusion_extractor,
                 "extractor_weights": _official_weights(args.fusion_extractor) if args.pretrained else None}

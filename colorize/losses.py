@@ -49,16 +49,27 @@ class RebalancedCrossEntropy(keras.losses.Loss):
     5 nearest) and each pixel is weighted by the rebalancing weight of its closest bin.
     ``y_pred`` is the bin distribution (B, h, w, Q).
 
+    With ``l1_weight > 0`` the distribution is also decoded by the annealed mean (the
+    decoding used at inference, temperature ``temperature``) and ``l1_weight`` times the
+    L1 distance of that a*b* (scaled) to the truth is added: the cross-entropy keeps the
+    colours vivid, the L1 term ties the decoded colour to the truth where the
+    distribution is spread.
+
     Args:
         weights: the Q class-rebalancing weights (``classification.rebalancing_weights``);
             None for no rebalancing.
         sigma: soft-encoding width in a*b* units.
+        l1_weight: weight of the L1 term on the decoded a*b* (0: the seed's loss alone).
+        temperature: annealed-mean temperature of that decoding.
     """
 
-    def __init__(self, weights=None, sigma=5.0, name="rebalanced_crossentropy", reduction="sum_over_batch_size", dtype=None):
+    def __init__(self, weights=None, sigma=5.0, l1_weight=0.0, temperature=0.38, name="rebalanced_crossentropy",
+                 reduction="sum_over_batch_size", dtype=None):  # fmt: skip
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.weights = None if weights is None else [float(w) for w in np.asarray(weights).ravel()]
         self.sigma = float(sigma)
+        self.l1_weight = float(l1_weight)
+        self.temperature = float(temperature)
         from colorize.models.classification import AbQuantizer
 
         self.quantizer = AbQuantizer(sigma=self.sigma)
@@ -74,10 +85,15 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         if self.weights is not None:
             table = ops.convert_to_tensor(np.asarray(self.weights, np.float32))
             loss = loss * ops.take(table, ops.argmax(target, axis=-1))
+        if self.l1_weight:
+            annealed = ops.softmax(ops.log(ops.maximum(y_pred, 1e-8)) / self.temperature, axis=-1)
+            ab = ops.matmul(annealed, ops.convert_to_tensor(self.quantizer.centres)) / AB_SCALE
+            loss = loss + self.l1_weight * ops.mean(ops.abs(ab - y_true), axis=-1)
         return ops.mean(loss, axis=(1, 2))
 
     def get_config(self):
-        return {**super().get_config(), "weights": self.weights, "sigma": self.sigma}
+        return {**super().get_config(), "weights": self.weights, "sigma": self.sigma, "l1_weight": self.l1_weight,
+                "temperature": self.temperature}  # fmt: skip
 
 
 @keras.saving.register_keras_serializable(package="colorize")

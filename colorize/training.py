@@ -45,13 +45,17 @@ DEFAULT_LOSSES = {
     "unet": "l1",  # seed 000
     "uvgg": "l1",  # seed 000
     "classification": "rebalanced_crossentropy",  # seed 002
+    "unet_classification": "rebalanced_crossentropy",  # seed 002's objective on seed 000's trunk
     "regression": "mse",  # seed 002's L2 baseline
     "vgg16_autoencoder": "mse",  # seed 003
     "naive_cnn": "mse",  # seed 004
     "resnet50": "mse",  # seed 004
     "gan": "gan",  # seed 004: BCE + lambda * L2 inside the GAN's train_step
 }
-LOSSES = ("l1", "mse", "rebalanced_crossentropy", "colour_weighted_l1", "colour_weighted_l2")
+LOSSES = ("l1", "mse", "rebalanced_crossentropy", "rebalanced_crossentropy_l1", "colour_weighted_l1", "colour_weighted_l2")
+# rebalanced_crossentropy_l1: the L1 term's weight on the annealed-mean a*b* (scaled units, where a
+# typical error is ~0.08 and the rebalanced cross-entropy ~2-4 nats: both terms matter).
+BINS_L1_WEIGHT = 10.0
 
 
 class TrainingStopped(ColorizeError):
@@ -67,7 +71,10 @@ class TrainConfig:
     """Everything that defines a training run; saved as RUN_DIR/config.json.
 
     Attributes:
-        data: a prepared data set (from `colorize prepare`) or a plain folder of images.
+        data: a prepared data set (from `colorize prepare`) or a plain folder of images;
+            or a list of them, trained on together (see ``mix``).
+        mix: with several ``data`` sources, the share of training examples drawn from
+            each (normalized; None: equal shares). Validation uses every source's split.
         output_dir: the run directory.
         model: a registered model name (see ``colorize.models.MODELS``).
         model_options: extra keyword arguments for the model builder (e.g. ``{"base_filters": 32}``).
@@ -93,7 +100,8 @@ class TrainConfig:
             fine-tuning, e.g. the default model on one's own photos.
     """
 
-    data: str
+    data: str | list[str]
+    mix: list[float] | None = None
     output_dir: str = "runs/colorize"
     model: str = "unet"
     model_options: dict = dataclasses.field(default_factory=dict)
@@ -131,6 +139,29 @@ class TrainConfig:
         for name in ("image_size", "batch_size", "epochs"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1. Received: {name}={getattr(self, name)}")
+        sources = self.data_sources
+        if self.mix is not None:
+            mix = [float(share) for share in self.mix]
+            if len(mix) != len(sources):
+                raise ValueError(
+                    f"--mix needs one share per data source ({len(sources)}). Received: mix={self.mix!r}"
+                )
+            if not all(math.isfinite(share) and share >= 0 for share in mix) or sum(mix) <= 0:
+                raise ValueError(f"--mix shares must be finite, >= 0 and not all 0. Received: mix={self.mix!r}")
+            self.mix = mix
+        if len(sources) > 1 and self.cache_embeddings:
+            raise ValueError("--cache-embeddings works on one data source; Received: several DATA")
+
+    @property
+    def data_sources(self) -> list[str]:
+        """``data`` as a list of one or more sources."""
+        return [str(self.data)] if isinstance(self.data, (str, os.PathLike)) else [str(item) for item in self.data]
+
+    @property
+    def mix_weights(self) -> list[float]:
+        """The normalized share of each data source (equal when ``mix`` is None)."""
+        shares = self.mix or [1.0] * len(self.data_sources)
+        return [share / sum(shares) for share in shares]
 
     @property
     def effective_loss(self) -> str:
@@ -315,13 +346,23 @@ class _Sources:
     val: Any
     num_train: int
     num_val: int
+    parts: list["_Sources"] | None = None  # several sources trained on together (config.mix)
 
 
 def _sources(config: TrainConfig) -> _Sources:
+    """Each source's splits; several sources are kept as ``parts`` of one :class:`_Sources`."""
+    parts = [_one_source(data) for data in config.data_sources]
+    if len(parts) == 1:
+        return parts[0]
+    return _Sources(parts[0].data_dir, None, None, sum(p.num_train for p in parts), sum(p.num_val for p in parts),
+                    parts)  # fmt: skip
+
+
+def _one_source(data: str) -> _Sources:
     """A prepared data set brings its own splits; a plain folder is split by :func:`split_folder`."""
     from colorize.data import pipeline
 
-    data = Path(config.data)
+    data = Path(data)
     if not data.exists():
         raise FileNotFoundError(f"{data}: no such data set or image folder")
     if pipeline.is_prepared_dir(data):
@@ -367,7 +408,7 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
     else:
         loss_name = config.effective_loss
         compile_metrics = None
-        if loss_name != "rebalanced_crossentropy":
+        if not loss_name.startswith("rebalanced_crossentropy"):
             compile_metrics = [metrics.AbMAE(), metrics.ThresholdAccuracy()]
         model.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -438,10 +479,13 @@ def _make_loss(name: str, config: TrainConfig, sources: _Sources):
     if name == "mse":
         return losses.MSE()
     distribution = _ab_distribution(config, sources)
-    if name == "rebalanced_crossentropy":
+    if name.startswith("rebalanced_crossentropy"):
         from colorize.models import classification
 
-        return losses.RebalancedCrossEntropy(weights=classification.rebalancing_weights(*distribution))
+        return losses.RebalancedCrossEntropy(
+            weights=classification.rebalancing_weights(*distribution),
+            l1_weight=BINS_L1_WEIGHT if name.endswith("_l1") else 0.0,
+        )
     power = 1 if name.endswith("l1") else 2
     return losses.ColourWeightedLoss(histogram=distribution[0], edges=distribution[1], power=power)
 
@@ -450,6 +494,14 @@ def _ab_distribution(config: TrainConfig, sources: _Sources):
     """The data set's stored a*b* histogram; for a plain folder, counted from its training split."""
     from colorize.data import pipeline
 
+    if sources.parts:
+        # Each source's distribution, normalized, weighted by its share of the training stream.
+        mixed, edges = None, None
+        for part, share in zip(sources.parts, config.mix_weights):
+            histogram, edges = _ab_distribution(config, part)
+            histogram = share * histogram / max(float(histogram.sum()), 1e-12)
+            mixed = histogram if mixed is None else mixed + histogram
+        return mixed, edges
     if pipeline.is_prepared_dir(sources.data_dir) or (sources.data_dir / pipeline.AB_DISTRIBUTION_NAME).exists():
         try:
             return pipeline.load_ab_distribution(sources.data_dir)
@@ -474,7 +526,10 @@ def _datasets(config: TrainConfig, sources: _Sources, model, embeddings=None):
 
     common = dict(image_size=config.image_size, batch_size=config.batch_size, seed=config.seed)
     steps = {"train": config.steps_per_epoch, "val": config.validation_steps}
-    if embeddings is None:
+    if sources.parts:
+        train_data, val_data = _mixed_datasets(config, sources)
+        steps["train"] = steps["train"] or max(1, -(-sources.num_train // config.batch_size))
+    elif embeddings is None:
         train_data = pipeline.make_dataset(sources.train, split="train", augment=config.augment, shuffle=True, **common)
         val_data = pipeline.make_dataset(sources.val, split="val", augment=False, shuffle=False, **common)
         if config.steps_per_epoch:
@@ -498,12 +553,50 @@ def _datasets(config: TrainConfig, sources: _Sources, model, embeddings=None):
         train_data, val_data = train_data.with_options(options), val_data.with_options(options)
     sample_batch = None
     if config.num_samples:
-        samples = pipeline.make_dataset(
-            sources.val, split="val", image_size=config.image_size, batch_size=config.num_samples, shuffle=False,
-            seed=config.seed,
-        )  # fmt: skip
-        sample_batch = next(iter(samples.take(1)), None)
+        sample_batch = _sample_batch(config, sources)
     return train_data, val_data, sample_batch, steps
+
+
+def _mixed_datasets(config: TrainConfig, sources: _Sources):
+    """Training examples drawn from every source by its ``mix`` share; validation on all their val splits."""
+    import tensorflow as tf
+
+    from colorize.data import pipeline
+
+    common = dict(image_size=config.image_size, batch_size=config.batch_size, seed=config.seed)
+    streams = [
+        pipeline.make_dataset(part.train, split="train", augment=config.augment, shuffle=True, repeat=True,
+                              **common).unbatch()
+        for part in sources.parts
+    ]  # fmt: skip
+    train_data = tf.data.Dataset.sample_from_datasets(streams, weights=config.mix_weights, seed=config.seed)
+    train_data = train_data.batch(config.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    val_data = None
+    for part in sources.parts:
+        data = pipeline.make_dataset(part.val, split="val", augment=False, shuffle=False, **common)
+        val_data = data if val_data is None else val_data.concatenate(data)
+    return train_data, val_data
+
+
+def _sample_batch(config: TrainConfig, sources: _Sources):
+    """A fixed batch of validation examples for samples/ (shared out over the sources)."""
+    import tensorflow as tf
+
+    from colorize.data import pipeline
+
+    parts = sources.parts or [sources]
+    per_part = -(-config.num_samples // len(parts))
+    batches = []
+    for part in parts:
+        samples = pipeline.make_dataset(
+            part.val, split="val", image_size=config.image_size, batch_size=per_part, shuffle=False, seed=config.seed,
+        )  # fmt: skip
+        batch = next(iter(samples.take(1)), None)
+        if batch is not None:
+            batches.append(batch)
+    if not batches:
+        return None
+    return tuple(tf.concat(tensors, axis=0) for tensors in zip(*batches))
 
 
 # -- Cached embeddings -------------------------------------------------------------------------

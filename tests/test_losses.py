@@ -49,3 +49,18 @@ def test_colour_weighted_loss_weighs_rare_colours_more():
         assert restored.power == power and float(restored(np.zeros((1, 2, 2, 2), "float32"), prediction)) == pytest.approx(common)
     uniform = losses.ColourWeightedLoss(power=2)  # no histogram: every colour weighs 1, plain MSE
     assert float(uniform(np.zeros((1, 2, 2, 2), "float32"), prediction)) == pytest.approx(0.01)
+
+
+def test_rebalanced_crossentropy_l1_term_adds_the_decoded_error():
+    quantizer = classification.AbQuantizer()
+    q = quantizer.num_bins
+    one_bin = np.zeros((1, 2, 2, q), "float32")
+    index = int(np.argmin(np.abs(quantizer.centres - [20.0, -30.0]).sum(axis=1)))
+    one_bin[..., index] = 1.0  # a certain prediction decodes to that bin's centre at any temperature
+    y_true = np.zeros((1, 2, 2, 2), "float32")  # truth: neutral
+    plain = losses.RebalancedCrossEntropy()
+    with_l1 = losses.RebalancedCrossEntropy(l1_weight=2.0)
+    decoded_error = np.mean(np.abs(quantizer.centres[index])) / 128.0  # mean |ab| / AB_SCALE
+    assert float(with_l1(y_true, one_bin)) == pytest.approx(float(plain(y_true, one_bin)) + 2.0 * decoded_error, rel=1e-4)
+    restored = losses.RebalancedCrossEntropy.from_config(with_l1.get_config())
+    assert restored.l1_weight == 2.0 and restored.temperature == pytest.approx(0.38)

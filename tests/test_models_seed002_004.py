@@ -161,3 +161,24 @@ def test_annealed_mean_model_takes_a_plain_array_without_warnings():
         warnings.simplefilter("error")  # Keras warns when the input structure differs
         ab = model(np.zeros((2, 32, 32, 1), np.float32))
     assert tuple(ab.shape) == (2, 32, 32, 2)
+
+
+def test_unet_classification_bins_at_half_resolution_and_size_free_inference(tmp_path):
+    x, ab = _batch()
+    q = classification.AbQuantizer().num_bins
+    model = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2)
+    assert model.output_shape == (None, 16, 16, q)
+    assert model.get_layer("ab_bins").dtype_policy.compute_dtype == "float32"
+    full = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2, output_level=0)
+    assert full.output_shape == (None, 32, 32, q)
+    model.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy(l1_weight=10.0))
+    model.fit(x, ab, epochs=1, verbose=0)
+    _save_load_same(model, x, tmp_path)
+    inference = models.as_inference_model(model)
+    assert inference.output_shape == (None, 32, 32, 2)
+    # Built without a size, the decoding still upsamples by the measured stride (2), not a guess.
+    free = models.build_model("unet_classification", image_size=None, base_filters=4, depth=2)
+    free_inference = models.as_inference_model(free)
+    assert tuple(free_inference(np.zeros((1, 48, 64, 1), "float32")).shape) == (1, 48, 64, 2)
+    with pytest.raises(ValueError, match="output_level"):
+        models.build_model("unet_classification", image_size=32, depth=2, output_level=2)

@@ -229,3 +229,33 @@ def test_init_weights_fine_tunes_a_saved_model(image_folder, tmp_path):
     assert "does not fit this model" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(main, ["train", str(image_folder), "--init-weights", str(tmp_path / "none.keras")])
     assert result.exit_code != 0 and "not found" in result.output
+
+
+def test_several_data_sources_mixed_by_shares(image_folder, tmp_path):
+    from PIL import Image
+
+    from conftest import make_portrait_like
+
+    other = tmp_path / "other"
+    other.mkdir()
+    for index in range(4):
+        Image.fromarray(make_portrait_like(48, seed=10 + index)[..., ::-1]).save(other / f"scene_{index}.png")
+    result = CliRunner().invoke(
+        main,
+        ["train", str(image_folder), str(other), "--mix", "0.25,0.75", "-o", str(tmp_path / "run"),
+         "--model", "unet_classification", "--option", "base_filters=4", "--option", "depth=2",
+         "--image-size", "32", "--batch-size", "2", "--epochs", "1", "--steps-per-epoch", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["data"] == [str(image_folder), str(other)] and saved["mix"] == [0.25, 0.75]
+    assert read_history(tmp_path / "run" / "history.csv")[0]["val_loss"] > 0
+    config = TrainConfig(data=[str(image_folder), str(other)], mix=[1, 3])
+    assert config.mix_weights == [0.25, 0.75]
+    with pytest.raises(ValueError, match="one share per data source"):
+        TrainConfig(data=[str(image_folder), str(other)], mix=[1.0])
+    with pytest.raises(ValueError, match="finite"):
+        TrainConfig(data=[str(image_folder), str(other)], mix=[float("nan"), 1.0])
+    bad = CliRunner().invoke(main, ["train", str(image_folder), str(other), "--mix", "a,b", "-o", str(tmp_path / "r2")])
+    assert bad.exit_code == 2 and "--mix" in bad.output

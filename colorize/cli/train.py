@@ -6,9 +6,9 @@ import click
 
 from colorize.cli._common import handle_errors
 
-MODEL_NAMES = ("fusion", "unet", "uvgg", "classification", "regression", "vgg16_autoencoder", "naive_cnn", "resnet50", "gan")
+MODEL_NAMES = ("fusion", "unet", "uvgg", "classification", "unet_classification", "regression", "vgg16_autoencoder", "naive_cnn", "resnet50", "gan")
 EXTRACTOR_NAMES = ("vggface", "vgg19", "inception_resnet_v2", "none")
-LOSS_NAMES = ("l1", "mse", "rebalanced_crossentropy", "colour_weighted_l1", "colour_weighted_l2")
+LOSS_NAMES = ("l1", "mse", "rebalanced_crossentropy", "rebalanced_crossentropy_l1", "colour_weighted_l1", "colour_weighted_l2")
 
 
 def _parse_options(values):
@@ -24,12 +24,13 @@ def _parse_options(values):
 
 
 @click.command()
-@click.argument("data", required=False, type=click.Path(exists=True, path_type=Path))
+@click.argument("data", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path), help="Run directory [runs/<model>].")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML/JSON file of options; flags given on the command line override it.")
 @click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Continue an interrupted run from its last finished epoch.")
+@click.option("--mix", metavar="SHARES", help="With several DATA: the share of training examples from each, e.g. 0.5,0.5 [equal].")
 @click.option("--model", type=click.Choice(MODEL_NAMES), help="Model to train [unet].")
 @click.option("--extractor", type=click.Choice(EXTRACTOR_NAMES), help="Global feature extractor (fusion, uvgg).")
 @click.option("--extractor-weights", help="None, a weights file, 'imagenet' or 'vggface' (from ~/.keras/models).")
@@ -51,8 +52,11 @@ def _parse_options(values):
               help="Start from a saved model's weights: 'default', a .keras file or a run directory (fine-tuning).")
 @click.option("--option", "model_options", multiple=True, metavar="KEY=VALUE", help="Extra builder option, e.g. base_filters=32.")
 @handle_errors
-def train(data, output_dir, config_file, resume_dir, model_options, **flags):
+def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags):
     """Train a colorization model on DATA (a `colorize prepare` output or a folder of images).
+
+    Several DATA are trained on together: each batch draws from them by the --mix
+    shares (equal by default), and validation covers all their val splits.
 
     A prepared data set brings its train / val splits; a plain folder is split here,
     about 10 % to validation, by a hash of each file's path (stable across runs and
@@ -62,6 +66,7 @@ def train(data, output_dir, config_file, resume_dir, model_options, **flags):
     \b
     Examples:
       colorize train data/utk128 --model unet -o runs/unet --epochs 20
+      colorize train data/faces128 data/scenes128 --mix 0.4,0.6 --model unet_classification
       colorize train data/utk128 --model fusion --extractor vggface --cache-embeddings
       colorize train --resume runs/unet
       colorize train my_photos/ --init-weights default --option base_filters=16 --learning-rate 1e-4
@@ -72,8 +77,10 @@ def train(data, output_dir, config_file, resume_dir, model_options, **flags):
         values = training.read_config_file(resume_dir / "config.json")
     else:
         values = training.read_config_file(config_file) if config_file else {}
-    if data is not None:
-        values["data"] = str(data)
+    if data:
+        values["data"] = str(data[0]) if len(data) == 1 else [str(item) for item in data]
+    if mix is not None:
+        values["mix"] = _parse_mix(mix)
     if output_dir is not None:
         values["output_dir"] = str(output_dir)
     if model_options:
@@ -83,7 +90,7 @@ def train(data, output_dir, config_file, resume_dir, model_options, **flags):
         raise click.UsageError("DATA is required (or --config with a 'data' entry, or --resume RUN_DIR)")
     values.setdefault("output_dir", str(Path("runs") / values.get("model", "unet")))
     config = training.TrainConfig.from_dict(values)
-    click.echo(f"Training {config.model} on {config.data} -> {config.output_dir}", err=True)
+    click.echo(f"Training {config.model} on {', '.join(config.data_sources)} -> {config.output_dir}", err=True)
     try:
         result = training.train(config, resume=resume_dir is not None)
     except training.TrainingInterrupted as stopped:
@@ -93,6 +100,14 @@ def train(data, output_dir, config_file, resume_dir, model_options, **flags):
     except training.TrainingStopped as stopped:
         raise click.ClickException(str(stopped)) from None
     _summary(result)
+
+
+def _parse_mix(text):
+    try:
+        return [float(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers such as 0.5,0.5, got {text!r}",
+                                 param_hint="--mix") from None
 
 
 def _summary(result):

@@ -23,6 +23,8 @@ MODELS = {
     "unet": ("colorize.models.unet:build_unet", "U-Net, L1 (seed 000)"),
     "classification": ("colorize.models.classification:build_classification_colorizer",
                        "softmax over quantized ab bins, rebalanced cross-entropy, annealed mean (seed 002)"),
+    "unet_classification": ("colorize.models.unet:build_unet_classification",
+                            "U-Net trunk + softmax over ab bins, rebalanced cross-entropy (+ L1), annealed mean"),
     "regression": ("colorize.models.classification:build_regression_colorizer", "seed 002's trunk, L2 (seed 002)"),
     "vgg16_autoencoder": ("colorize.models.autoencoder:build_vgg16_autoencoder", "CNN auto-encoder + VGG16 features (seed 003)"),
     "naive_cnn": ("colorize.models.naive:build_naive_cnn", "encoder-decoder CNN with dense bottleneck (seed 004)"),

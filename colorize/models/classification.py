@@ -195,7 +195,12 @@ def with_annealed_mean(model: keras.Model, temperature: float = TEMPERATURE) -> 
     """Inference model: the classification network followed by annealed-mean decoding to ab."""
     probabilities = model.get_layer("ab_bins").output
     ab = AnnealedMean(temperature, name="annealed_mean")(probabilities)
-    factor = model.inputs[0].shape[1] // probabilities.shape[1] if model.inputs[0].shape[1] else 4
+    input_size, output_size = model.inputs[0].shape[1], probabilities.shape[1]
+    if input_size and output_size:
+        factor = input_size // output_size
+    else:  # a size-free model: measure its output stride on a probe
+        probe = np.zeros((1, 64, 64, 1), np.float32)
+        factor = 64 // int(keras.Model(model.inputs[0], probabilities)(probe).shape[1])
     ab = layers.UpSampling2D(factor, interpolation="bilinear", name="ab_output", dtype="float32")(ab)
     # A single input tensor, not a list of one: the model is then called with a plain array.
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs

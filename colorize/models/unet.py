@@ -52,43 +52,82 @@ def build_unet(
         >>> model.output_shape
         (None, 128, 128, 2)
     """
-    if image_size is not None and image_size % (2**depth):
-        raise ValueError(f"image_size must be divisible by 2**depth={2**depth}. Received: image_size={image_size}")
-    inputs = keras.Input((image_size, image_size, 1), name="l_input")
-    x = inputs
-    for level in range(depth):
-        x = conv_block(x, base_filters * 2**level, f"encoder{level + 1}", batch_norm)
-        x = layers.MaxPooling2D(name=f"encoder{level + 1}_pool")(x)
-    x = conv_block(x, base_filters * 2**depth, "bottleneck", batch_norm)
-    if bottleneck_features is not None:
-        x = bottleneck_features(inputs, x)
-    for level in reversed(range(depth)):
-        filters = base_filters * 2**level
-        x = layers.Conv2DTranspose(filters, 2, strides=2, name=f"decoder{level + 1}_up")(x)
-        skip = _find(inputs, x, f"encoder{level + 1}_relu2")
-        x = layers.Concatenate(name=f"decoder{level + 1}_concat")([x, skip])
-        x = conv_block(x, filters, f"decoder{level + 1}", batch_norm)
+    inputs, x = unet_trunk(image_size, base_filters, depth, batch_norm, bottleneck_features)
     outputs = layers.Conv2D(2, 1, activation="tanh", dtype="float32", name="ab_output")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
-def _find(inputs, tensor, layer_name):
-    """The output of the layer called ``layer_name`` upstream of ``tensor`` (skips by name)."""
-    stack, seen = [tensor], set()
-    while stack:
-        current = stack.pop()
-        history = getattr(current, "_keras_history", None)
-        if history is None:
-            continue
-        operation = history.operation
-        if id(operation) in seen:
-            continue
-        seen.add(id(operation))
-        if operation.name == layer_name:
-            return operation.output
-        for node in operation._inbound_nodes:
-            stack.extend(node.input_tensors)
-    raise ValueError(f"no layer named {layer_name!r} upstream")
+def unet_trunk(
+    image_size: int | None = 128,
+    base_filters: int = 32,
+    depth: int = 4,
+    batch_norm: bool = True,
+    bottleneck_features=None,
+    output_level: int = 0,
+):
+    """The U-Net's encoder and decoder without a head: ``(l_input, features)``.
+
+    Skip connections are kept by layer name while the encoder is wired
+    (``encoder{level}_relu2``) and joined to the decoder block of the same level.
+
+    Args:
+        image_size, base_filters, depth, batch_norm, bottleneck_features: as :func:`build_unet`.
+        output_level: stop the decoder this many levels early: the features are at
+            ``1 / 2**output_level`` of the input resolution (0: full resolution).
+    """
+    if image_size is not None and image_size % (2**depth):
+        raise ValueError(f"image_size must be divisible by 2**depth={2**depth}. Received: image_size={image_size}")
+    if not 0 <= output_level < depth:
+        raise ValueError(f"output_level must be in [0, {depth - 1}]. Received: output_level={output_level}")
+    inputs = keras.Input((image_size, image_size, 1), name="l_input")
+    x = inputs
+    skips = {}
+    for level in range(depth):
+        x = conv_block(x, base_filters * 2**level, f"encoder{level + 1}", batch_norm)
+        skips[f"encoder{level + 1}_relu2"] = x
+        x = layers.MaxPooling2D(name=f"encoder{level + 1}_pool")(x)
+    x = conv_block(x, base_filters * 2**depth, "bottleneck", batch_norm)
+    if bottleneck_features is not None:
+        x = bottleneck_features(inputs, x)
+    for level in reversed(range(output_level, depth)):
+        filters = base_filters * 2**level
+        x = layers.Conv2DTranspose(filters, 2, strides=2, name=f"decoder{level + 1}_up")(x)
+        x = layers.Concatenate(name=f"decoder{level + 1}_concat")([x, skips[f"encoder{level + 1}_relu2"]])
+        x = conv_block(x, filters, f"decoder{level + 1}", batch_norm)
+    return inputs, x
+
+
+def build_unet_classification(
+    image_size: int | None = 128,
+    base_filters: int = 16,
+    depth: int = 4,
+    batch_norm: bool = True,
+    output_level: int = 1,
+    grid: int = 10,
+    name: str = "unet_classification",
+) -> keras.Model:
+    """The U-Net trunk with seed 002's head: a softmax over the in-gamut a*b* bins.
+
+    Seed 002 (Zhang et al.) cures the brown average of L1/L2 regression by predicting
+    a distribution over quantized a*b* and decoding it by the annealed mean; here that
+    head sits on seed 000's U-Net, which is fast on a CPU and keeps edges through its
+    skips. The bins are predicted at ``1 / 2**output_level`` of the input resolution
+    (half by default: the a*b* of a photo varies slowly, and the loss is 4x cheaper),
+    the output layer is ``ab_bins`` (float32). Train with
+    ``colorize.losses.RebalancedCrossEntropy`` (optionally with its ``l1_weight``);
+    ``colorize.models.as_inference_model`` adds the annealed-mean decoding.
+
+    Example:
+        >>> model = build_unet_classification(image_size=64, base_filters=8)
+        >>> model.output_shape
+        (None, 32, 32, 261)
+    """
+    from colorize.models.classification import gamut_bins
+
+    inputs, x = unet_trunk(image_size, base_filters, depth, batch_norm, output_level=output_level)
+    x = layers.Conv2D(len(gamut_bins(grid)), 1, name="bins_logits")(x)
+    outputs = layers.Softmax(name="ab_bins", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
 
 
 def build_uvgg(
