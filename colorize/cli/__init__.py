@@ -20,6 +20,7 @@ COMMANDS = {
     "train": "colorize.cli.train:train",
     "evaluate": "colorize.cli.evaluate:evaluate",
     "predict": "colorize.cli.predict:predict",
+    "export": "colorize.cli.export:export",
     "colorize": "colorize.cli.predict:predict",
 }
 

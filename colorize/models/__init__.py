@@ -81,7 +81,7 @@ def as_inference_model(model: keras.Model, extractor_weights=None, extractor_inp
     if callable(hook):
         return hook()
     layer_names = [layer.name for layer in model.layers]
-    if "ab_bins" in layer_names:
+    if "ab_bins" in layer_names and model.outputs[0].shape[-1] != 2:  # not yet decoded
         from colorize.models import classification
 
         return classification.with_annealed_mean(model)

@@ -1,0 +1,38 @@
+import keras
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from colorize import inference, models, saving
+from colorize.cli import main
+
+
+def test_export_bfloat16_classification_model_to_float32_with_temperature(tmp_path):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        trained = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert trained.get_layer("encoder1_conv1").dtype_policy.name == "mixed_bfloat16"
+    trained.save(tmp_path / "best.keras")
+    result = CliRunner().invoke(main, ["export", str(tmp_path / "best.keras"), "-o", str(tmp_path / "out.keras"),
+                                       "--temperature", "0.2"])  # fmt: skip
+    assert result.exception is None and result.exit_code == 0, result.output
+    exported = keras.saving.load_model(tmp_path / "out.keras", compile=False)
+    assert {layer.dtype_policy.name for layer in exported.layers} == {"float32"}
+    assert exported.get_layer("annealed_mean").temperature == pytest.approx(0.2)
+    assert exported.output_shape == (None, 32, 32, 2)
+    # predict runs it as it is (not decoded twice), and the weights are the trained ones.
+    loaded = inference.load_model(tmp_path / "out.keras")
+    assert loaded.output_shape == (None, 32, 32, 2)
+    np.testing.assert_allclose(
+        np.asarray(exported.get_layer("bins_logits").kernel), np.asarray(trained.get_layer("bins_logits").kernel)
+    )
+    x = np.linspace(-1, 1, 32 * 32, dtype="float32").reshape(1, 32, 32, 1)
+    reference = models.classification.with_annealed_mean(saving.float32_copy(trained), 0.2)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(reference(x)), atol=1e-5)
+    again = CliRunner().invoke(main, ["export", str(tmp_path / "best.keras"), "-o", str(tmp_path / "out.keras")])
+    assert again.exit_code == 1 and "--overwrite" in again.output
+    bad = CliRunner().invoke(main, ["export", str(tmp_path / "best.keras"), "-o", str(tmp_path / "x.keras"),
+                                    "--temperature", "0"])  # fmt: skip
+    assert bad.exit_code == 2 and "--temperature" in bad.output
