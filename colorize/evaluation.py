@@ -43,7 +43,13 @@ COLUMNS = (
     ("ssim", "SSIM", "{:.4f}"),
     ("colourfulness", "colourfulness", "{:.2f}"),
     ("delta_m", "ΔM", "{:+.2f}"),
+    ("hue_entropy", "hue_H", "{:.2f}"),
+    ("warm_share", "warm", "{:.2f}"),
+    ("ab_intersection", "ab_inter", "{:.3f}"),
 )
+# Measures of the colours alone (no truth needed): the truth gets them too, and a folder of
+# black-and-white photos (evaluate_without_truth) gets only these. See COLOUR_MEASURES_TEXT.
+COLOUR_KEYS = ("colourfulness", "hue_entropy", "warm_share")
 
 
 @dataclasses.dataclass
@@ -58,6 +64,8 @@ class EvaluationResult:
     data: str
     image_size: int
     full_resolution: bool = False
+    truth: bool = True  # False: black-and-white photos, only the colour measures
+    skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (file, reason)
 
 
 DEFAULT_IMAGE_SIZE = 128
@@ -249,6 +257,7 @@ def evaluate(
     names = list(models) + ["ground truth"]
     sums: dict[str, dict[str, float]] = {name: {} for name in names}
     histograms = {name: np.zeros((len(metrics.AB_EDGES) - 1,) * 2) for name in names}
+    tallies = {name: metrics.HueTally() for name in names}
     samples: dict[str, list[np.ndarray]] = {name: [] for name in ["gray input"] + names}
     rows: list[dict] = []
     count = 0
@@ -264,7 +273,8 @@ def evaluate(
         truth_ab = [color.unscale_ab(ab) for ab in ab_scaled]
         truth_colourfulness = [metrics.colourfulness(image) for image in rgb]
         for index, value in enumerate(truth_colourfulness):
-            _add(sums["ground truth"], {"colourfulness": value})
+            hue = _hue_measures(truth_ab[index], tallies["ground truth"])
+            _add(sums["ground truth"], {"colourfulness": value, **hue})
             histograms["ground truth"] += metrics.ab_histogram(truth_ab[index])
         room = num_samples - len(samples["ground truth"])
         for index in range(min(room, len(batch))):
@@ -291,6 +301,7 @@ def evaluate(
                     samples[name].append(_thumbnail(predicted_rgb, image_size))
                 values = _image_metrics(predicted_rgb, rgb[index], predicted_ab, truth_ab[index])
                 values["delta_m"] = values["colourfulness"] - truth_colourfulness[index]
+                values.update(_hue_measures(_output_ab(predicted_rgb), tallies[name]))
                 _add(sums[name], values)
                 file = {"file": files[index]} if files else {}
                 rows.append({"image": count + index, **file, "model": name, **values})
@@ -305,6 +316,11 @@ def evaluate(
     summary = {name: {key: value / count for key, value in totals.items()} for name, totals in sums.items()}
     for name in summary:
         summary[name].update(metrics.distribution_summary(histograms[name]))
+        summary[name].update(_pooled_colour_measures(summary[name], tallies[name]))
+        if name != "ground truth":
+            summary[name]["ab_intersection"] = metrics.histogram_intersection(
+                histograms[name], histograms["ground truth"]
+            )
     return EvaluationResult(summary, rows, histograms, samples, count, str(data), image_size, full_resolution)
 
 
@@ -322,6 +338,30 @@ def _to_rgb(l_scaled: np.ndarray, ab_scaled: np.ndarray) -> np.ndarray:
         rgb = rgb.copy()
         rgb[neutral] = rgb[neutral].mean(axis=-1, keepdims=True)
     return rgb
+
+
+def _output_ab(rgb: np.ndarray) -> np.ndarray:
+    """a*b* (H, W, 2) of an output RGB image in [0, 1]: the colours a user sees, after gamut mapping."""
+    from colorize import color
+
+    return np.asarray(color.rgb_to_lab(np.asarray(rgb, np.float32)))[..., 1:]
+
+
+def _hue_measures(ab: np.ndarray, tally: metrics.HueTally) -> dict[str, float]:
+    """One image's hue entropy and warm share; its pixels are also added to the set's ``tally``."""
+    tally.add(ab)
+    return {"hue_entropy": metrics.hue_entropy(ab), "warm_share": metrics.warm_share(ab)}
+
+
+def _pooled_colour_measures(means: dict, tally: metrics.HueTally) -> dict[str, float]:
+    """Hue entropy and warm share of all pixels of the set pooled (the per-image mean is kept
+    as ``hue_entropy_per_image``), and the share of chromatic pixels."""
+    return {
+        "hue_entropy": tally.hue_entropy,
+        "hue_entropy_per_image": means.get("hue_entropy", 0.0),
+        "warm_share": tally.warm_share,
+        "chromatic_share": tally.chromatic_share,
+    }
 
 
 def _thumbnail(image: np.ndarray, size: int) -> np.ndarray:
@@ -354,6 +394,15 @@ def _image_metrics(predicted_rgb, truth_rgb, predicted_ab, truth_ab) -> dict[str
         "ssim": metrics.ssim(predicted_rgb, truth_rgb),
         "colourfulness": metrics.colourfulness(predicted_rgb),
     }
+
+
+COLOUR_MEASURES_TEXT = (
+    "hue_H: hue entropy in bits (hue angle of a*b* in 18 sectors of 20 degrees, over the pixels",
+    "with chroma > 10, all images' pixels pooled; one hue = 0, all 18 equally = 4.17, gray = 0);",
+    "warm: share of those pixels whose hue lies in [0, 90) degrees (skin, sepia, brown); ab_inter:",
+    "intersection of the predicted and true a*b* histograms (sum of the bin-wise minimum, 1 = same",
+    "distribution). Random colours score well on these: read them beside AuC and MAE.",
+)
 
 
 def format_table(result: EvaluationResult, markdown: bool = True) -> str:
@@ -395,7 +444,7 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
     )
     buffer = io.StringIO()
     fields = ["image"] + (["file"] if result.rows and "file" in result.rows[0] else []) + ["model"]
-    fields += [key for key, _, _ in COLUMNS]
+    fields += [key for key, _, _ in COLUMNS if any(key in row for row in result.rows[:1])]  # per-image measures
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(result.rows)
@@ -413,6 +462,7 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
         "`random` uses the a*b* of another image of the set. AuC: area under the share of pixels",
         "within t (a*b* Euclidean distance), t = 0..150, in percent; acc@10: share within 10.",
         "MSE/MAE (RGB) on 0-255; ΔM: mean colourfulness difference to the ground truth.",
+        *COLOUR_MEASURES_TEXT,
         "",
         format_table(result),
         "",

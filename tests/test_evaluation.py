@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -33,6 +35,51 @@ def test_a_model_equal_to_the_truth_scores_perfectly(image_folder, monkeypatch):
     assert oracle["auc"] == pytest.approx(100.0, abs=0.05)
     assert oracle["rgb_mse"] < 0.5
     assert oracle["threshold_accuracy"] == pytest.approx(100.0, abs=0.1)
+    truth = result.summary["ground truth"]
+    assert oracle["ab_intersection"] == pytest.approx(1.0)
+    assert truth["hue_entropy"] > 1.0  # the fixture images have several hues
+    assert oracle["hue_entropy"] == pytest.approx(truth["hue_entropy"], abs=0.05)
+    assert oracle["warm_share"] == pytest.approx(truth["warm_share"], abs=0.02)
+    assert oracle["chromatic_share"] == pytest.approx(truth["chromatic_share"], abs=0.02)
+
+
+def test_colour_measures_for_models_baselines_and_truth(image_folder, tmp_path):
+    from colorize import metrics
+
+    result = evaluation.evaluate({"gray": "gray", "random": "random"}, image_folder, image_size=32, batch_size=4)
+    gray, random, truth = (result.summary[name] for name in ("gray", "random", "ground truth"))
+    assert gray["hue_entropy"] == 0.0 and gray["warm_share"] == 0.0 and gray["chromatic_share"] == 0.0
+    # gray puts every pixel in the (0, 0) bucket: the overlap is the truth's share there
+    histogram = result.histograms["ground truth"]
+    assert gray["ab_intersection"] == pytest.approx(histogram[11, 11] / histogram.sum())
+    assert 0.0 < random["ab_intersection"] < 1.0 and "ab_intersection" not in truth
+    # pooled over all pixels, and the per-image mean beside it
+    tally = metrics.HueTally()
+    for ab in _truth_ab(image_folder):
+        tally.add(ab)
+    assert truth["hue_entropy"] == pytest.approx(tally.hue_entropy, abs=0.02)
+    assert truth["warm_share"] == pytest.approx(tally.warm_share, abs=0.01)
+    assert 0.0 < truth["hue_entropy_per_image"] <= truth["hue_entropy"] + 1e-9
+    files = evaluation.write_report(result, tmp_path / "report")
+    saved = json.loads(files["metrics"].read_text())["models"]
+    assert saved["ground truth"]["hue_entropy"] == pytest.approx(truth["hue_entropy"])
+    assert set(saved["random"]) >= {"hue_entropy", "warm_share", "ab_intersection", "chromatic_share"}
+    report = files["report"].read_text()
+    assert "hue_H" in report and "ab_inter" in report and "warm" in report
+    table = evaluation.format_table(result, markdown=False)
+    truth_line = next(line for line in table.splitlines() if line.startswith("ground truth"))
+    assert f"{truth['hue_entropy']:.2f}" in truth_line and f"{truth['warm_share']:.2f}" in truth_line
+    header = files["per_image"].read_text().splitlines()[0].split(",")
+    assert "hue_entropy" in header and "warm_share" in header and "ab_intersection" not in header
+
+
+def _truth_ab(folder, size=32):
+    """a*b* of each fixture image at the working size, as the evaluation pipeline reads it."""
+    from colorize import color
+    from colorize.data import pipeline
+
+    dataset = pipeline.make_dataset(folder, split="test", image_size=size, batch_size=16, shuffle=False, with_rgb=True)
+    return [np.asarray(color.unscale_ab(ab)) for _, abs_, _ in dataset for ab in abs_.numpy()]
 
 
 def test_limit_and_model(image_folder, tmp_path):
