@@ -5,7 +5,7 @@ DATA ?= ../shared/data
 WORK ?= work
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test test-slow demo bench lint clean default-model data compare
+.PHONY: install test test-slow demo bench lint clean default-model data compare gallery
 
 $(BIN)/colorize: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test-slow: install
 # bundled default model; writes out/demo/astronaut_{gray,colorized,compare}.png.
 demo: install
 	$(BIN)/python examples/colorize_astronaut.py -o out/demo
+
+# docs/gallery.png: gray | colorized | original on held-out (test-split) scenes and portraits from
+# $(DATA), plus scikit-image's camera (black and white) and astronaut, with the bundled model.
+gallery: install
+	$(BIN)/python examples/make_gallery.py --model default -o docs/gallery.png --data $(DATA)
 
 bench: install
 	$(BIN)/python benchmarks/bench_pipeline.py

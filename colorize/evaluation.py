@@ -43,7 +43,13 @@ COLUMNS = (
     ("ssim", "SSIM", "{:.4f}"),
     ("colourfulness", "colourfulness", "{:.2f}"),
     ("delta_m", "ΔM", "{:+.2f}"),
+    ("hue_entropy", "hue_H", "{:.2f}"),
+    ("warm_share", "warm", "{:.2f}"),
+    ("ab_intersection", "ab_inter", "{:.3f}"),
 )
+# Measures of the colours alone (no truth needed): the truth gets them too, and a folder of
+# black-and-white photos (evaluate_without_truth) gets only these. See COLOUR_MEASURES_TEXT.
+COLOUR_KEYS = ("colourfulness", "hue_entropy", "warm_share")
 
 
 @dataclasses.dataclass
@@ -58,6 +64,8 @@ class EvaluationResult:
     data: str
     image_size: int
     full_resolution: bool = False
+    truth: bool = True  # False: black-and-white photos, only the colour measures
+    skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (file, reason)
 
 
 DEFAULT_IMAGE_SIZE = 128
@@ -249,6 +257,7 @@ def evaluate(
     names = list(models) + ["ground truth"]
     sums: dict[str, dict[str, float]] = {name: {} for name in names}
     histograms = {name: np.zeros((len(metrics.AB_EDGES) - 1,) * 2) for name in names}
+    tallies = {name: metrics.HueTally() for name in names}
     samples: dict[str, list[np.ndarray]] = {name: [] for name in ["gray input"] + names}
     rows: list[dict] = []
     count = 0
@@ -264,7 +273,8 @@ def evaluate(
         truth_ab = [color.unscale_ab(ab) for ab in ab_scaled]
         truth_colourfulness = [metrics.colourfulness(image) for image in rgb]
         for index, value in enumerate(truth_colourfulness):
-            _add(sums["ground truth"], {"colourfulness": value})
+            hue = _hue_measures(truth_ab[index], tallies["ground truth"])
+            _add(sums["ground truth"], {"colourfulness": value, **hue})
             histograms["ground truth"] += metrics.ab_histogram(truth_ab[index])
         room = num_samples - len(samples["ground truth"])
         for index in range(min(room, len(batch))):
@@ -291,6 +301,7 @@ def evaluate(
                     samples[name].append(_thumbnail(predicted_rgb, image_size))
                 values = _image_metrics(predicted_rgb, rgb[index], predicted_ab, truth_ab[index])
                 values["delta_m"] = values["colourfulness"] - truth_colourfulness[index]
+                values.update(_hue_measures(_output_ab(predicted_rgb), tallies[name]))
                 _add(sums[name], values)
                 file = {"file": files[index]} if files else {}
                 rows.append({"image": count + index, **file, "model": name, **values})
@@ -305,6 +316,11 @@ def evaluate(
     summary = {name: {key: value / count for key, value in totals.items()} for name, totals in sums.items()}
     for name in summary:
         summary[name].update(metrics.distribution_summary(histograms[name]))
+        summary[name].update(_pooled_colour_measures(summary[name], tallies[name]))
+        if name != "ground truth":
+            summary[name]["ab_intersection"] = metrics.histogram_intersection(
+                histograms[name], histograms["ground truth"]
+            )
     return EvaluationResult(summary, rows, histograms, samples, count, str(data), image_size, full_resolution)
 
 
@@ -322,6 +338,30 @@ def _to_rgb(l_scaled: np.ndarray, ab_scaled: np.ndarray) -> np.ndarray:
         rgb = rgb.copy()
         rgb[neutral] = rgb[neutral].mean(axis=-1, keepdims=True)
     return rgb
+
+
+def _output_ab(rgb: np.ndarray) -> np.ndarray:
+    """a*b* (H, W, 2) of an output RGB image in [0, 1]: the colours a user sees, after gamut mapping."""
+    from colorize import color
+
+    return np.asarray(color.rgb_to_lab(np.asarray(rgb, np.float32)))[..., 1:]
+
+
+def _hue_measures(ab: np.ndarray, tally: metrics.HueTally) -> dict[str, float]:
+    """One image's hue entropy and warm share; its pixels are also added to the set's ``tally``."""
+    tally.add(ab)
+    return {"hue_entropy": metrics.hue_entropy(ab), "warm_share": metrics.warm_share(ab)}
+
+
+def _pooled_colour_measures(means: dict, tally: metrics.HueTally) -> dict[str, float]:
+    """Hue entropy and warm share of all pixels of the set pooled (the per-image mean is kept
+    as ``hue_entropy_per_image``), and the share of chromatic pixels."""
+    return {
+        "hue_entropy": tally.hue_entropy,
+        "hue_entropy_per_image": means.get("hue_entropy", 0.0),
+        "warm_share": tally.warm_share,
+        "chromatic_share": tally.chromatic_share,
+    }
 
 
 def _thumbnail(image: np.ndarray, size: int) -> np.ndarray:
@@ -356,13 +396,26 @@ def _image_metrics(predicted_rgb, truth_rgb, predicted_ab, truth_ab) -> dict[str
     }
 
 
+COLOUR_MEASURES_TEXT = (
+    "hue_H: hue entropy in bits (hue angle of a*b* in 18 sectors of 20 degrees, over the pixels with",
+    "chroma > 10, all images' pixels pooled; one hue = 0, all 18 equally = 4.17, gray = 0); warm: share",
+    "of those pixels whose hue lies in [0, 90) degrees (skin, sepia, brown; 0 without chromatic pixels).",
+)
+AB_INTERSECTION_TEXT = (
+    "ab_inter: intersection of the predicted and true a*b* histograms (sum of the bin-wise minimum;",
+    "1 = the same distribution). Random colours score well on these: read them beside AuC and MAE.",
+)
+
+
 def format_table(result: EvaluationResult, markdown: bool = True) -> str:
     """The side-by-side table (models as rows, as in seed 001 Tables V-VI and seed 002 Table 1)."""
-    headings = ["model"] + [heading for _, heading, _ in COLUMNS] + ["empty buckets %", "largest bucket %"]
+    # only the measures some row has (photos without truth have no pixel metrics)
+    columns = [column for column in COLUMNS if any(column[0] in values for values in result.summary.values())]
+    headings = ["model"] + [heading for _, heading, _ in columns] + ["empty buckets %", "largest bucket %"]
     lines = []
     for name, values in result.summary.items():
         cells = [name]
-        for key, _, fmt in COLUMNS:
+        for key, _, fmt in columns:
             cells.append(fmt.format(values[key]) if key in values else "—")
         cells.append(f"{values['empty_buckets'] * 100:.1f}")
         cells.append(f"{values['largest_bucket'] * 100:.1f}")
@@ -378,7 +431,8 @@ def format_table(result: EvaluationResult, markdown: bool = True) -> str:
 
 
 def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title: str = "Colorization report") -> dict:
-    """Write metrics.json, per_image.csv, report.md, ab_distribution.png and samples.png.
+    """Write metrics.json, per_image.csv, report.md, ab_distribution.png and samples.png
+    (contact_sheet.png instead of samples.png for photos without colour truth).
 
     Returns:
         ``{name: path}`` of the files written (each written atomically).
@@ -387,6 +441,8 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    if not result.truth:
+        return _write_colour_report(result, output_dir, title)
     files = {}
     payload = {"data": result.data, "num_images": result.num_images, "image_size": result.image_size,
                "full_resolution": result.full_resolution, "models": result.summary}  # fmt: skip
@@ -395,7 +451,7 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
     )
     buffer = io.StringIO()
     fields = ["image"] + (["file"] if result.rows and "file" in result.rows[0] else []) + ["model"]
-    fields += [key for key, _, _ in COLUMNS]
+    fields += [key for key, _, _ in COLUMNS if any(key in row for row in result.rows[:1])]  # per-image measures
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(result.rows)
@@ -413,6 +469,8 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
         "`random` uses the a*b* of another image of the set. AuC: area under the share of pixels",
         "within t (a*b* Euclidean distance), t = 0..150, in percent; acc@10: share within 10.",
         "MSE/MAE (RGB) on 0-255; ΔM: mean colourfulness difference to the ground truth.",
+        *COLOUR_MEASURES_TEXT,
+        *AB_INTERSECTION_TEXT,
         "",
         format_table(result),
         "",
@@ -453,3 +511,192 @@ def plot_ab_distributions(path: str | os.PathLike, histograms: dict[str, np.ndar
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return visualize.atomic_write_bytes(path, buffer.getvalue())
+
+
+# ----------------------------------------------------------- photos without colour truth
+
+MEASURE_MAX_PIXELS = 4_000_000  # larger outputs are measured area-downscaled to this many pixels
+CONTACT_SHEET_SIZE = 24  # photos on contact_sheet.png
+CONTACT_THUMBNAIL = 192  # long side of its thumbnails, pixels
+
+
+def evaluate_without_truth(
+    models: dict,
+    data: str | os.PathLike,
+    render_size: int | None = None,
+    limit: int | None = None,
+    num_samples: int = CONTACT_SHEET_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> EvaluationResult:
+    """The colour measures of models' colorizations of genuine black-and-white photos.
+
+    There is no colour truth, so there are no pixel metrics: only colourfulness, hue
+    entropy and the warm share of each model's output (see :data:`COLOUR_MEASURES_TEXT`),
+    with its a*b* histogram and a contact sheet. Each photo is colorized by
+    :func:`colorize.inference.colorize_image`, the path ``colorize predict`` takes (full
+    resolution, gamut mapping, 8-bit output), and measured on that output. Files that
+    cannot be read are skipped and listed in ``result.skipped``.
+
+    Args:
+        models: ``{name: keras.Model}`` (baselines need truth and are refused).
+        data: a folder of photos (searched recursively), a file, or a ``.txt`` list of paths.
+        render_size: the long side the models see (default: as ``colorize predict``).
+        limit: stop after this many photos.
+        num_samples: photos kept for the contact sheet.
+        progress: optional callable ``progress(n)`` after each photo.
+
+    Returns:
+        An :class:`EvaluationResult` with ``truth=False``.
+
+    Example:
+        >>> result = evaluate_without_truth({"default": inference.load_model()}, "old_photos/")  # doctest: +SKIP
+        >>> result.summary["default"]["warm_share"]  # doctest: +SKIP
+    """
+    from colorize import inference
+    from colorize.data import images, pipeline
+    from colorize.errors import ColorizeError
+
+    if not models:
+        raise ValueError("nothing to evaluate: give at least one model")
+    baselines = [name for name, model in models.items() if isinstance(model, str)]
+    if baselines:
+        raise ValueError(f"the baselines {baselines} need colour truth; without truth, evaluate models only")
+    if pipeline.is_prepared_dir(data):
+        raise ValueError(f"{data} is a prepared data set of colour photos; without truth, give a folder of photos")
+    runners = {name: inference.Runner.create(model) for name, model in models.items()}
+    files, passed_over = images.find_images([data])
+    skipped = [(str(path), reason) for path, reason in passed_over]
+    sums: dict[str, dict[str, float]] = {name: {} for name in models}
+    histograms = {name: np.zeros((len(metrics.AB_EDGES) - 1,) * 2) for name in models}
+    tallies = {name: metrics.HueTally() for name in models}
+    samples: dict[str, list[np.ndarray]] = {name: [] for name in ["gray input", *models]}
+    rows: list[dict] = []
+    count = 0
+    for path in files:
+        if limit is not None and count >= limit:
+            break
+        try:
+            outputs = {
+                name: inference.colorize_image(path, model=runner, render_size=render_size)
+                for name, runner in runners.items()
+            }
+        except (ColorizeError, OSError, ValueError) as error:
+            log.warning("skipping %s: %s", path, error)
+            skipped.append((str(path), str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"))
+            continue
+        for name, output in outputs.items():
+            rgb = _measured_rgb(output)
+            ab = _output_ab(rgb)
+            histograms[name] += metrics.ab_histogram(ab)
+            values = {"colourfulness": metrics.colourfulness(rgb), **_hue_measures(ab, tallies[name])}
+            _add(sums[name], values)
+            rows.append({"image": count, "file": str(path), "model": name, **values})
+            if len(samples[name]) < num_samples:
+                samples[name].append(_fit(rgb, CONTACT_THUMBNAIL))
+        if len(samples["gray input"]) < num_samples:
+            samples["gray input"].append(_gray(samples[next(iter(models))][-1]))
+        count += 1
+        if progress:
+            progress(1)
+    if count == 0:
+        reason = f" ({len(skipped)} files skipped, e.g. {skipped[0][0]}: {skipped[0][1]})" if skipped else ""
+        raise ValueError(f"{data}: no images found to evaluate{reason}")
+    summary = {name: {key: value / count for key, value in totals.items()} for name, totals in sums.items()}
+    for name in summary:
+        summary[name].update(metrics.distribution_summary(histograms[name]))
+        summary[name].update(_pooled_colour_measures(summary[name], tallies[name]))
+    size = render_size or 0
+    return EvaluationResult(summary, rows, histograms, samples, count, str(data), size, True, False, skipped)
+
+
+def _measured_rgb(output: np.ndarray) -> np.ndarray:
+    """A colorize_image output (uint8 / uint16 / float, RGB or RGBA) as float RGB in [0, 1],
+    area-downscaled to at most :data:`MEASURE_MAX_PIXELS` (bounded memory for big scans)."""
+    rgb = output[..., :3]
+    peak = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(rgb.dtype, 1.0)
+    rgb = rgb.astype(np.float32) / np.float32(peak)
+    height, width = rgb.shape[:2]
+    if height * width > MEASURE_MAX_PIXELS:
+        scale = math.sqrt(MEASURE_MAX_PIXELS / (height * width))
+        rgb = _resize(rgb, max(1, int(height * scale)), max(1, int(width * scale)))
+    return rgb
+
+
+def _fit(image: np.ndarray, size: int) -> np.ndarray:
+    """The whole image with its long side ``size`` pixels (aspect ratio kept)."""
+    height, width = image.shape[:2]
+    scale = size / max(height, width)
+    return np.clip(_resize(image, max(1, round(height * scale)), max(1, round(width * scale))), 0.0, 1.0)
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    """The image turned gray (its CIELAB L with a*b* = 0): what the model saw."""
+    from colorize import color
+
+    lab = np.array(color.rgb_to_lab(np.asarray(rgb, np.float32)))
+    lab[..., 1:] = 0.0
+    return np.asarray(color.lab_to_rgb(lab))
+
+
+def contact_sheet_columns(samples: dict[str, list[np.ndarray]], groups: int | None = None) -> list:
+    """Arrange gray | model... thumbnails of many photos into side-by-side groups of columns.
+
+    Photos run down ``groups`` groups (about square by default), each group titled
+    ``gray input | model ...``; the last group is padded with blank cells.
+    """
+    names = [name for name, images in samples.items() if images]
+    count = len(samples[names[0]])
+    if groups is None:
+        groups = max(1, round(math.sqrt(count / len(names))))
+    rows = math.ceil(count / groups)
+    blank = np.ones((8, 8, 3), np.float32)
+    columns = []
+    for group in range(math.ceil(count / rows)):
+        for name in names:
+            cells = list(samples[name][group * rows : (group + 1) * rows])
+            columns.append((name, cells + [blank] * (rows - len(cells))))
+    return columns
+
+
+def _write_colour_report(result: EvaluationResult, output_dir: Path, title: str) -> dict:
+    """write_report for photos without colour truth: the colour measures and a contact sheet."""
+    from colorize import visualize
+
+    files = {}
+    payload = {"data": result.data, "num_images": result.num_images, "truth": False,
+               "render_size": result.image_size or None, "skipped": [list(item) for item in result.skipped],
+               "models": result.summary}  # fmt: skip
+    files["metrics"] = visualize.atomic_write_bytes(
+        output_dir / "metrics.json", (json.dumps(payload, indent=2) + "\n").encode()
+    )
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["image", "file", "model", *COLOUR_KEYS], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(result.rows)
+    files["per_image"] = visualize.atomic_write_bytes(output_dir / "per_image.csv", buffer.getvalue().encode())
+    files["distribution"] = plot_ab_distributions(output_dir / "ab_distribution.png", result.histograms)
+    files["contact_sheet"] = visualize.save_image_grid(
+        output_dir / "contact_sheet.png", contact_sheet_columns(result.samples), cell_size=2.0
+    )
+    shown = len(next(iter(result.samples.values())))
+    report = [
+        f"# {title}",
+        "",
+        f"Data: `{result.data}` — {result.num_images} photos without colour truth, colorized as "
+        "`colorize predict` does (full resolution"
+        + (f", models see a long side of {result.image_size} px" if result.image_size else "") + ").",
+        "No pixel metrics: only the colours of the outputs. colourfulness: Hasler and Suesstrunk's M.",
+        *COLOUR_MEASURES_TEXT,
+        "",
+        format_table(result),
+        "",
+        *( [f"{len(result.skipped)} files skipped: "
+            + "; ".join(f"`{file}` ({reason})" for file, reason in result.skipped[:10])
+            + (" ..." if len(result.skipped) > 10 else ""), ""] if result.skipped else []),  # fmt: skip
+        "![a*b* distributions](ab_distribution.png)",
+        "",
+        f"![gray | models, the first {shown} photos](contact_sheet.png)",
+        "",
+    ]
+    files["report"] = visualize.atomic_write_bytes(output_dir / "report.md", "\n".join(report).encode())
+    return files

@@ -1,4 +1,7 @@
 import json
+from pathlib import Path
+
+import numpy as np
 
 import pytest
 from click.testing import CliRunner
@@ -33,6 +36,51 @@ def test_a_model_equal_to_the_truth_scores_perfectly(image_folder, monkeypatch):
     assert oracle["auc"] == pytest.approx(100.0, abs=0.05)
     assert oracle["rgb_mse"] < 0.5
     assert oracle["threshold_accuracy"] == pytest.approx(100.0, abs=0.1)
+    truth = result.summary["ground truth"]
+    assert oracle["ab_intersection"] == pytest.approx(1.0)
+    assert truth["hue_entropy"] > 1.0  # the fixture images have several hues
+    assert oracle["hue_entropy"] == pytest.approx(truth["hue_entropy"], abs=0.05)
+    assert oracle["warm_share"] == pytest.approx(truth["warm_share"], abs=0.02)
+    assert oracle["chromatic_share"] == pytest.approx(truth["chromatic_share"], abs=0.02)
+
+
+def test_colour_measures_for_models_baselines_and_truth(image_folder, tmp_path):
+    from colorize import metrics
+
+    result = evaluation.evaluate({"gray": "gray", "random": "random"}, image_folder, image_size=32, batch_size=4)
+    gray, random, truth = (result.summary[name] for name in ("gray", "random", "ground truth"))
+    assert gray["hue_entropy"] == 0.0 and gray["warm_share"] == 0.0 and gray["chromatic_share"] == 0.0
+    # gray puts every pixel in the (0, 0) bucket: the overlap is the truth's share there
+    histogram = result.histograms["ground truth"]
+    assert gray["ab_intersection"] == pytest.approx(histogram[11, 11] / histogram.sum())
+    assert 0.0 < random["ab_intersection"] < 1.0 and "ab_intersection" not in truth
+    # pooled over all pixels, and the per-image mean beside it
+    tally = metrics.HueTally()
+    for ab in _truth_ab(image_folder):
+        tally.add(ab)
+    assert truth["hue_entropy"] == pytest.approx(tally.hue_entropy, abs=0.02)
+    assert truth["warm_share"] == pytest.approx(tally.warm_share, abs=0.01)
+    assert 0.0 < truth["hue_entropy_per_image"] <= truth["hue_entropy"] + 1e-9
+    files = evaluation.write_report(result, tmp_path / "report")
+    saved = json.loads(files["metrics"].read_text())["models"]
+    assert saved["ground truth"]["hue_entropy"] == pytest.approx(truth["hue_entropy"])
+    assert set(saved["random"]) >= {"hue_entropy", "warm_share", "ab_intersection", "chromatic_share"}
+    report = files["report"].read_text()
+    assert "hue_H" in report and "ab_inter" in report and "warm" in report
+    table = evaluation.format_table(result, markdown=False)
+    truth_line = next(line for line in table.splitlines() if line.startswith("ground truth"))
+    assert f"{truth['hue_entropy']:.2f}" in truth_line and f"{truth['warm_share']:.2f}" in truth_line
+    header = files["per_image"].read_text().splitlines()[0].split(",")
+    assert "hue_entropy" in header and "warm_share" in header and "ab_intersection" not in header
+
+
+def _truth_ab(folder, size=32):
+    """a*b* of each fixture image at the working size, as the evaluation pipeline reads it."""
+    from colorize import color
+    from colorize.data import pipeline
+
+    dataset = pipeline.make_dataset(folder, split="test", image_size=size, batch_size=16, shuffle=False, with_rgb=True)
+    return [np.asarray(color.unscale_ab(ab)) for _, abs_, _ in dataset for ab in abs_.numpy()]
 
 
 def test_limit_and_model(image_folder, tmp_path):
@@ -169,3 +217,102 @@ def test_random_baseline_does_not_depend_on_the_batch_size(image_folder):
     by_three = evaluation.evaluate({"random": "random"}, image_folder, image_size=32, batch_size=3)
     by_four = evaluation.evaluate({"random": "random"}, image_folder, image_size=32, batch_size=4)
     assert [row["auc"] for row in by_three.rows] == pytest.approx([row["auc"] for row in by_four.rows])
+
+
+def _constant_model(path, a, b):
+    """A model painting every pixel a*b* = (a, b), whatever the input: measures known by hand."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((32, 32, 1), name="l_input")
+    outputs = layers.Conv2D(2, 1, kernel_initializer="zeros", name="ab_output")(inputs)
+    model = keras.Model(inputs, outputs)
+    model.get_layer("ab_output").set_weights([np.zeros((1, 1, 1, 2)), np.array([a, b]) / 128.0])
+    model.save(path)
+    return path
+
+
+@pytest.fixture
+def gray_photos(tmp_path):
+    """Three small black-and-white photos (mid grays: every constant colour is in gamut) and a broken file."""
+    folder = tmp_path / "bw"
+    folder.mkdir()
+    y, x = np.mgrid[0:48, 0:64]
+    for index in range(3):
+        gray = 90 + (x + index * y) % 80
+        Image.fromarray(gray.astype(np.uint8), mode="L").save(folder / f"old_{index}.png")
+    (folder / "torn.jpg").write_bytes(b"not an image")
+    return folder
+
+
+def test_without_truth_measures_what_predict_writes(gray_photos, tmp_path):
+    from colorize import inference, metrics
+
+    red = inference.load_model(_constant_model(tmp_path / "red.keras", 40.0, 0.0))  # hue 0: warm
+    blue = inference.load_model(_constant_model(tmp_path / "blue.keras", 0.0, -40.0))  # hue 270: cool
+    result = evaluation.evaluate_without_truth({"red": red, "blue": blue}, gray_photos, render_size=64)
+    assert result.num_images == 3 and not result.truth
+    assert [Path(file).name for file, _ in result.skipped] == ["torn.jpg"]
+    assert set(result.summary) == {"red", "blue"}
+    assert result.summary["red"]["warm_share"] == 1.0 and result.summary["blue"]["warm_share"] == 0.0
+    for name in ("red", "blue"):
+        assert result.summary[name]["hue_entropy"] == 0.0 and result.summary[name]["chromatic_share"] == 1.0
+        assert "auc" not in result.summary[name] and "ab_intersection" not in result.summary[name]
+    # the numbers are those of the very image `colorize predict` writes
+    row = next(row for row in result.rows if row["model"] == "red" and row["file"].endswith("old_1.png"))
+    written = inference.colorize_image(gray_photos / "old_1.png", model=red, render_size=64)
+    assert row["colourfulness"] == pytest.approx(metrics.colourfulness(written / 255.0), rel=1e-5)
+    assert result.samples["red"][0].shape == (evaluation.CONTACT_THUMBNAIL * 3 // 4, evaluation.CONTACT_THUMBNAIL, 3)
+    gray = result.samples["gray input"][0]
+    assert np.allclose(gray, gray.mean(axis=-1, keepdims=True), atol=1e-3)  # the photo as the model saw it
+    files = evaluation.write_report(result, tmp_path / "report")
+    saved = json.loads(files["metrics"].read_text())
+    assert saved["truth"] is False and saved["num_images"] == 3 and len(saved["skipped"]) == 1
+    assert files["per_image"].read_text().splitlines()[0] == "image,file,model,colourfulness,hue_entropy,warm_share"
+    with Image.open(files["contact_sheet"]) as image:
+        assert image.format == "PNG"
+    report = files["report"].read_text()
+    assert "| red |" in report and "AuC" not in report and "torn.jpg" in report
+    assert not (tmp_path / "report" / "samples.png").exists()
+
+
+def test_contact_sheet_columns_groups_and_pads():
+    samples = {"gray input": [np.zeros((4, 4, 3))] * 5, "m": [np.ones((4, 4, 3))] * 5}
+    columns = evaluation.contact_sheet_columns(samples, groups=2)
+    assert [name for name, _ in columns] == ["gray input", "m", "gray input", "m"]
+    assert all(len(cells) == 3 for _, cells in columns)
+    assert columns[3][1][2].shape == (8, 8, 3)  # the blank filler
+
+
+def test_cli_without_truth(gray_photos, tmp_path):
+    model = _constant_model(tmp_path / "warm.keras", 20.0, 20.0)
+    result = CliRunner().invoke(
+        main, ["evaluate", str(model), str(gray_photos), "--no-truth", "--image-size", "64", "-o", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+    header, row = result.output.splitlines()[:2]
+    assert header.split()[:4] == ["model", "colourfulness", "hue_H", "warm"] and "AuC" not in header
+    assert row.split()[0] == "warm" and row.split()[2:4] == ["0.00", "1.00"]  # one hue, all warm
+    assert "1 files skipped" in result.output and (tmp_path / "o" / "contact_sheet.png").exists()
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["{model}", "{photos}", "--baselines"], "--baselines need colour truth"),
+        (["{photos}"], "nothing to evaluate"),
+        (["{model}", "{photos}", "--full-resolution"], "drop --full-resolution"),
+        (["{model}", "{tmp}/empty"], "no images found"),
+        (["{model}", "{prepared}"], "prepared data set"),
+    ],
+)
+def test_cli_without_truth_errors_are_one_line(gray_photos, tmp_path, arguments, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "prepared").mkdir()
+    (tmp_path / "prepared" / "manifest.json").write_text("{}")
+    model = _constant_model(tmp_path / "m.keras", 10.0, 10.0)
+    arguments = [a.format(model=model, photos=gray_photos, tmp=tmp_path, prepared=tmp_path / "prepared") for a in arguments]
+    result = CliRunner().invoke(main, ["evaluate", *arguments, "--no-truth", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error:") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1

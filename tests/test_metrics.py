@@ -119,3 +119,60 @@ def test_keras_metrics_in_compile_and_save(tmp_path):
     restored = keras.saving.load_model(tmp_path / "m.keras")
     again = restored.evaluate(l_scaled, ab_scaled, batch_size=2, verbose=0, return_dict=True)
     assert again["auc"] == pytest.approx(logs["auc"], abs=1e-4)
+
+
+def _ab_of_hues(degrees, chroma=30.0):
+    """One pixel per hue angle, at the given chroma."""
+    radians = np.radians(np.asarray(degrees, np.float64))
+    return np.stack([chroma * np.cos(radians), chroma * np.sin(radians)], axis=-1).reshape(1, -1, 2)
+
+
+def test_hue_entropy_hand_cases():
+    assert metrics.hue_entropy(_ab_of_hues([45.0] * 10)) == 0.0  # one hue
+    assert metrics.hue_entropy(_ab_of_hues([10.0, 50.0, 10.0, 50.0])) == pytest.approx(1.0)  # bins 0 and 2
+    assert metrics.hue_entropy(_ab_of_hues([10.0, 15.0])) == 0.0  # two hues, one bin
+    assert metrics.hue_entropy(_ab_of_hues(np.arange(18) * 20.0 + 10.0)) == pytest.approx(np.log2(18))
+    shares = np.array([0.5, 0.25, 0.25])  # 1.5 bits
+    assert metrics.hue_entropy(_ab_of_hues([100.0, 100.0, 130.0, 350.0])) == pytest.approx(
+        -np.sum(shares * np.log2(shares))
+    )
+    assert metrics.hue_entropy(np.zeros((4, 4, 2))) == 0.0  # gray: no chromatic pixel
+    # chroma 10 exactly is neutral: only the strong red pixel counts
+    weak = np.array([[[-10.0, 0.0], [0.0, -10.0], [10.5, 0.0]]])
+    assert metrics.hue_histogram(weak).tolist() == [1.0] + [0.0] * 17
+    assert metrics.hue_angles(_ab_of_hues([-90.0])).tolist() == pytest.approx([270.0])
+
+
+def test_warm_share_hand_cases():
+    # 3 warm (0, 45, 89.9 degrees), 2 cool (90, 270), 1 neutral: 3 / 5
+    ab = np.concatenate([_ab_of_hues([0.0, 45.0, 89.9, 90.0, 270.0]), np.zeros((1, 1, 2))], axis=1)
+    assert metrics.warm_counts(ab) == (3, 5)
+    assert metrics.warm_share(ab) == pytest.approx(0.6)
+    assert metrics.warm_share(_ab_of_hues([359.0, 180.0])) == 0.0
+    assert metrics.warm_share(np.zeros((2, 2, 2))) == 0.0
+
+
+def test_hue_tally_pools_pixels_not_images():
+    tally = metrics.HueTally()
+    tally.add(_ab_of_hues([10.0] * 3))  # warm, bin 0
+    tally.add(np.concatenate([_ab_of_hues([190.0]), np.zeros((1, 4, 2))], axis=1))  # cool, bin 9; 4 neutral
+    assert tally.histogram[0] == 3 and tally.histogram[9] == 1 and tally.histogram.sum() == 4
+    assert tally.warm_share == pytest.approx(0.75)
+    assert tally.chromatic_share == pytest.approx(4 / 8)
+    assert tally.hue_entropy == pytest.approx(-(0.75 * np.log2(0.75) + 0.25 * np.log2(0.25)))
+    empty = metrics.HueTally()
+    assert (empty.hue_entropy, empty.warm_share, empty.chromatic_share) == (0.0, 0.0, 0.0)
+
+
+def test_histogram_intersection_hand_cases():
+    ab = np.array([[[0.0, 0.0], [55.0, -35.0]]])
+    histogram = metrics.ab_histogram(ab)
+    assert metrics.histogram_intersection(histogram, histogram * 7) == pytest.approx(1.0)  # normalized
+    shifted = metrics.ab_histogram(ab + 30.0)
+    assert metrics.histogram_intersection(histogram, shifted) == 0.0
+    half = metrics.ab_histogram(np.array([[[0.0, 0.0], [-50.0, 50.0]]]))
+    assert metrics.histogram_intersection(histogram, half) == pytest.approx(0.5)
+    assert metrics.histogram_intersection([1.0, 3.0], [3.0, 1.0]) == pytest.approx(0.5)
+    assert metrics.histogram_intersection(np.zeros(4), [1, 0, 0, 0]) == 0.0
+    with pytest.raises(ValueError, match="different shapes"):
+        metrics.histogram_intersection(np.zeros(3), np.zeros(4))

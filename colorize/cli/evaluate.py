@@ -23,19 +23,27 @@ from colorize.cli._common import handle_errors
               help="Compare at each photo's own size (plain folders): predicted ab resized up, joined with the full L.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate at most this many images.")
-@click.option("--num-samples", type=click.IntRange(min=1), default=8, show_default=True, help="Portraits in samples.png.")
+@click.option("--num-samples", type=click.IntRange(min=1),
+              help="Photos in samples.png (default 8), or in contact_sheet.png with --no-truth (default 24).")
+@click.option("--no-truth", is_flag=True,
+              help="DATA is a folder of genuine black-and-white photos: no pixel metrics, only the colour measures "
+                   "of each model's output (as `colorize predict` makes it) and contact_sheet.png; "
+                   "--image-size is then the long side the models see.")
 @handle_errors
 def evaluate(args, extra_models, baselines, output, split, image_size, full_resolution, batch_size, limit,
-             num_samples):  # fmt: skip
+             num_samples, no_truth):  # fmt: skip
     """Evaluate MODELs (and baselines) on DATA: a prepared data set or a folder of colour photos.
 
     Each photo is turned gray, colorized and compared with itself. Writes
     metrics.json, per_image.csv, report.md, ab_distribution.png and samples.png.
+    With --no-truth (black-and-white photos): hue entropy, warm share and colourfulness
+    of the colorized photos, and contact_sheet.png instead of samples.png.
 
     \b
     Examples:
       colorize evaluate default data/hf128 --baselines -o report/
       colorize evaluate --model runs/unet --model runs/fusion photos/ -o cmp/
+      colorize evaluate default old_bw_photos/ --no-truth -o report-bw/
     """
     from tqdm import tqdm
 
@@ -46,10 +54,14 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
     if not data.exists():
         raise FileNotFoundError(f"DATA {data} does not exist: give a prepared data set or a folder of colour photos")
     model_specs = list(model_specs) + list(extra_models)
+    if no_truth:
+        _check_no_truth(model_specs, baselines, full_resolution)
     models = {}
     for spec in model_specs:
         name = _display_name(spec, models)
         models[name] = inference.load_model(spec)
+    if no_truth:
+        return _evaluate_without_truth(models, data, output, image_size, limit, num_samples)
     if baselines:
         models.update({"gray": "gray", "random": "random"})
     if not models:
@@ -57,7 +69,7 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
     with tqdm(desc="evaluate", unit="img", total=limit, disable=None) as bar:
         result = evaluation.evaluate(
             models, data, split=split, image_size=image_size, batch_size=batch_size, limit=limit,
-            num_samples=num_samples, full_resolution=full_resolution, progress=bar.update,
+            num_samples=num_samples or 8, full_resolution=full_resolution, progress=bar.update,
         )  # fmt: skip
     files = evaluation.write_report(result, output)
     click.echo(evaluation.format_table(result, markdown=False))
@@ -75,3 +87,33 @@ def _display_name(spec: str, taken: dict) -> str:
     while name in taken:
         name, index = f"{base}_{index}", index + 1
     return name
+
+
+def _check_no_truth(model_specs: list, baselines: bool, full_resolution: bool) -> None:
+    if baselines:
+        raise ValueError("--baselines need colour truth (random takes another photo's colours); "
+                         "drop --baselines with --no-truth")
+    if full_resolution:
+        raise ValueError("--no-truth always works at full resolution, as `colorize predict` does; "
+                         "drop --full-resolution")
+    if not model_specs:
+        raise ValueError("nothing to evaluate: give a MODEL or --model with --no-truth")
+
+
+def _evaluate_without_truth(models, data, output, render_size, limit, num_samples) -> None:
+    """--no-truth: the colour measures of each model's output on black-and-white photos."""
+    from tqdm import tqdm
+
+    from colorize import evaluation
+
+    with tqdm(desc="evaluate", unit="img", total=limit, disable=None) as bar:
+        result = evaluation.evaluate_without_truth(
+            models, data, render_size=render_size, limit=limit,
+            num_samples=num_samples or evaluation.CONTACT_SHEET_SIZE, progress=bar.update,
+        )  # fmt: skip
+    files = evaluation.write_report(result, output, title="Colorization of photos without colour truth")
+    click.echo(evaluation.format_table(result, markdown=False))
+    skipped = f", {len(result.skipped)} files skipped (listed in metrics.json)" if result.skipped else ""
+    click.echo(f"\n{result.num_images} photos{skipped}. Report: {files['report']}")
+    for key in ("metrics", "per_image", "distribution", "contact_sheet"):
+        click.echo(f"  {files[key]}")

@@ -322,6 +322,20 @@ def _split_of(digest: str, fractions: tuple[float, float, float]) -> str:
     return "test" if fractions[2] > 0 else ("val" if fractions[1] > 0 else "train")
 
 
+def split_of(digest: str, split: str | Iterable[float] = "0.8,0.1,0.1") -> str:
+    """The split ("train", "val" or "test") ``colorize prepare`` gives a file of this content.
+
+    Args:
+        digest: the SHA-1 hex digest of the file's bytes.
+        split: the fractions given to prepare (its default ``0.8,0.1,0.1``).
+
+    Example:
+        >>> split_of("f" * 40)
+        'test'
+    """
+    return _split_of(digest, parse_split(split))
+
+
 def _name_and_source(path: Path, sources: list[Path]) -> tuple[str, str]:
     for source in sources:
         if source.is_dir():
