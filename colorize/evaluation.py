@@ -453,3 +453,17 @@ def plot_ab_distributions(path: str | os.PathLike, histograms: dict[str, np.ndar
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return visualize.atomic_write_bytes(path, buffer.getvalue())
+
+
+GRAY_TRUTH_COLOURFULNESS = 3.0  # mean truth colourfulness below this: the photos hold no colour to compare with
+
+
+def lacks_colour_truth(result: EvaluationResult) -> bool:
+    """True when the truth images are (nearly) all gray: the pixel metrics then measure nothing.
+
+    Example:
+        >>> lacks_colour_truth(evaluate({"gray": "gray"}, "gray_photos/"))  # doctest: +SKIP
+        True
+    """
+    truth = result.summary.get("ground truth", {}).get("colourfulness")
+    return truth is not None and truth < GRAY_TRUTH_COLOURFULNESS

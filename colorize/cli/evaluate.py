@@ -24,9 +24,10 @@ from colorize.cli._common import handle_errors
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate at most this many images.")
 @click.option("--num-samples", type=click.IntRange(min=1), default=8, show_default=True, help="Portraits in samples.png.")
+@click.option("--overwrite", is_flag=True, help="Replace a report already in the report folder.")
 @handle_errors
 def evaluate(args, extra_models, baselines, output, split, image_size, full_resolution, batch_size, limit,
-             num_samples):  # fmt: skip
+             num_samples, overwrite):  # fmt: skip
     """Evaluate MODELs (and baselines) on DATA: a prepared data set or a folder of colour photos.
 
     Each photo is turned gray, colorized and compared with itself. Writes
@@ -41,6 +42,14 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
 
     from colorize import evaluation, inference
 
+    if image_size is not None and not full_resolution and image_size % inference.SIZE_MULTIPLE:
+        raise click.BadParameter(
+            f"must be a multiple of {inference.SIZE_MULTIPLE} (the models' down-sampling), e.g. "
+            f"{max(inference.SIZE_MULTIPLE, round(image_size / inference.SIZE_MULTIPLE) * inference.SIZE_MULTIPLE)}; "
+            f"received {image_size}", param_hint="--image-size",
+        )  # fmt: skip
+    if not overwrite and any((output / name).exists() for name in ("metrics.json", "report.md")):
+        raise click.ClickException(f"{output} already holds a report; pass --overwrite to replace it, or another -o")
     *model_specs, data = args
     data = Path(data)
     if not data.exists():
@@ -60,6 +69,9 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
             num_samples=num_samples, full_resolution=full_resolution, progress=bar.update,
         )  # fmt: skip
     files = evaluation.write_report(result, output)
+    if evaluation.lacks_colour_truth(result):
+        click.echo(f"Warning: the photos in {data} are (nearly) all gray: there is no colour truth, so the pixel "
+                   "metrics below say nothing about colour; evaluate on colour photos.", err=True)
     click.echo(evaluation.format_table(result, markdown=False))
     click.echo(f"\n{result.num_images} images. Report: {files['report']}")
     for key in ("metrics", "per_image", "distribution", "samples"):
