@@ -116,9 +116,9 @@ def main():
 def _model_options(name: str, args) -> dict:
     if name == "fusion":
         return {"extractor": args.fusion_extractor,
-                "extractor_weights": _official_weights(args.fusion_extractor) if args.pretrained else None}
-    if args.pretrained and name in ("uvgg", "vgg16_autoencoder"):
-        return {"extractor_weights": "imagenet"}
+                "extractor_weights": _official_weights(args.fusion_extractor) if args.pretrained else "random"}
+    if name in ("uvgg", "vgg16_autoencoder"):
+        return {"extractor_weights": "imagenet" if args.pretrained else "random"}
     if args.pretrained and name == "resnet50":
         return {"model_options": {"encoder_weights": "imagenet"}}
     return {}
