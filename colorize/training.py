@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from colorize.errors import ColorizeError
+from colorize.errors import ColorizeError, WeightsNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -450,7 +450,12 @@ def _check_options(config: TrainConfig) -> None:
     if extractor is not None and weights is not None:
         from colorize.models import extractors
 
-        extractors.resolve_weights(extractor, weights)  # missing or unreadable file: named now, not after building
+        try:  # missing or unreadable file: named now, not after building
+            extractors.resolve_weights(extractor, weights)
+        except WeightsNotFoundError as error:
+            if config.extractor_weights is not None:
+                raise
+            raise WeightsNotFoundError(f"{error}; or --extractor-weights random for an untrained {extractor}") from None
     _check_run_dir_apart(Path(config.output_dir), Path(config.data))
 
 
