@@ -163,9 +163,9 @@ def load_saved_model(model: str | os.PathLike = "default"):
     Raises:
         ModelLoadError: a missing or corrupt model file (one-line message).
     """
-    import keras
-
     import zipfile
+
+    import keras
 
     from colorize.models import nonfinite_weights
 
