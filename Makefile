@@ -61,8 +61,8 @@ default-model: data
 	if [ -f $(DEFAULT_MIXED)/config.json ]; then $(BIN)/colorize train --resume $(DEFAULT_MIXED); \
 	else $(BIN)/colorize train $(WORK)/faces128 $(UNET16) --epochs 8 --learning-rate 3e-4 \
 	  --init-weights $(DEFAULT_RUN) -o $(DEFAULT_MIXED); fi
-	$(BIN)/colorize evaluate $(DEFAULT_MIXED) $(DEFAULT_RUN) $(WORK)/hf128 --split test --baselines -o $(WORK)/reports/default-hf
-	$(BIN)/colorize evaluate $(DEFAULT_MIXED) $(DEFAULT_RUN) $(WORK)/utk128 --split test --baselines -o $(WORK)/reports/default-utk
+	$(BIN)/colorize evaluate $(DEFAULT_MIXED) $(DEFAULT_RUN) $(WORK)/hf128 --split test --baselines --overwrite -o $(WORK)/reports/default-hf
+	$(BIN)/colorize evaluate $(DEFAULT_MIXED) $(DEFAULT_RUN) $(WORK)/utk128 --split test --baselines --overwrite -o $(WORK)/reports/default-utk
 	$(BIN)/python -c "import keras, sys; keras.saving.load_model(sys.argv[1], compile=False).save(sys.argv[2])" \
 	  $(DEFAULT_MIXED)/best.keras colorize/assets/default.keras   # weights only: no optimizer state
 

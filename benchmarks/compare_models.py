@@ -138,9 +138,9 @@ def _model_options(name: str, args) -> dict:
         return {"model_options": {"base_filters": 16}}  # the bundled default model's width
     if name == "fusion":
         return {"extractor": args.fusion_extractor,
-                "extractor_weights": _official_weights(args.fusion_extractor) if args.pretrained else None}
-    if args.pretrained and name in ("uvgg", "vgg16_autoencoder"):
-        return {"extractor_weights": "imagenet"}
+                "extractor_weights": _official_weights(args.fusion_extractor) if args.pretrained else "random"}
+    if name in ("uvgg", "vgg16_autoencoder"):
+        return {"extractor_weights": "imagenet" if args.pretrained else "random"}
     if args.pretrained and name == "resnet50":
         return {"model_options": {"encoder_weights": "imagenet"}}
     return {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import shutil
@@ -12,6 +13,36 @@ import keras
 import numpy as np
 
 from colorize import color, visualize
+from colorize.data.images import atomic_output
+from colorize.errors import ColorizeError
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteWeightsError(ColorizeError):
+    """A model's weights hold NaN or infinite values; it was not saved (or not restored)."""
+
+
+def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
+    """Save ``model`` to ``path`` atomically (temporary sibling + rename), with the umask's mode.
+
+    Raises:
+        NonFiniteWeightsError: some weights are NaN or infinite; nothing was written.
+
+    Example:
+        >>> save_model(model, "runs/unet/last.keras")  # doctest: +SKIP
+    """
+    from colorize.models import nonfinite_weights
+
+    path = Path(path)
+    bad = nonfinite_weights(model)
+    if bad:
+        raise NonFiniteWeightsError(
+            f"not saving {path}: {len(bad)} weight(s) are NaN or infinite (first: {bad[0]})"
+        )
+    with atomic_output(path) as temporary:
+        model.save(str(temporary))
+    return path
 
 
 class NanStop(keras.callbacks.Callback):
@@ -83,29 +114,51 @@ class ModelExport(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is None and self.monitor == "val_loss":
             value = (logs or {}).get("loss")
-        last = _atomic_save(self.export(), self.folder / "last.keras")
+        try:
+            last = save_model(self.export(), self.folder / "last.keras")
+        except NonFiniteWeightsError as error:
+            log.warning("%s", error)
+            return
         if value is not None and math.isfinite(float(value)) and float(value) < self.best:
             self.best = float(value)
             _atomic_copy(last, self.folder / "best.keras")
 
 
-def _atomic_save(model: keras.Model, path: Path) -> Path:
-    """Save next to ``path`` and rename, so a kill never leaves a half-written model."""
-    partial = path.with_name(f".{path.stem}.partial.keras")
-    model.save(str(partial))
-    partial.replace(path)
-    return path
-
-
 def _atomic_copy(source: Path, path: Path) -> None:
     """``path`` becomes a copy of ``source`` (a hard link where the file system allows)."""
-    partial = path.with_name(f".{path.stem}.partial.keras")
-    partial.unlink(missing_ok=True)
-    try:
-        os.link(source, partial)
-    except OSError:
-        shutil.copyfile(source, partial)
-    partial.replace(path)
+    with atomic_output(path) as partial:
+        partial.unlink()
+        try:
+            os.link(source, partial)
+        except OSError:
+            shutil.copyfile(source, partial)
+
+
+class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` that never keeps non-finite weights.
+
+    An epoch ending with NaN or infinite weights (a diverged run) leaves the previous
+    backup as it was, and a backup that holds such weights (written by an older version)
+    is refused on ``--resume`` instead of being trained on.
+    """
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        from colorize.models import nonfinite_weights
+
+        if os.path.exists(self._weights_path) and nonfinite_weights(self.model):
+            raise NonFiniteWeightsError(
+                f"the backup {self._weights_path} holds NaN or infinite weights (a diverged run); "
+                f"delete {self.backup_dir} to start again from epoch 1, with a lower --learning-rate"
+            )
+
+    def _save_model(self):
+        from colorize.models import nonfinite_weights
+
+        if nonfinite_weights(self.model):
+            log.warning("weights are NaN or infinite: the backup of the last good epoch is kept")
+            return
+        super()._save_model()
 
 
 class SampleImages(keras.callbacks.Callback):

@@ -700,3 +700,17 @@ def _write_colour_report(result: EvaluationResult, output_dir: Path, title: str)
     ]
     files["report"] = visualize.atomic_write_bytes(output_dir / "report.md", "\n".join(report).encode())
     return files
+
+
+GRAY_TRUTH_COLOURFULNESS = 3.0  # mean truth colourfulness below this: the photos hold no colour to compare with
+
+
+def lacks_colour_truth(result: EvaluationResult) -> bool:
+    """True when the truth images are (nearly) all gray: the pixel metrics then measure nothing.
+
+    Example:
+        >>> lacks_colour_truth(evaluate({"gray": "gray"}, "gray_photos/"))  # doctest: +SKIP
+        True
+    """
+    truth = result.summary.get("ground truth", {}).get("colourfulness")
+    return truth is not None and truth < GRAY_TRUTH_COLOURFULNESS

@@ -163,17 +163,30 @@ def load_saved_model(model: str | os.PathLike = "default"):
     Raises:
         ModelLoadError: a missing or corrupt model file (one-line message).
     """
+    import zipfile
+
     import keras
 
+    from colorize.models import nonfinite_weights
+
     path = resolve_model_path(model)
+    if not zipfile.is_zipfile(path):
+        raise ModelLoadError(f"not a valid .keras file: {path} (truncated, or not a model saved by Keras)")
     _register_custom_objects()
     try:
-        return keras.saving.load_model(path, compile=False)
+        loaded = keras.saving.load_model(path, compile=False)
     except Exception as error:  # corrupt zip, unknown layer, bad config ...
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise ModelLoadError(
             f"could not load model {path} ({first[:160]}); is it a complete .keras file saved by colorize?"
         ) from None
+    bad = nonfinite_weights(loaded)
+    if bad:
+        raise ModelLoadError(
+            f"{path} holds NaN or infinite weights ({len(bad)} variable(s), first {bad[0]}): a diverged training run; "
+            "it cannot colorize"
+        )
+    return loaded
 
 
 @dataclasses.dataclass
@@ -224,8 +237,10 @@ class Runner:
 
     def predict(self, l_batch: np.ndarray) -> np.ndarray:
         """Scaled L (B, h, w, 1) -> scaled ab (B, h', w', 2) float32."""
-        output = self.model(np.asarray(l_batch, np.float32), training=False)
-        return np.asarray(output, dtype=np.float32)
+        output = np.asarray(self.model(np.asarray(l_batch, np.float32), training=False), dtype=np.float32)
+        if not np.isfinite(output).all():
+            raise ColorizeError("the model predicted NaN or infinite colours; it cannot colorize (check its weights)")
+        return output
 
 
 _Runner = Runner  # the name colorize.evaluation imports
@@ -690,7 +705,7 @@ def colorize_files(
     """
     from tqdm import tqdm
 
-    from colorize.visualize import atomic_write_bytes
+    from colorize.data.images import atomic_write_bytes
 
     paths = [Path(p) for p in paths]
     output_dir = Path(output_dir) if output_dir is not None else None

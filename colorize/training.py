@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from colorize.errors import ColorizeError
+from colorize.errors import ColorizeError, WeightsNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,9 @@ class TrainConfig:
         model: a registered model name (see ``colorize.models.MODELS``).
         model_options: extra keyword arguments for the model builder (e.g. ``{"base_filters": 32}``).
         extractor: global feature extractor for models that take one (fusion, uvgg ...).
-        extractor_weights: None, a local weights file, or "imagenet" / "vggface" from the Keras cache.
+        extractor_weights: None (the extractor's official weights, from the Keras cache: an error
+            names the file when it is missing), "random" (untrained), a local weights file, or
+            "imagenet" / "vggface".
         image_size: training resolution (square).
         batch_size: the global batch size (split across replicas by a distribution strategy).
         epochs: number of epochs to reach (also when resuming).
@@ -136,9 +138,26 @@ class TrainConfig:
             )
         if self.gan_schedule not in ("both", "alternate"):
             raise ValueError(f"gan_schedule must be 'both' or 'alternate'. Received: {self.gan_schedule!r}")
-        for name in ("image_size", "batch_size", "epochs"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1. Received: {name}={getattr(self, name)}")
+        for name in ("image_size", "batch_size", "epochs", "seed", "num_samples", "steps_per_epoch", "validation_steps"):
+            value = getattr(self, name)
+            if value is None and name in ("steps_per_epoch", "validation_steps"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be a whole number. Received: {name}={value!r}")
+            if value < (0 if name in ("seed", "num_samples") else 1):
+                raise ValueError(f"{name} must be at least 1. Received: {name}={value}")
+        self.learning_rate = check_learning_rate(self.learning_rate)
+        if not isinstance(self.model_options, dict):
+            raise ValueError(
+                "model_options must be a mapping of builder options (base_filters: 16, ...). "
+                f"Received: model_options={self.model_options!r}"
+            )
+        for name in ("output_dir", "model"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty string. Received: {name}={getattr(self, name)!r}")
+        data = [self.data] if isinstance(self.data, str) else self.data
+        if not isinstance(data, (list, tuple)) or not data or not all(isinstance(d, str) and d for d in data):
+            raise ValueError(f"data must be a path or a list of paths. Received: data={self.data!r}")
         sources = self.data_sources
         if self.mix is not None:
             mix = [float(share) for share in self.mix]
@@ -184,16 +203,47 @@ class TrainConfig:
         return cls.from_dict(read_config_file(path))
 
 
+MAX_LEARNING_RATE = 10.0
+
+
+def check_learning_rate(value) -> float:
+    """``value`` as a float in (0, :data:`MAX_LEARNING_RATE`]; ValueError naming the key otherwise."""
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"learning_rate must be a number like 1e-3. Received: learning_rate={value!r}") from None
+    if not (math.isfinite(rate) and 0 < rate <= MAX_LEARNING_RATE):
+        raise ValueError(
+            f"learning_rate must be a finite number in (0, {MAX_LEARNING_RATE:g}], e.g. 1e-3. "
+            f"Received: learning_rate={value!r}"
+        )
+    return rate
+
+
 def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a YAML/JSON mapping of TrainConfig fields."""
+    """Read a YAML/JSON mapping of TrainConfig fields.
+
+    Raises:
+        ValueError: the file is not valid YAML/JSON (the message names the file and line)
+            or does not hold a mapping.
+    """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".json":
-        values = json.loads(text)
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})") from None
     else:
         import yaml
 
-        values = yaml.safe_load(text)
+        try:
+            values = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"line {mark.line + 1}: " if mark is not None else ""
+            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            raise ValueError(f"{path}: not valid YAML ({where}{problem})") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a mapping of options, got {type(values).__name__}")
     return values
@@ -233,12 +283,11 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         >>> result = train(TrainConfig(data="data/utk128", model="unet", epochs=2,
         ...                            output_dir="runs/unet"))  # doctest: +SKIP
     """
-    import keras
-    import tensorflow as tf
-
-    from colorize.callbacks import EpochTracker
+    from colorize.data.images import atomic_write_bytes
 
     run_dir = Path(config.output_dir)
+    if resume and not (run_dir / "config.json").is_file():
+        raise ColorizeError(f"{run_dir} is not a run directory (no config.json); pass the -o folder of a run")
     if not resume and (run_dir / "config.json").exists() and (run_dir / "history.csv").exists():
         raise ColorizeError(
             f"{run_dir} already holds a run; use --resume to continue it or choose another -o directory"
@@ -246,8 +295,24 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     if resume and not (run_dir / "backup").exists():
         log.warning("%s has no backup of a finished epoch; starting from epoch 1", run_dir)
     _check_options(config)
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
+    try:
+        atomic_write_bytes(run_dir / "config.json", (json.dumps(config.to_dict(), indent=2) + "\n").encode("utf-8"))
+        return _train(config, run_dir, resume, callbacks)
+    except BaseException as error:
+        if created and not isinstance(error, TrainingInterrupted) and not read_history(run_dir / "history.csv"):
+            import shutil
+
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing finished: leave no half-made run behind
+        raise
+
+
+def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | None) -> TrainResult:
+    import keras
+    import tensorflow as tf
+
+    from colorize.callbacks import EpochTracker
 
     keras.utils.set_random_seed(config.seed)
     previous_jit = tf.config.optimizer.get_jit()
@@ -282,7 +347,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
                 validation_steps=steps["val"],
                 callbacks=[tracker, *built_in, *(callbacks or [])],
                 shuffle=False,  # the pipelines shuffle
-                verbose=1 if log.isEnabledFor(logging.WARNING) else 0,
+                verbose=_fit_verbosity(),
             )
         except KeyboardInterrupt:
             saved = run_dir / "interrupted.keras"
@@ -316,10 +381,128 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     return TrainResult(run_dir, len(history), best_epoch, best_metrics, elapsed, files)
 
 
+def _fit_verbosity() -> int:
+    """Keras' live progress bar on a terminal, one line per epoch in a log file, nothing when quiet."""
+    import sys
+
+    if not log.isEnabledFor(logging.WARNING):
+        return 0
+    try:
+        return 1 if sys.stdout.isatty() else 2
+    except (AttributeError, ValueError):  # closed or replaced stdout
+        return 2
+
+
+# Models whose builder loads the weights of one fixed extractor (the others take ``extractor``).
+_FIXED_EXTRACTORS = {"uvgg": "vgg19", "vgg16_autoencoder": "vgg16"}
+
+
+def _weights_extractor(config: TrainConfig) -> str | None:
+    """The extractor whose pretrained weights the model loads, or None when it has none."""
+    import inspect
+
+    from colorize import models
+
+    if config.model not in models.MODELS:
+        return None
+    builder = models._resolve(models.MODELS[config.model][0])
+    if "extractor_weights" not in inspect.signature(builder).parameters:
+        return None
+    name = _FIXED_EXTRACTORS.get(config.model) or _extractor_name(config)
+    return None if name == "none" else name
+
+
+def _extractor_weights(config: TrainConfig) -> str | None:
+    """The builder's ``extractor_weights``: a file or official name, or None for random weights.
+
+    Without ``extractor_weights`` a model with a pretrained extractor gets that
+    extractor's official weights (an error names the file when it is missing); random
+    extractor weights only with ``extractor_weights="random"``.
+    """
+    if config.extractor_weights == "random":
+        return None
+    if config.extractor_weights is not None:
+        return config.extractor_weights
+    extractor = _weights_extractor(config)
+    if extractor is None:
+        return None
+    from colorize.models import extractors
+
+    return next(iter(extractors.get_extractor(extractor).weight_files), None)
+
+
+def _builder_parameters(model: str, options: dict) -> dict:
+    """The keyword arguments a model's builder takes (a GAN's include its generator's)."""
+    import inspect
+
+    from colorize import models
+
+    signature = inspect.signature(models._resolve(models.MODELS[model][0]))
+    named = {
+        name: parameter for name, parameter in signature.parameters.items()
+        if parameter.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+    }  # fmt: skip
+    passes_on = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+    generator = options.get("generator", named["generator"].default) if "generator" in named else None
+    if passes_on and generator in models.MODELS and generator != model:
+        for name, parameter in _builder_parameters(generator, {}).items():
+            named.setdefault(name, parameter)
+    return named
+
+
 def _check_options(config: TrainConfig) -> None:
+    """Everything that can be checked before the run directory is made."""
+    import inspect
+
+    from colorize import models
+
+    if config.model not in models.MODELS:
+        raise ValueError(f"Unknown model. Expected one of {sorted(models.MODELS)}. Received: model={config.model!r}")
+    parameters = _builder_parameters(config.model, config.model_options)
+    set_here = {"image_size", "extractor", "extractor_weights", "embedding_input"}
+    allowed = sorted(name for name in parameters if name not in set_here)
+    for key, value in config.model_options.items():
+        if key not in parameters or key in set_here:
+            raise ValueError(
+                f"unknown builder option {key!r} for model {config.model!r}; allowed: {', '.join(allowed) or 'none'}"
+            )
+        default = parameters[key].default
+        if isinstance(default, (bool, int, float, str)) and default is not None:
+            expected = type(default)
+            fits = (isinstance(value, bool) if expected is bool
+                    else isinstance(value, (int, float)) and not isinstance(value, bool) if expected is float
+                    else isinstance(value, expected) and not isinstance(value, bool))  # fmt: skip
+            if not fits:
+                raise ValueError(
+                    f"builder option {key} must be {expected.__name__} (default {default!r}). Received: {key}={value!r}"
+                )
     if config.cache_embeddings:
         if _extractor_name(config) == "none":
             raise ValueError("--cache-embeddings needs an extractor; Received: extractor='none'")
+    extractor = _weights_extractor(config)
+    weights = _extractor_weights(config)
+    if extractor is not None and weights is not None:
+        from colorize.models import extractors
+
+        try:  # missing or unreadable file: named now, not after building
+            extractors.resolve_weights(extractor, weights)
+        except WeightsNotFoundError as error:
+            if config.extractor_weights is not None:
+                raise
+            raise WeightsNotFoundError(f"{error}; or --extractor-weights random for an untrained {extractor}") from None
+    _check_run_dir_apart(Path(config.output_dir), Path(config.data))
+
+
+def _check_run_dir_apart(run_dir: Path, data: Path) -> None:
+    """A run directory must not lie inside the data, nor the data inside it (it would be trained on)."""
+    run, source = run_dir.resolve(), data.resolve()
+    if run == source or source in run.parents:
+        raise ValueError(
+            f"run directory {run_dir} is inside the data folder {data}: its samples and plots would be "
+            "trained on next time; choose an -o folder outside the data"
+        )
+    if run in source.parents:
+        raise ValueError(f"data {data} is inside the run directory {run_dir}; choose an -o folder apart from the data")
 
 
 def _extractor_name(config: TrainConfig) -> str:
@@ -390,8 +573,8 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
     options = dict(config.model_options)
     if config.extractor is not None:
         options["extractor"] = config.extractor
-    if config.extractor_weights is not None and not embedding_input:
-        options["extractor_weights"] = config.extractor_weights
+    if _extractor_weights(config) is not None and not embedding_input:
+        options["extractor_weights"] = _extractor_weights(config)
     if embedding_input:
         options["embedding_input"] = True
     if config.model == "gan" and config.gan_schedule == "alternate":
@@ -462,7 +645,7 @@ def _embedding_setup(config: TrainConfig, model) -> _Setup:
     from colorize.models import colorizer
 
     full = colorizer.fusion_inference_model(
-        model, _extractor_name(config), config.extractor_weights, config.model_options.get("extractor_input_size")
+        model, _extractor_name(config), _extractor_weights(config), config.model_options.get("extractor_input_size")
     )
 
     def export():
@@ -618,7 +801,7 @@ def _cached_embeddings(config: TrainConfig, sources: _Sources) -> dict:
     extractor = _extractor_name(config)
     keras.utils.set_random_seed(config.seed)  # weights=None: the random extractor is the seed's
     model = colorizer.build_extractor_model(
-        extractor, config.image_size, config.model_options.get("extractor_input_size"), config.extractor_weights
+        extractor, config.image_size, config.model_options.get("extractor_input_size"), _extractor_weights(config)
     )
     folder = sources.data_dir / "embeddings"
     digest = _weights_digest(model)
@@ -688,7 +871,7 @@ def _data_digest(source) -> str:
 def _save_array(path: Path, array: np.ndarray) -> None:
     import io
 
-    from colorize.visualize import atomic_write_bytes
+    from colorize.data.images import atomic_write_bytes
 
     buffer = io.BytesIO()
     np.save(buffer, array)
@@ -746,6 +929,11 @@ def _worker_output_dir(run_dir: Path, strategy) -> Path:
     return run_dir / "workers" / f"{task_type}_{task_id}"
 
 
+def run_dirs_under(folder: str | os.PathLike) -> list[Path]:
+    """Training run directories (config.json + history.csv) inside ``folder``: never training data."""
+    return sorted(path.parent for path in Path(folder).rglob("config.json") if (path.parent / "history.csv").is_file())
+
+
 def split_folder(folder: str | os.PathLike, val_fraction: float = 0.1) -> tuple[list[Path], list[Path]]:
     """Split a plain image folder into (train, val) file lists by a hash of each relative path."""
     import hashlib
@@ -753,7 +941,18 @@ def split_folder(folder: str | os.PathLike, val_fraction: float = 0.1) -> tuple[
     from colorize.data.images import find_images
 
     folder = Path(folder)
-    files = [path for path in find_images([folder])[0] if path.is_file()]
+    if folder.is_dir() and not (folder / "manifest.json").exists() and any(folder.glob("*.tfrecord")):
+        raise ColorizeError(
+            f"{folder} holds TFRecord shards but no manifest.json: an incomplete (interrupted) prepare; "
+            "run `colorize prepare ... --overwrite` again to finish it"
+        )
+    runs = run_dirs_under(folder)
+    files = [
+        path for path in find_images([folder])[0]
+        if path.is_file() and not any(run == path.parent or run in path.parents for run in runs)
+    ]  # fmt: skip
+    if runs:
+        log.warning("%s: skipping %d training run folder(s) inside it (%s)", folder, len(runs), runs[0])
     if len(files) < 2:
         raise ColorizeError(f"{folder}: found {len(files)} image(s); training needs at least 2 (one for validation)")
 
@@ -771,12 +970,12 @@ def split_folder(folder: str | os.PathLike, val_fraction: float = 0.1) -> tuple[
 def _callbacks(config: TrainConfig, run_dir: Path, setup: _Setup, sample_batch):
     import keras
 
-    from colorize.callbacks import ModelExport, NanStop, SampleImages
+    from colorize.callbacks import ModelExport, NanStop, SafeBackupAndRestore, SampleImages
 
     stopper = NanStop()
     earlier = [row["val_loss"] for row in read_history(run_dir / "history.csv") if "val_loss" in row]
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), save_freq="epoch", delete_checkpoint=False),
+        SafeBackupAndRestore(str(run_dir / "backup"), save_freq="epoch", delete_checkpoint=False),
         stopper,
         ModelExport(run_dir, setup.export, best_so_far=min(earlier, default=math.inf)),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
@@ -788,8 +987,10 @@ def _callbacks(config: TrainConfig, run_dir: Path, setup: _Setup, sample_batch):
 
 
 def _save_model(model, path: Path) -> None:
+    from colorize.callbacks import save_model
+
     try:
-        model.save(str(path))
+        save_model(model, path)
     except Exception:  # noqa: BLE001 - an interrupt must still report, even if saving fails
         log.warning("could not save %s", path, exc_info=True)
 

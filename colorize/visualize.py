@@ -6,11 +6,12 @@ Uses matplotlib's non-interactive Agg backend and writes files atomically.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from colorize.data.images import atomic_write_bytes  # noqa: F401 - the one writer, also used as visualize.atomic_write_bytes
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -22,22 +23,6 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     if image.shape[-1] == 1:
         image = np.repeat(image, 3, axis=-1)
     return image[..., :3]
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
 
 
 def save_image(path: str | os.PathLike, image: np.ndarray) -> Path:

@@ -107,7 +107,7 @@ def test_limit_and_model(image_folder, tmp_path):
         (["{images}"], "nothing to evaluate"),
         (["--baselines", "{tmp}/empty"], "images found"),
         (["--baselines", "{tmp}/nowhere"], "does not exist"),
-        (["{tmp}/bad.keras", "{images}"], "could not load model"),
+        (["{tmp}/bad.keras", "{images}"], "not a valid .keras file"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, image_folder, arguments, message):

@@ -169,7 +169,7 @@ def test_model_loading_errors_name_the_file(tmp_path, tiny_model_path, monkeypat
     with pytest.raises(inference.ModelLoadError, match="missing.keras not found"):
         inference.load_model(tmp_path / "missing.keras")
     (tmp_path / "corrupt.keras").write_bytes(b"not a zip file")
-    with pytest.raises(inference.ModelLoadError, match="could not load model .*corrupt.keras"):
+    with pytest.raises(inference.ModelLoadError, match="not a valid .keras file: .*corrupt.keras"):
         inference.load_model(tmp_path / "corrupt.keras")
     with pytest.raises(inference.ModelLoadError, match="without best.keras"):
         inference.load_model(tmp_path)

@@ -57,10 +57,23 @@ def test_run_writes_every_artefact_and_is_reproducible(image_folder, tmp_path):
 def test_nan_loss_stops_with_epoch_and_batch(image_folder, tmp_path):
     from colorize.training import TrainingStopped
 
-    # A learning rate this large makes the U-Net's loss overflow within a few batches.
-    config = _config(image_folder, tmp_path / "nan", learning_rate=1e30, epochs=3, steps_per_epoch=3)
-    with pytest.raises(TrainingStopped, match=r"epoch \d+, batch \d+"):
-        train(config)
+    import keras
+
+    class Poison(keras.callbacks.Callback):  # weights turned NaN at epoch 2, batch 2: a diverged run
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 1 and self.epoch == 1:
+                for variable in self.model.trainable_weights:
+                    variable.assign(np.full(variable.shape, np.nan, "float32"))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+    config = _config(image_folder, tmp_path / "nan", epochs=3, steps_per_epoch=3)
+    with pytest.raises(TrainingStopped, match=r"epoch 2, batch 2"):
+        train(config, callbacks=[Poison()])
+    from colorize.inference import load_model
+
+    load_model(tmp_path / "nan")  # last.keras is epoch 1's finite model: the NaN one was never saved
 
 
 def test_config_validation():
@@ -158,7 +171,7 @@ def test_cached_embeddings_train_and_save_a_runnable_model(image_folder, tmp_pat
     from colorize.inference import load_model
 
     config = _config(
-        image_folder, tmp_path / "cached", model="fusion", extractor="vggface", cache_embeddings=True,
+        image_folder, tmp_path / "cached", model="fusion", extractor="vggface", extractor_weights="random", cache_embeddings=True,
         model_options={"width": 0.125, "extractor_input_size": 32}, epochs=1, num_samples=1,
     )  # fmt: skip
     result = train(config)

@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -45,6 +46,16 @@ def handle_errors(function):
             raise click.ClickException(message) from error
 
     return wrapper
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan`` and ``inf`` (which slip past its bounds)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def import_tensorflow_quietly() -> None:

@@ -29,9 +29,10 @@ from colorize.cli._common import handle_errors
               help="DATA is a folder of genuine black-and-white photos: no pixel metrics, only the colour measures "
                    "of each model's output (as `colorize predict` makes it) and contact_sheet.png; "
                    "--image-size is then the long side the models see.")
+@click.option("--overwrite", is_flag=True, help="Replace a report already in the report folder.")
 @handle_errors
 def evaluate(args, extra_models, baselines, output, split, image_size, full_resolution, batch_size, limit,
-             num_samples, no_truth):  # fmt: skip
+             num_samples, no_truth, overwrite):  # fmt: skip
     """Evaluate MODELs (and baselines) on DATA: a prepared data set or a folder of colour photos.
 
     Each photo is turned gray, colorized and compared with itself. Writes
@@ -49,6 +50,14 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
 
     from colorize import evaluation, inference
 
+    if image_size is not None and not full_resolution and image_size % inference.SIZE_MULTIPLE:
+        raise click.BadParameter(
+            f"must be a multiple of {inference.SIZE_MULTIPLE} (the models' down-sampling), e.g. "
+            f"{max(inference.SIZE_MULTIPLE, round(image_size / inference.SIZE_MULTIPLE) * inference.SIZE_MULTIPLE)}; "
+            f"received {image_size}", param_hint="--image-size",
+        )  # fmt: skip
+    if not overwrite and any((output / name).exists() for name in ("metrics.json", "report.md")):
+        raise click.ClickException(f"{output} already holds a report; pass --overwrite to replace it, or another -o")
     *model_specs, data = args
     data = Path(data)
     if not data.exists():
@@ -72,6 +81,9 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
             num_samples=num_samples or 8, full_resolution=full_resolution, progress=bar.update,
         )  # fmt: skip
     files = evaluation.write_report(result, output)
+    if evaluation.lacks_colour_truth(result):
+        click.echo(f"Warning: the photos in {data} are (nearly) all gray: there is no colour truth, so the pixel "
+                   "metrics below say nothing about colour; evaluate on colour photos.", err=True)
     click.echo(evaluation.format_table(result, markdown=False))
     click.echo(f"\n{result.num_images} images. Report: {files['report']}")
     for key in ("metrics", "per_image", "distribution", "samples"):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import echo_table, handle_errors
+from colorize.cli._common import FiniteFloatRange, echo_table, handle_errors
 
 _SHOW_SKIPPED = 8
 
@@ -23,18 +23,20 @@ _SHOW_SKIPPED = 8
               help="With --faces: keep (centre crop) or drop images where no face is found.")
 @click.option("--split", default="0.8,0.1,0.1", show_default=True,
               help="train,val,test fractions; assigned by content hash (stable as files are added).")
-@click.option("--min-colourfulness", default=15.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--min-colourfulness", default=15.0, show_default=True, type=FiniteFloatRange(min=0),
               help="Drop grey images below this colourfulness (Hasler-Suesstrunk).")
-@click.option("--min-hue-spread", default=1.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--min-hue-spread", default=1.0, show_default=True, type=FiniteFloatRange(min=0),
               help="Drop sepia/toned monochrome images below this a*b* spread.")
 @click.option("--shard-size", "images_per_shard", default=1024, show_default=True, type=click.IntRange(min=1),
               help="Images per TFRecord shard.")
 @click.option("-j", "--workers", default=2, show_default=True, type=click.IntRange(min=1),
               help="Decoding processes.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace a data set already in OUTPUT (the new one is swapped in whole when complete).")
 @handle_errors
 def prepare(sources, output_dir, image_size, fit, faces, keep_no_face, split, min_colourfulness,
-            min_hue_spread, images_per_shard, workers, no_progress):
+            min_hue_spread, images_per_shard, workers, no_progress, overwrite):
     """Turn folders of photos (or .txt lists of paths) into a training-ready data set.
 
     Walks SOURCES recursively, skips unreadable files (listing why), drops black-and-white,
@@ -61,6 +63,7 @@ def prepare(sources, output_dir, image_size, fit, faces, keep_no_face, split, mi
         images_per_shard=images_per_shard,
         workers=workers,
         progress=not no_progress,
+        overwrite=overwrite,
     )
     _echo_summary(result, image_size)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors
+from colorize.cli._common import FiniteFloatRange, handle_errors
 
 MODEL_NAMES = ("fusion", "unet", "uvgg", "classification", "unet_classification", "regression", "vgg16_autoencoder", "naive_cnn", "resnet50", "gan")
 EXTRACTOR_NAMES = ("vggface", "vgg19", "inception_resnet_v2", "none")
@@ -33,11 +33,13 @@ def _parse_options(values):
 @click.option("--mix", metavar="SHARES", help="With several DATA: the share of training examples from each, e.g. 0.5,0.5 [equal].")
 @click.option("--model", type=click.Choice(MODEL_NAMES), help="Model to train [unet].")
 @click.option("--extractor", type=click.Choice(EXTRACTOR_NAMES), help="Global feature extractor (fusion, uvgg).")
-@click.option("--extractor-weights", help="None, a weights file, 'imagenet' or 'vggface' (from ~/.keras/models).")
+@click.option("--extractor-weights",
+              help="A weights file, 'imagenet' or 'vggface' (from ~/.keras/models), or 'random' (untrained) "
+                   "[the extractor's official file].")
 @click.option("--image-size", type=click.IntRange(min=16), help="Training resolution [128].")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Global batch size [16].")
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs to reach [20].")
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Adam learning rate [1e-3].")
+@click.option("--learning-rate", type=FiniteFloatRange(min=0, min_open=True, max=10), help="Adam learning rate [1e-3].")
 @click.option("--loss", type=click.Choice(LOSS_NAMES), help="Loss [the model's seed loss].")
 @click.option("--augment/--no-augment", default=None, help="Flip / scale-crop jitter on training images.")
 @click.option("--seed", type=int, help="Random seed [0].")
@@ -74,6 +76,8 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
     from colorize import training
 
     if resume_dir is not None:
+        if not (resume_dir / "config.json").is_file():
+            raise click.ClickException(f"{resume_dir} is not a run directory (no config.json)")
         values = training.read_config_file(resume_dir / "config.json")
     else:
         values = training.read_config_file(config_file) if config_file else {}
@@ -84,7 +88,10 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
     if output_dir is not None:
         values["output_dir"] = str(output_dir)
     if model_options:
-        values["model_options"] = {**values.get("model_options", {}), **_parse_options(model_options)}
+        earlier = values.get("model_options") or {}
+        if not isinstance(earlier, dict):
+            raise click.ClickException(f"model_options must be a mapping (KEY: VALUE). Received: {earlier!r}")
+        values["model_options"] = {**earlier, **_parse_options(model_options)}
     values.update({key: value for key, value in flags.items() if value is not None})
     if "data" not in values:
         raise click.UsageError("DATA is required (or --config with a 'data' entry, or --resume RUN_DIR)")

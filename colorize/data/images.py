@@ -1,17 +1,23 @@
-"""Robust image reading and file discovery shared by prepare, evaluate and predict.
+"""Robust image reading, file discovery and atomic file writing shared by every command.
 
 :func:`read_image` decodes what people actually have on disk: EXIF-rotated JPEGs,
 grayscale, palette, RGBA, CMYK and 16-bit PNG/TIFF files. A file that cannot be
 decoded raises :class:`~colorize.errors.ImageDecodeError` with a short reason, so that
-folder runs can skip it and say why.
+folder runs can skip it and say why. :func:`atomic_write_bytes` (and
+:func:`atomic_output` for writers that want a file name) is the one way the package
+writes a file: through a temporary sibling renamed into place, with the mode the umask
+gives (``tempfile.mkstemp`` alone would leave 0600).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import tempfile
+import threading
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -136,6 +142,64 @@ def _maybe_16bit_colour(path: Path, decoded: DecodedImage) -> DecodedImage:
     if rgb.shape != decoded.rgb.shape:  # EXIF rotation applied by PIL: keep PIL's pixels
         return decoded
     return DecodedImage(np.ascontiguousarray(rgb), alpha, False, 16)
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def file_mode() -> int:
+    """The mode a new file gets from the process's umask (0o644 under umask 022)."""
+    try:  # Linux: read it without changing it
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temporary file name beside ``path``; on success it becomes ``path``.
+
+    For writers that need a file name (``model.save``, ``TFRecordWriter``). The file
+    gets ``mode`` (default: what the umask gives) and is renamed over ``path`` in one
+    step, so readers see the old file or the new one, never a partial one; on any
+    error (or a kill) the temporary file is removed (or left hidden, ``.NAME.*.part``).
+
+    Example:
+        >>> with atomic_output("out/model.keras") as temporary:  # doctest: +SKIP
+        ...     model.save(temporary)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part" + path.suffix)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.chmod(temporary, file_mode() if mode is None else mode)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically, with the umask's mode (see :func:`atomic_output`).
+
+    Example:
+        >>> atomic_write_bytes("report/metrics.json", b"{}")  # doctest: +SKIP
+    """
+    path = Path(path)
+    with atomic_output(path) as temporary:
+        with open(temporary, "wb") as stream:
+            stream.write(data)
+    return path
 
 
 def is_image_name(path: str | os.PathLike) -> bool:

@@ -19,10 +19,13 @@ Output files (in ``output_dir``):
 * ``ab_distribution.npz``: ``histogram`` (22 x 22 pixel counts over a* rows, b*
   columns; values outside [-110, 110] are counted in the edge bins) and ``edges``.
 
-Every file is written under a temporary name and renamed when complete, and the
-manifest is written last, so a killed run never leaves a shard that looks complete.
-The output depends only on the input files and the options: running again gives the
-same bytes. Sources are only read.
+The whole set is written into a hidden sibling folder (``.NAME.tmp-PID``) and renamed
+into place when complete (an existing set is swapped out in one atomic exchange and
+then deleted), so a kill at any moment leaves either the old set or the new one, never
+a mix; leftovers of a killed run are removed by the next one. A folder that already
+holds a prepared set is replaced only with ``overwrite=True``; a folder holding other
+files never. The output depends only on the input files and the options: running again
+gives the same bytes. Sources are only read.
 
 Example:
     >>> result = prepare(["photos/"], "data/portraits", image_size=128)  # doctest: +SKIP
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import errno
 import hashlib
 import io
 import json
@@ -41,6 +45,7 @@ import logging
 import math
 import multiprocessing
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -49,7 +54,7 @@ import numpy as np
 
 from colorize import __version__
 from colorize.data import faces as faces_lib
-from colorize.data.images import find_images, read_image
+from colorize.data.images import atomic_write_bytes, find_images, read_image
 from colorize.errors import ColorizeError, ImageDecodeError
 
 log = logging.getLogger(__name__)
@@ -136,6 +141,7 @@ def prepare(
     images_per_shard: int = 1024,
     workers: int = 2,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> PrepareResult:
     """Turn folders of photos into sharded TFRecords, a manifest and an ab histogram.
 
@@ -157,23 +163,31 @@ def prepare(
         images_per_shard: records per TFRecord shard.
         workers: decoding processes (1 decodes in this process).
         progress: show a tqdm progress bar on stderr.
+        overwrite: replace a prepared set already in ``output_dir`` (swapped in whole).
 
     Returns:
         A :class:`PrepareResult`.
 
     Raises:
         ValueError: bad options, output inside a source, or no usable image found.
+        ColorizeError: ``output_dir`` holds a prepared set (and not ``overwrite``) or
+            other files, or the disk filled up (the old set is left as it was).
 
     Example:
         >>> result = prepare(["photos/"], "data/portraits", faces=True)  # doctest: +SKIP
     """
     started = time.perf_counter()
     options = _check_options(image_size, fit, split, workers, images_per_shard)
+    for name, value in (("min_colourfulness", min_colourfulness), ("min_hue_spread", min_hue_spread)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0. Received: {name}={value!r}")
     output_dir = Path(output_dir)
     sources = [Path(s) for s in sources]
     if not sources:
         raise ValueError("no sources given; pass at least one folder, image or .txt list")
     _check_output_outside_sources(output_dir, sources)
+    _check_output_free(output_dir, overwrite)
+    _remove_stale_temporaries(output_dir)
 
     files, walk_skipped = find_images(sources)
     skipped: list[tuple[str, str]] = [(str(p), r) for p, r in walk_skipped]
@@ -212,53 +226,71 @@ def prepare(
     for digest in sorted(kept):
         by_split[_split_of(digest, fractions)].append(kept[digest])
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    shards = _write_shards(output_dir, by_split, images_per_shard)
+    counts = {name: len(items) for name, items in by_split.items()}
+    empty = [name for name in SPLITS if fractions[SPLITS.index(name)] > 0 and not counts[name]]
+    if empty:
+        log.warning(
+            "the %s split%s got no images (%d kept in all); prepare more images or change --split",
+            " and ".join(empty), "s" if len(empty) > 1 else "", len(kept),
+        )
     histogram = np.zeros((len(AB_EDGES) - 1,) * 2, np.float64)
     for item in by_split["train"]:
         histogram += item["histogram"]
-    _atomic_save_npz(output_dir / AB_DISTRIBUTION_NAME, histogram=histogram, edges=AB_EDGES.astype(np.float64))
-
-    counts = {name: len(items) for name, items in by_split.items()}
-    manifest = {
-        "format": FORMAT_VERSION,
-        "colorize_version": __version__,
-        "image_size": image_size,
-        "sources": [str(s) for s in sources],
-        "options": {
-            "fit": fit,
-            "faces": faces,
-            "keep_no_face": keep_no_face,
-            "split": list(fractions),
-            "min_colourfulness": min_colourfulness,
-            "min_hue_spread": min_hue_spread,
-            "min_side": min_side,
-            "images_per_shard": images_per_shard,
-        },
-        "counts": counts,
-        "total": sum(counts.values()),
-        "files_found": len(files),
-        "removed": removed,
-        "faces_found": faces_found,
-        "shards": shards,
-        "ab_distribution": AB_DISTRIBUTION_NAME,
-        "skipped": [{"path": p, "reason": r} for p, r in skipped],
-        "images": [
-            {
-                "name": item["name"],
-                "source": item["source"],
-                "sha1": item["sha1"],
-                "split": name,
-                "colourfulness": round(item["colourfulness"], 2),
-                "face": item["face"],
-            }
-            for name in SPLITS
-            for item in by_split[name]
-        ],
-    }
+    staging = _staging_dir(output_dir)
+    try:
+        staging.mkdir(parents=True)
+        shards = _write_shards(staging, by_split, images_per_shard)
+        _save_npz(staging / AB_DISTRIBUTION_NAME, histogram=histogram, edges=AB_EDGES.astype(np.float64))
+        manifest = {
+            "format": FORMAT_VERSION,
+            "colorize_version": __version__,
+            "image_size": image_size,
+            "sources": [str(s) for s in sources],
+            "options": {
+                "fit": fit,
+                "faces": faces,
+                "keep_no_face": keep_no_face,
+                "split": list(fractions),
+                "min_colourfulness": min_colourfulness,
+                "min_hue_spread": min_hue_spread,
+                "min_side": min_side,
+                "images_per_shard": images_per_shard,
+            },
+            "counts": counts,
+            "total": sum(counts.values()),
+            "files_found": len(files),
+            "removed": removed,
+            "faces_found": faces_found,
+            "shards": shards,
+            "ab_distribution": AB_DISTRIBUTION_NAME,
+            "skipped": [{"path": p, "reason": r} for p, r in skipped],
+            "images": [
+                {
+                    "name": item["name"],
+                    "source": item["source"],
+                    "sha1": item["sha1"],
+                    "split": name,
+                    "colourfulness": round(item["colourfulness"], 2),
+                    "face": item["face"],
+                }
+                for name in SPLITS
+                for item in by_split[name]
+            ],
+        }
+        atomic_write_bytes(
+            staging / MANIFEST_NAME, (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+        )
+        _swap_in(staging, output_dir)
+    except BaseException as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        if _disk_full(error):
+            raise ColorizeError(
+                f"the disk is full: could not write the data set {output_dir} "
+                f"({'the old set is unchanged' if (output_dir / MANIFEST_NAME).is_file() else 'nothing was written'}); "
+                "free some space and run prepare again"
+            ) from None
+        raise
     manifest_path = output_dir / MANIFEST_NAME
-    _atomic_write(manifest_path, (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
-    _remove_stale_shards(output_dir, shards)
     seconds = time.perf_counter() - started
     log.info("prepared %d images in %.1f s -> %s", sum(counts.values()), seconds, output_dir)
     return PrepareResult(output_dir, counts, removed, skipped, faces_found, seconds, manifest_path)
@@ -488,6 +520,7 @@ def _run(task: _Task, files: list[Path], workers: int, progress: bool) -> list[d
 
 
 def _write_shards(output_dir: Path, by_split: dict[str, list[dict]], images_per_shard: int) -> dict[str, list[str]]:
+    """Write every split's shards into ``output_dir`` (the staging folder: no file there is final yet)."""
     import tensorflow as tf
 
     shards: dict[str, list[str]] = {}
@@ -497,16 +530,9 @@ def _write_shards(output_dir: Path, by_split: dict[str, list[dict]], images_per_
         names = []
         for index in range(count):
             name = f"{split_name}-{index:05d}-of-{count:05d}.tfrecord"
-            final = output_dir / name
-            temporary = output_dir / f".{name}.tmp-{os.getpid()}"
-            try:
-                with tf.io.TFRecordWriter(str(temporary)) as writer:
-                    for item in items[index * images_per_shard : (index + 1) * images_per_shard]:
-                        writer.write(_example(tf, item))
-                os.replace(temporary, final)
-            finally:
-                if temporary.exists():
-                    temporary.unlink()
+            with tf.io.TFRecordWriter(str(output_dir / name)) as writer:
+                for item in items[index * images_per_shard : (index + 1) * images_per_shard]:
+                    writer.write(_example(tf, item))
             names.append(name)
         shards[split_name] = names
     return shards
@@ -525,26 +551,116 @@ def _example(tf, item: dict) -> bytes:
     return example.SerializeToString(deterministic=True)
 
 
-def _remove_stale_shards(output_dir: Path, shards: dict[str, list[str]]) -> None:
-    """Delete shards of an earlier run with other counts (only our own file names)."""
-    current = {name for names in shards.values() for name in names}
-    for split_name in SPLITS:
-        for path in output_dir.glob(f"{split_name}-*-of-*.tfrecord"):
-            if path.name not in current:
-                path.unlink()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-
-
-def _atomic_save_npz(path: Path, **arrays) -> None:
+def _save_npz(path: Path, **arrays) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    _atomic_write(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+# ----------------------------------------------------------------------------- the swap
+
+# What a prepare run writes into its folder (and the training embeddings cache kept there).
+_OWN_NAMES = ("*.tfrecord", ".*.tfrecord.tmp-*", ".*.part*", AB_DISTRIBUTION_NAME, MANIFEST_NAME, "embeddings")
+
+
+def _check_output_free(output_dir: Path, overwrite: bool) -> None:
+    """Refuse to replace a prepared set without ``overwrite``, and a folder of other files ever."""
+    if not output_dir.exists():
+        return
+    if not output_dir.is_dir():
+        raise ColorizeError(f"output {output_dir} is a file; -o needs a folder (new or empty)")
+    entries = list(output_dir.iterdir())
+    if not entries:
+        return
+    if (output_dir / MANIFEST_NAME).is_file():
+        if not overwrite:
+            raise ColorizeError(
+                f"{output_dir} already holds a prepared data set; pass --overwrite to replace it "
+                "(the new set is swapped in whole when complete), or choose another -o folder"
+            )
+        return
+    own = all(any(entry.match(pattern) for pattern in _OWN_NAMES) for entry in entries)
+    if not own:
+        raise ColorizeError(
+            f"{output_dir} is not empty and holds no prepared data set ({entries[0].name} ...); "
+            "prepare writes a whole folder: choose a new or empty -o folder"
+        )
+    if not overwrite:
+        raise ColorizeError(
+            f"{output_dir} holds an incomplete data set (no {MANIFEST_NAME}: an interrupted prepare); "
+            "pass --overwrite to replace it"
+        )
+
+
+def _staging_dir(output_dir: Path) -> Path:
+    return output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_temporaries(output_dir: Path) -> None:
+    """Delete staging folders of killed prepare runs into ``output_dir`` (not of running ones)."""
+    parent = output_dir.parent
+    if not parent.is_dir():
+        return
+    for kind in ("tmp", "old"):
+        for path in parent.glob(f".{output_dir.name}.{kind}-*"):
+            pid = path.name.rsplit("-", 1)[-1]
+            if not pid.isdigit() or _pid_alive(int(pid)):
+                continue
+            if kind == "old" and not output_dir.exists():
+                os.rename(path, output_dir)  # killed between the two renames of the fallback swap
+                log.warning("restored %s from %s (a killed prepare)", output_dir, path)
+                continue
+            log.info("removing %s, left by a killed prepare", path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, f"could not swap {first} and {second}: {os.strerror(code)}")
+
+
+def _swap_in(staging: Path, output_dir: Path) -> None:
+    """Make the complete set in ``staging`` the one at ``output_dir``; delete what was there."""
+    if not output_dir.exists():
+        os.rename(staging, output_dir)
+        return
+    if _exchange(staging, output_dir):
+        shutil.rmtree(staging)  # now the old set (or the empty folder)
+        return
+    old = output_dir.parent / f".{output_dir.name}.old-{os.getpid()}"
+    os.rename(output_dir, old)
+    os.rename(staging, output_dir)
+    shutil.rmtree(old)
+
+
+def _disk_full(error: BaseException) -> bool:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return type(error).__name__ == "ResourceExhaustedError" or "No space left on device" in str(error)

@@ -97,3 +97,23 @@ def as_inference_model(model: keras.Model, extractor_weights=None, extractor_inp
         f"model {model.name!r} does not map l_input to ab (inputs {input_names}, "
         f"output shape {model.outputs[0].shape})"
     )
+
+
+def nonfinite_weights(model: keras.Model) -> list[str]:
+    """Paths of the model's variables holding NaN or infinite values (empty when all are finite).
+
+    A model like that predicts nothing useful (an all-black image), so it is never saved
+    or loaded for prediction.
+
+    Example:
+        >>> nonfinite_weights(build_model("unet", image_size=32, base_filters=4))  # doctest: +SKIP
+        []
+    """
+    import numpy as np
+
+    bad = []
+    for variable in model.weights:
+        value = np.asarray(keras.ops.convert_to_numpy(variable.value))
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            bad.append(getattr(variable, "path", variable.name))
+    return bad

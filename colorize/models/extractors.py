@@ -216,16 +216,31 @@ def resolve_weights(extractor: str, weights: str | os.PathLike | None) -> Path |
                 f"{spec.weight_files[str(weights)]} in {keras_cache_dir()} (nothing is downloaded), "
                 "or pass the path of a weights file"
             )
+        _check_weights_file(path)
         return path
     path = Path(weights)
     if path.suffix in (".h5", ".hdf5", ".keras") or path.exists() or os.sep in str(weights):
         if not path.is_file():
             raise WeightsNotFoundError(f"{spec.name} weights file {path} not found")
+        _check_weights_file(path)
         return path
     raise ValueError(
         f"Unknown weights for {spec.name}. Expected None, a file path or one of "
         f"{sorted(spec.weight_files)}. Received: weights={weights!r}"
     )
+
+
+def _check_weights_file(path: Path) -> None:
+    """ValueError naming ``path`` when it is not an HDF5 weights file (or a .keras archive)."""
+    import zipfile
+
+    import h5py
+
+    if path.suffix == ".keras":
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"not a valid .keras file: {path} (truncated, or not saved by Keras)")
+    elif not h5py.is_hdf5(path):
+        raise ValueError(f"extractor weights file {path} is not an HDF5 (.h5) weights file")
 
 
 def load_extractor_weights(model: keras.Model, extractor: str, weights: str | os.PathLike | None) -> keras.Model:
@@ -242,10 +257,14 @@ def load_extractor_weights(model: keras.Model, extractor: str, weights: str | os
         return model
     spec = get_extractor(extractor)
     target = _find_submodel(model, f"{spec.name}_extractor") or model
-    if path.suffix == ".keras":
-        target.set_weights(keras.saving.load_model(path, compile=False).get_weights())
-    else:
-        target.load_weights(path, by_name=True, skip_mismatch="notop" in path.name)
+    try:
+        if path.suffix == ".keras":
+            target.set_weights(keras.saving.load_model(path, compile=False).get_weights())
+        else:
+            target.load_weights(path, by_name=True, skip_mismatch="notop" in path.name)
+    except (OSError, ValueError, KeyError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ValueError(f"could not load {spec.name} weights from {path}: {first[:200]}") from None
     return model
 
 
