@@ -21,6 +21,7 @@ COMMANDS = {
     "evaluate": "colorize.cli.evaluate:evaluate",
     "predict": "colorize.cli.predict:predict",
     "colorize": "colorize.cli.predict:predict",
+    "serve": "colorize.cli.serve:serve",
 }
 
 
@@ -65,6 +66,7 @@ def main(verbose: int) -> None:
       colorize prepare photos/ -o data/         # build a training set
       colorize train data/ --model fusion --extractor vggface -o runs/fusion
       colorize evaluate runs/fusion data/ --baselines -o report/
+      colorize serve --open                     # a web page: drop photos, get colour
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
