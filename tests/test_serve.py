@@ -222,6 +222,20 @@ def test_cli_serve_help_and_a_bad_model_is_a_one_line_error(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_cli_serve_on_a_busy_port_is_a_one_line_error(model_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--model", str(model_path), "--port", str(port)])
+
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_a_bad_upload_limit_is_refused(model_path):
     from colorize import serving
 
@@ -268,6 +282,13 @@ def test_the_page_colorizes_the_astronaut_in_headless_chromium(tmp_path, monkeyp
             assert size == [512, 512]
             assert download.get_attribute("download") == "astronaut_colorized.png"
             assert driver.save_screenshot(str(tmp_path / "page.png"))
+
+            notes = tmp_path / "notes.txt"
+            notes.write_text("not a photo\n")
+            driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(notes))
+            WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card.failed"))
+            message = driver.find_element(By.CSS_SELECTOR, ".card.failed .error").text
+            assert "notes.txt: not an image" in message
         finally:
             driver.quit()
     assert Image.open(tmp_path / "page.png").size[0] > 0

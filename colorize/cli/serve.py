@@ -1,7 +1,9 @@
 """`colorize serve`: a local web page and HTTP API for colorizing photos."""
 
+import errno
 import ipaddress
 import logging
+import socket
 import threading
 import time
 import webbrowser
@@ -50,17 +52,29 @@ def serve(host, port, model, max_upload_mb, open_browser):
             f"colorize serve needs the web server packages ({error.name} is missing): pip install 'colorize[serve]'"
         ) from None
 
+    listener = _listen(host, port)  # first: a busy port is said before the model loads
     app = serving.create_app(model, max_upload_mb=max_upload_mb)
-    url = f"http://{_url_host(host)}:{port}/"
+    url = f"http://{_url_host(host)}:{listener.getsockname()[1]}/"
     if not _is_loopback(host):
         click.echo(f"Warning: listening on {host}: other computers on your network can use this server.", err=True)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     click.echo(f"colorize is serving {model} at {url} (Ctrl-C stops it)")
     if open_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
-    server.run()
-    if not server.started:  # could not bind: uvicorn has logged why
-        raise click.ClickException(f"could not listen on {host}:{port}; is another server using the port? Try --port")
+    server.run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a busy port is a one-line error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=128)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            reason = "the port is in use by another program; pass another --port"
+        else:
+            reason = f"{(error.strerror or str(error)).split(' (while')[0]}; check --host"
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def _is_loopback(host: str) -> bool:
