@@ -11,6 +11,9 @@ outside the sRGB gamut it is desaturated towards the gray of the same luminance 
 linear RGB) instead of clipped per channel, so the output's L equals the input's L up
 to the final 8-bit (or 16-bit) rounding.
 
+:func:`colorize_bytes` does the same for a file held in memory (``colorize serve``) and
+returns the very PNG bytes ``colorize predict`` writes.
+
 Output files: PNG, ``photo.jpg`` -> ``photo_colorized.png`` (beside the input, or under
 ``output`` keeping sub-folders). 16-bit inputs give 16-bit PNGs (their lightness keeps
 its precision); everything else gives 8-bit PNGs.

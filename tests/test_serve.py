@@ -187,6 +187,33 @@ def test_concurrent_uploads_all_succeed_one_model_call_at_a_time(client, monkeyp
     assert most[0] == 1
 
 
+def test_more_waiting_photos_than_the_queue_holds_get_503(model_path, monkeypatch):
+    from colorize import inference, serving
+
+    release, started = threading.Event(), threading.Event()
+    original = inference.colorize_bytes
+
+    def slow(*args, **kwargs):
+        started.set()
+        release.wait(60)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(inference, "colorize_bytes", slow)
+    data = _encoded(make_portrait_like(32))
+    with _test_client(serving.create_app(model_path, max_waiting=1)) as one_slot:
+        first = []
+        thread = threading.Thread(target=lambda: first.append(_post(one_slot, data)))
+        thread.start()
+        assert started.wait(60)
+        second = _post(one_slot, data)
+        release.set()
+        thread.join(60)
+        third = _post(one_slot, data)
+
+    assert second.status_code == 503 and "busy" in second.json()["error"]
+    assert first[0].status_code == 200 and third.status_code == 200
+
+
 def test_health_names_the_model_and_version(client):
     import colorize
 

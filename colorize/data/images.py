@@ -3,7 +3,8 @@
 :func:`read_image` decodes what people actually have on disk: EXIF-rotated JPEGs,
 grayscale, palette, RGBA, CMYK and 16-bit PNG/TIFF files. A file that cannot be
 decoded raises :class:`~colorize.errors.ImageDecodeError` with a short reason, so that
-folder runs can skip it and say why.
+folder runs can skip it and say why. :func:`decode_image` decodes an upload held in
+memory the same way.
 """
 
 from __future__ import annotations
