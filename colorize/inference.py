@@ -11,6 +11,9 @@ outside the sRGB gamut it is desaturated towards the gray of the same luminance 
 linear RGB) instead of clipped per channel, so the output's L equals the input's L up
 to the final 8-bit (or 16-bit) rounding.
 
+:func:`colorize_bytes` does the same for a file held in memory (``colorize serve``) and
+returns the very PNG bytes ``colorize predict`` writes.
+
 Output files: PNG, ``photo.jpg`` -> ``photo_colorized.png`` (beside the input, or under
 ``output`` keeping sub-folders). 16-bit inputs give 16-bit PNGs (their lightness keeps
 its precision); everything else gives 8-bit PNGs.
@@ -36,7 +39,7 @@ from typing import Iterable
 
 import numpy as np
 
-from colorize.data.images import DecodedImage, find_images, read_image
+from colorize.data.images import DecodedImage, decode_image, find_images, read_image
 from colorize.errors import ColorizeError
 
 log = logging.getLogger(__name__)
@@ -448,7 +451,11 @@ def _from_array(image) -> tuple[DecodedImage, np.dtype]:
 
 
 def _read(path) -> tuple[DecodedImage, np.dtype]:
-    decoded = read_image(path)
+    return _with_dtype(read_image(path))
+
+
+def _with_dtype(decoded: DecodedImage) -> tuple[DecodedImage, np.dtype]:
+    """A decoded file and its output dtype: uint16 when it stores 16 bits, else uint8."""
     return decoded, np.dtype(np.uint16 if decoded.bit_depth == 16 else np.uint8)
 
 
@@ -512,6 +519,39 @@ def colorize_image(image, model=None, render_size: int | None = None) -> np.ndar
     prepared = _prepare(decoded, dtype)
     del decoded
     return _colorize_prepared(_runner(model), [prepared], render_size)[0]
+
+
+def colorize_bytes(data: bytes, model=None, render_size: int | None = None, name: str = "upload") -> bytes:
+    """Colorize an encoded image held in memory; the PNG bytes ``colorize predict`` would write.
+
+    The file is decoded, colorized and encoded by the same functions as
+    :func:`colorize_files` (so a served photo and a predicted one are byte for byte the
+    same PNG); nothing touches the disk.
+
+    Args:
+        data: the bytes of an image file (JPEG, PNG, TIFF, WebP, BMP ...).
+        model: a loaded model or :class:`Runner`, "default", a ``.keras`` path, a run
+            directory, or None for the bundled default.
+        render_size: the model's working long side (see :func:`colorize_image`).
+        name: what error messages call the data.
+
+    Returns:
+        PNG bytes of the input's size (16-bit when the input stores 16 bits; alpha kept).
+
+    Raises:
+        colorize.errors.ImageDecodeError: the data is empty or not a readable image.
+        ModelLoadError: the model cannot be loaded.
+
+    Example:
+        >>> png = colorize_bytes(open("grandma.jpg", "rb").read())  # doctest: +SKIP
+        >>> png[:4]
+        b'\\x89PNG'
+    """
+    decoded, dtype = _with_dtype(decode_image(data, name))
+    prepared = _prepare(decoded, dtype)
+    del decoded
+    colour = _colorize_prepared(_runner(model), [prepared], render_size)[0]
+    return _encode(colour, Path("upload.png"))
 
 
 # -------------------------------------------------------------------- files and folders

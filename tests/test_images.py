@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorize.data.images import find_images, read_image
+from colorize.data.images import decode_image, find_images, read_image
 from colorize.errors import ImageDecodeError
 
 
@@ -65,6 +65,23 @@ def test_bad_files_raise_with_reason(tmp_path, name, content, reason):
     (tmp_path / name).write_bytes(content)
     with pytest.raises(ImageDecodeError, match=reason):
         read_image(tmp_path / name)
+
+
+def test_decode_image_reads_bytes_as_read_image_reads_the_file(tmp_path):
+    import cv2
+
+    deep = np.zeros((6, 9, 4), np.uint16)  # 16-bit BGRA: read through OpenCV's path
+    deep[..., 0], deep[..., 2], deep[..., 3] = 1000, 60000, 40000
+    cv2.imwrite(str(tmp_path / "d.png"), deep)
+    from_file, from_bytes = read_image(tmp_path / "d.png"), decode_image((tmp_path / "d.png").read_bytes(), "d.png")
+
+    assert (from_bytes.bit_depth, from_bytes.grayscale) == (from_file.bit_depth, from_file.grayscale) == (16, False)
+    np.testing.assert_array_equal(from_bytes.rgb, from_file.rgb)
+    np.testing.assert_array_equal(from_bytes.alpha, from_file.alpha)
+    with pytest.raises(ImageDecodeError, match="upload: empty"):
+        decode_image(b"")
+    with pytest.raises(ImageDecodeError, match="notes.txt: not an image"):
+        decode_image(b"hello", "notes.txt")
 
 
 def test_truncated_and_directory(tmp_path):

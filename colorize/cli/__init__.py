@@ -22,6 +22,7 @@ COMMANDS = {
     "predict": "colorize.cli.predict:predict",
     "export": "colorize.cli.export:export",
     "colorize": "colorize.cli.predict:predict",
+    "serve": "colorize.cli.serve:serve",
 }
 
 
@@ -66,6 +67,7 @@ def main(verbose: int) -> None:
       colorize prepare photos/ -o data/         # build a training set
       colorize train data/ --model fusion --extractor vggface -o runs/fusion
       colorize evaluate runs/fusion data/ --baselines -o report/
+      colorize serve --open                     # a web page: drop photos, get colour
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")

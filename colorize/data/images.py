@@ -3,16 +3,18 @@
 :func:`read_image` decodes what people actually have on disk: EXIF-rotated JPEGs,
 grayscale, palette, RGBA, CMYK and 16-bit PNG/TIFF files. A file that cannot be
 decoded raises :class:`~colorize.errors.ImageDecodeError` with a short reason, so that
-folder runs can skip it and say why. :func:`atomic_write_bytes` (and
-:func:`atomic_output` for writers that want a file name) is the one way the package
-writes a file: through a temporary sibling renamed into place, with the mode the umask
-gives (``tempfile.mkstemp`` alone would leave 0600).
+folder runs can skip it and say why. :func:`decode_image` decodes an upload held in
+memory the same way. :func:`atomic_write_bytes` (and :func:`atomic_output` for writers
+that want a file name) is the one way the package writes a file: through a temporary
+sibling renamed into place, with the mode the umask gives (``tempfile.mkstemp`` alone
+would leave 0600).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import os
 import tempfile
 import threading
@@ -76,23 +78,49 @@ def read_image(path: str | os.PathLike) -> DecodedImage:
         raise ImageDecodeError(f"{path}: is a directory, not an image")
     if path.stat().st_size == 0:
         raise ImageDecodeError(f"{path}: empty file")
+    return _decode(path, str(path), lambda: np.fromfile(path, dtype=np.uint8))
+
+
+def decode_image(data: bytes, name: str = "upload") -> DecodedImage:
+    """Decode an image held in memory (an upload), exactly as :func:`read_image` decodes a file.
+
+    Args:
+        data: the encoded file's bytes (JPEG, PNG, TIFF, WebP, BMP ...).
+        name: what error messages call it.
+
+    Returns:
+        A :class:`DecodedImage`.
+
+    Raises:
+        ImageDecodeError: empty, not an image, truncated or corrupt.
+
+    Example:
+        >>> image = decode_image(open("portrait.jpg", "rb").read())  # doctest: +SKIP
+    """
+    if not data:
+        raise ImageDecodeError(f"{name}: empty file")
+    return _decode(io.BytesIO(data), name, lambda: np.frombuffer(data, dtype=np.uint8))
+
+
+def _decode(source, name: str, raw_bytes) -> DecodedImage:
+    """Decode ``source`` (a path or a binary file object) with PIL; ``raw_bytes()`` gives its bytes."""
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             image_format = image.format
             image = ImageOps.exif_transpose(image)
             image.load()
             decoded = _from_pil(image)
     except UnidentifiedImageError:
-        raise ImageDecodeError(f"{path}: not an image (unrecognised format)") from None
+        raise ImageDecodeError(f"{name}: not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError) as error:
         reason = str(error) or type(error).__name__
         if "truncated" in reason.lower() or "broken data stream" in reason.lower():
             reason = "truncated or corrupt image data"
-        raise ImageDecodeError(f"{path}: {reason}") from None
+        raise ImageDecodeError(f"{name}: {reason}") from None
     except Image.DecompressionBombError as error:
-        raise ImageDecodeError(f"{path}: too large ({error})") from None
+        raise ImageDecodeError(f"{name}: too large ({error})") from None
     if image_format in ("PNG", "TIFF") and decoded.bit_depth == 8 and not decoded.grayscale:
-        decoded = _maybe_16bit_colour(path, decoded)
+        decoded = _maybe_16bit_colour(raw_bytes(), decoded)
     return decoded
 
 
@@ -124,11 +152,10 @@ def _from_pil(image: Image.Image) -> DecodedImage:
     return DecodedImage(np.ascontiguousarray(rgb), alpha, grayscale, 8)
 
 
-def _maybe_16bit_colour(path: Path, decoded: DecodedImage) -> DecodedImage:
-    """PIL reads 16-bit colour PNG/TIFF as 8-bit; OpenCV keeps the full depth."""
+def _maybe_16bit_colour(data: np.ndarray, decoded: DecodedImage) -> DecodedImage:
+    """PIL reads 16-bit colour PNG/TIFF as 8-bit; OpenCV keeps the full depth (``data``: the file's bytes)."""
     import cv2
 
-    data = np.fromfile(path, dtype=np.uint8)
     array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if array is None or array.dtype != np.uint16 or array.ndim != 3:
         return decoded

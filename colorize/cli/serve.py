@@ -1,0 +1,100 @@
+"""`colorize serve`: a local web page and HTTP API for colorizing photos."""
+
+import errno
+import ipaddress
+import logging
+import socket
+import threading
+import time
+import webbrowser
+
+import click
+
+from colorize.cli._common import handle_errors
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Only this computer can connect to 127.0.0.1; "
+                   "0.0.0.0 lets anyone on your network use it.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--model", default="default", show_default=True,
+              help="'default' (the bundled model), a .keras file, or a training run directory.")
+@click.option("--max-upload-mb", type=click.FloatRange(min=0, min_open=True), default=40.0, show_default=True,
+              help="Largest upload accepted, in MB; larger ones get HTTP 413.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser once the server is up.")
+@handle_errors
+def serve(host, port, model, max_upload_mb, open_browser):
+    """Serve a web page to colorize photos in a browser, and an HTTP API.
+
+    The model is loaded once. Photos are held in memory only and colorized one at a
+    time; results are the same PNGs `colorize predict` writes. Stop with Ctrl-C.
+
+    \b
+    Endpoints:
+      GET  /               the page: drop photos, compare gray | colour, download
+      POST /api/colorize   multipart field 'image' (+ optional 'render_size') -> PNG
+      GET  /api/health     model name and colorize version
+
+    \b
+    Examples:
+      colorize serve --open
+      curl -F image=@photo.jpg http://127.0.0.1:8000/api/colorize -o out.png
+    """
+    try:
+        import uvicorn
+
+        from colorize import serving
+    except ImportError as error:
+        raise click.ClickException(
+            f"colorize serve needs the web server packages ({error.name} is missing): pip install 'colorize[serve]'"
+        ) from None
+
+    listener = _listen(host, port)  # first: a busy port is said before the model loads
+    app = serving.create_app(model, max_upload_mb=max_upload_mb)
+    url = f"http://{_url_host(host)}:{listener.getsockname()[1]}/"
+    if not _is_loopback(host):
+        click.echo(f"Warning: listening on {host}: other computers on your network can use this server.", err=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    click.echo(f"colorize is serving {model} at {url} (Ctrl-C stops it)")
+    if open_browser:
+        threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
+    server.run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a busy port is a one-line error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=128)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            reason = "the port is in use by another program; pass another --port"
+        else:
+            reason = f"{(error.strerror or str(error)).split(' (while')[0]}; check --host"
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _open_when_started(server, url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not server.started and not server.should_exit and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if server.started:
+        webbrowser.open(url)

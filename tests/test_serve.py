@@ -1,0 +1,350 @@
+"""`colorize serve`: the API through Starlette's test client, and the page in headless Chromium."""
+
+import io
+import shutil
+import tempfile
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from colorize.cli import main
+from conftest import make_portrait_like
+
+pytest.importorskip("starlette")
+pytest.importorskip("httpx")
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """A tiny U-Net, saved as .keras (fixed 32 px input: served at any size like predict does)."""
+    import keras
+
+    from colorize import models
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    models.build_model("unet", image_size=32, base_filters=4).save(path)
+    return path
+
+
+def _test_client(app):
+    with warnings.catch_warnings():  # newer Starlette prefers httpx2 over httpx; both work
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    return TestClient(app)
+
+
+@pytest.fixture(scope="module")
+def client(model_path):
+    from colorize import serving
+
+    with _test_client(serving.create_app(model_path, max_upload_mb=1.5)) as test_client:
+        yield test_client
+
+
+def _encoded(array, image_format="PNG"):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def _post(client, data, name="photo.png", **fields):
+    return client.post("/api/colorize", files={"image": (name, data, "application/octet-stream")}, data=fields)
+
+
+def _photos():
+    colour = make_portrait_like(64)[:40]  # 40 x 64, not square
+    rgba = np.dstack([make_portrait_like(48, seed=1), np.linspace(0, 255, 48 * 48).reshape(48, 48).astype(np.uint8)])
+    gray16 = (np.linspace(0, 65535, 30 * 50).reshape(30, 50)).astype(np.uint16)
+    return {
+        "colour.jpg": (_encoded(colour, "JPEG"), (64, 40), "RGB", 8),
+        "alpha.png": (_encoded(rgba), (48, 48), "RGBA", 8),
+        "gray16.png": (_encoded(gray16), (50, 30), "RGB", 16),  # PIL shows 16-bit RGB as RGB
+    }
+
+
+@pytest.mark.parametrize("render_size", [None, 64])
+def test_pngs_are_the_ones_colorize_predict_writes(client, model_path, tmp_path, render_size):
+    photos = _photos()
+    for name, (data, _, _, _) in photos.items():
+        (tmp_path / name).write_bytes(data)
+    extra = [] if render_size is None else ["--render-size", str(render_size)]
+    result = CliRunner().invoke(main, ["predict", str(tmp_path), "--model", str(model_path), "--batch-size", "1", *extra])
+    assert result.exit_code == 0, result.output
+    fields = {} if render_size is None else {"render_size": str(render_size)}
+
+    for name, (data, size, mode, bit_depth) in photos.items():
+        response = _post(client, data, name, **fields)
+
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "image/png"
+        assert response.headers["content-disposition"] == f'inline; filename="{name.split(".")[0]}_colorized.png"'
+        assert response.content == (tmp_path / (name.split(".")[0] + "_colorized.png")).read_bytes(), name
+        served = Image.open(io.BytesIO(response.content))
+        assert (served.size, served.mode, response.content[24]) == (size, mode, bit_depth), name  # [24]: IHDR depth
+
+
+def test_render_size_changes_the_colours(client):
+    data = _encoded(make_portrait_like(64))
+    assert _post(client, data).content != _post(client, data, render_size="96").content
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "words"),
+    [
+        ({"files": {"image": ("notes.txt", b"just some text\n", "text/plain")}}, 415, "notes.txt: not an image"),
+        ({"files": {"image": ("empty.jpg", b"", "image/jpeg")}}, 400, "empty.jpg is empty"),
+        ({"content": b""}, 400, "multipart/form-data"),
+        ({"files": {"photo": ("a.png", b"x", "image/png")}}, 400, "field 'image'"),
+        ({"data": {"image": "not a file"}}, 400, "field 'image'"),
+        ({"files": {"image": ("a.png", b"x", "image/png")}, "data": {"render_size": "huge"}}, 422, "render_size"),
+        ({"files": {"image": ("a.png", b"x", "image/png")}, "data": {"render_size": "4000"}}, 422, "render_size"),
+    ],
+    ids=["text-file", "empty-file", "empty-body", "other-field", "field-not-a-file", "render-size-word", "render-size-big"],
+)
+def test_bad_requests_get_a_json_4xx_and_the_server_keeps_serving(client, request_kwargs, status, words):
+    response = client.post("/api/colorize", **request_kwargs)
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert words in response.json()["error"]
+    assert _post(client, _encoded(make_portrait_like(32))).status_code == 200
+
+
+def test_an_upload_over_the_limit_gets_413(client):
+    too_big = b"\xff" * 1_600_000  # the client's limit is 1.5 MB
+    declared = _post(client, too_big, "big.jpg")
+
+    def chunks():  # no Content-Length: counted as it arrives
+        boundary = b"--xyz"
+        yield boundary + b'\r\nContent-Disposition: form-data; name="image"; filename="big.jpg"\r\n\r\n'
+        for _ in range(16):
+            yield b"\xff" * 100_000
+        yield b"\r\n" + boundary + b"--\r\n"
+
+    streamed = client.post(
+        "/api/colorize", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=xyz"}
+    )
+
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert "1.5 MB" in response.json()["error"]
+    assert client.get("/api/health").status_code == 200
+
+
+def test_uploads_are_held_in_memory_never_spooled_to_disk(client, monkeypatch):
+    def no_disk(*args, **kwargs):
+        raise AssertionError("an upload was written to a temporary file")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_disk)
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", no_disk)
+    noise = np.random.default_rng(0).integers(0, 256, (620, 620, 3), dtype=np.uint8)
+    data = _encoded(noise)  # about 1.15 MB: over Starlette's 1 MB spooling threshold
+    assert len(data) > 1024 * 1024
+
+    response = _post(client, data)
+
+    assert response.status_code == 200, response.text
+    assert Image.open(io.BytesIO(response.content)).size == (620, 620)
+
+
+def test_concurrent_uploads_all_succeed_one_model_call_at_a_time(client, monkeypatch):
+    from colorize import inference
+
+    photos = [_encoded(make_portrait_like(48 + 16 * index, seed=index)) for index in range(4)]
+    expected = [_post(client, data).content for data in photos]
+    running, most, lock = [0], [0], threading.Lock()
+    original = inference.colorize_bytes
+
+    def counted(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            return original(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(inference, "colorize_bytes", counted)
+    responses = [None] * len(photos)
+
+    def send(index):
+        responses[index] = _post(client, photos[index], f"p{index}.png")
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(len(photos))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert [r.status_code for r in responses] == [200] * len(photos)
+    assert [r.content for r in responses] == expected
+    assert most[0] == 1
+
+
+def test_more_waiting_photos_than_the_queue_holds_get_503(model_path, monkeypatch):
+    from colorize import inference, serving
+
+    release, started = threading.Event(), threading.Event()
+    original = inference.colorize_bytes
+
+    def slow(*args, **kwargs):
+        started.set()
+        release.wait(60)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(inference, "colorize_bytes", slow)
+    data = _encoded(make_portrait_like(32))
+    with _test_client(serving.create_app(model_path, max_waiting=1)) as one_slot:
+        first = []
+        thread = threading.Thread(target=lambda: first.append(_post(one_slot, data)))
+        thread.start()
+        assert started.wait(60)
+        second = _post(one_slot, data)
+        release.set()
+        thread.join(60)
+        third = _post(one_slot, data)
+
+    assert second.status_code == 503 and "busy" in second.json()["error"]
+    assert first[0].status_code == 200 and third.status_code == 200
+
+
+def test_health_names_the_model_and_version(client):
+    import colorize
+
+    health = client.get("/api/health").json()
+
+    assert health["model_file"] == "tiny.keras"
+    assert health["version"] == colorize.__version__
+    assert health["max_upload_mb"] == 1.5
+
+
+def test_the_page_and_its_assets_are_served_locally(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'type="file"' in page.text and "multiple" in page.text
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert asset in page.text
+        response = client.get(asset)
+        assert response.status_code == 200
+        assert "http://" not in response.text and "https://" not in response.text  # works offline
+    assert "http://" not in page.text and "https://" not in page.text
+    assert client.get("/static/missing.js").status_code == 404
+
+
+def test_cli_serve_help_and_a_bad_model_is_a_one_line_error(tmp_path):
+    runner = CliRunner()
+    help_text = runner.invoke(main, ["serve", "--help"]).output
+    assert "--port" in help_text and "/api/colorize" in help_text
+
+    result = runner.invoke(main, ["serve", "--model", str(tmp_path / "missing.keras"), "--port", "0"])
+
+    assert result.exit_code == 1
+    assert "missing.keras not found" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_serve_on_a_busy_port_is_a_one_line_error(model_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--model", str(model_path), "--port", str(port)])
+
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_upload_limit_is_refused(model_path):
+    from colorize import serving
+
+    with pytest.raises(ValueError, match="max_upload_mb"):
+        serving.create_app(model_path, max_upload_mb=0)
+
+
+# ------------------------------------------------------------------ the page in a browser
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@pytest.mark.slow
+def test_the_page_colorizes_the_astronaut_in_headless_chromium(tmp_path, monkeypatch):
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from skimage import data
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not download anything
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(photo)
+    with _running_server() as url:
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,900"):
+            options.add_argument(argument)
+        driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+        try:
+            driver.get(url)
+            driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(photo))
+            WebDriverWait(driver, 120).until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, ".card.done, .card.failed")
+            )
+            card = driver.find_element(By.CSS_SELECTOR, ".card")
+            assert "done" in card.get_attribute("class").split(), card.text
+            size = driver.execute_script(
+                "const img = document.querySelector('.card img.after');"
+                "return [img.naturalWidth, img.naturalHeight];"
+            )
+            download = card.find_element(By.CSS_SELECTOR, "a.download")
+            assert size == [512, 512]
+            assert download.get_attribute("download") == "astronaut_colorized.png"
+            assert driver.save_screenshot(str(tmp_path / "page.png"))
+
+            notes = tmp_path / "notes.txt"
+            notes.write_text("not a photo\n")
+            driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(notes))
+            WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card.failed"))
+            message = driver.find_element(By.CSS_SELECTOR, ".card.failed .error").text
+            assert "notes.txt: not an image" in message
+        finally:
+            driver.quit()
+    assert Image.open(tmp_path / "page.png").size[0] > 0
+
+
+class _running_server:
+    """The default model's app on a free loopback port, in a thread."""
+
+    def __enter__(self):
+        import socket
+
+        import uvicorn
+
+        from colorize import serving
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(serving.create_app("default"), host="127.0.0.1", port=port,
+                                                    log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        for _ in range(600):
+            if self.server.started or not self.thread.is_alive():
+                break
+            threading.Event().wait(0.1)
+        assert self.server.started, "the server did not start"
+        return f"http://127.0.0.1:{port}/"
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
