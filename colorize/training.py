@@ -490,7 +490,8 @@ def _check_options(config: TrainConfig) -> None:
             if config.extractor_weights is not None:
                 raise
             raise WeightsNotFoundError(f"{error}; or --extractor-weights random for an untrained {extractor}") from None
-    _check_run_dir_apart(Path(config.output_dir), Path(config.data))
+    for data in config.data_sources:
+        _check_run_dir_apart(Path(config.output_dir), Path(data))
 
 
 def _check_run_dir_apart(run_dir: Path, data: Path) -> None:
