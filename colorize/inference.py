@@ -31,6 +31,8 @@ import importlib
 import io
 import logging
 import os
+import struct
+import zlib
 from importlib import resources
 from pathlib import Path
 from typing import Iterable
@@ -330,6 +332,16 @@ def _rebuilt(model, dynamic: bool, dtype: str | None):
         return None
 
 
+def load_runner(model: str | os.PathLike = "default", precision: str = "auto") -> Runner:
+    """:func:`load_model` wrapped in a :class:`Runner` at ``precision`` (cached per file version).
+
+    Example:
+        >>> runner = load_runner("default", precision="float32")  # doctest: +SKIP
+        >>> colour = colorize_image("grandma.jpg", model=runner)  # doctest: +SKIP
+    """
+    return _runner(model, precision)
+
+
 def _layer_names(structure) -> list[str]:
     """Layer names in a functional config's ``output_layers`` ([name, node, index], nested)."""
     if isinstance(structure, (list, tuple)) and structure and isinstance(structure[0], str):
@@ -460,31 +472,31 @@ def _lightness_codes(values: np.ndarray) -> np.ndarray:
     return codes
 
 
-def _lab_to_srgb_fast(lightness: np.ndarray, ab: np.ndarray, bgr: bool = False) -> np.ndarray:
+def _lab_to_srgb_fast(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """:func:`_lab_to_srgb_keeping_l` through OpenCV's SIMD conversion, fixed up where it clipped.
 
     OpenCV clips out-of-gamut colours per channel (which changes L); every pixel it
     left at 0 or at 1 (out of gamut, or at the very edge of it) is redone by the
-    lightness-keeping reference. ``bgr`` gives the channels in OpenCV's order.
+    lightness-keeping reference.
     """
     import cv2
 
     lab = cv2.merge([np.ascontiguousarray(lightness, np.float32), np.ascontiguousarray(ab, np.float32)])
-    out = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR if bgr else cv2.COLOR_Lab2RGB)
+    out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
     inside = cv2.inRange(out, (1e-30, 1e-30, 1e-30), (1 - 1e-5, 1 - 1e-5, 1 - 1e-5))
     if cv2.countNonZero(inside) < inside.size:
         index = np.flatnonzero(inside.reshape(-1) == 0)
-        fixed = _lab_to_srgb_keeping_l(lightness.reshape(-1)[index], ab.reshape(-1, 2)[index])
-        out.reshape(-1, 3)[index] = fixed[:, ::-1] if bgr else fixed
+        out.reshape(-1, 3)[index] = _lab_to_srgb_keeping_l(lightness.reshape(-1)[index], ab.reshape(-1, 2)[index])
     return out
 
 
-def _compose(image: "_Prepared", ab_small_scaled: np.ndarray, bgr: bool = False, reference: bool = False) -> np.ndarray:
-    """Full-resolution L + upsampled ab (+ alpha) -> RGB(A) (BGR(A) with ``bgr``), in strips.
+def _composed_strips(image: "_Prepared", ab_small_scaled: np.ndarray, reference: bool = False):
+    """Yield (rows, RGB(A) strip in the output dtype): full-resolution L + upsampled ab (+ alpha).
 
     The a*b* are resized bilinearly in two passes (columns once at the small width,
-    then each strip of rows), so the full-size ab never exists at once.
-    ``reference=True`` converts with the plain float32 NumPy path instead of OpenCV's.
+    then each strip of rows), so neither the full-size ab nor the full-size output
+    need exist at once. ``reference=True`` converts with the plain float32 NumPy
+    path instead of OpenCV's.
     """
     import cv2
 
@@ -494,24 +506,28 @@ def _compose(image: "_Prepared", ab_small_scaled: np.ndarray, bgr: bool = False,
     ab_small = np.ascontiguousarray(unscale_ab(np.asarray(ab_small_scaled, np.float32)), np.float32)
     tall = cv2.resize(ab_small, (ab_small.shape[1], height), interpolation=cv2.INTER_LINEAR).reshape(height, -1, 2)
     peak = _peak(image.dtype)
-    output = np.empty((height, width, 3 if image.alpha is None else 4), image.dtype)
     step = max(8, (1 << 18) // width)  # ~256k pixels a strip: stays in cache
     for top in range(0, height, step):
         rows = slice(top, min(height, top + step))
         count = rows.stop - rows.start
         ab = cv2.resize(tall[rows], (width, count), interpolation=cv2.INTER_LINEAR).reshape(count, width, 2)
         lightness = image.lightness_rows(rows)
-        if reference:
-            rgb = _lab_to_srgb_keeping_l(lightness, ab)
-            rgb = rgb[..., ::-1] if bgr else rgb
-        else:
-            rgb = _lab_to_srgb_fast(lightness, ab, bgr)
+        rgb = _lab_to_srgb_keeping_l(lightness, ab) if reference else _lab_to_srgb_fast(lightness, ab)
         if peak == 255.0 and not reference:
-            output[rows, :, :3] = cv2.convertScaleAbs(rgb, alpha=255.0)
-        else:
-            output[rows, :, :3] = np.rint(rgb * np.float32(peak)) if peak else rgb
-    if image.alpha is not None:
-        output[..., 3] = image.alpha
+            rgb = cv2.convertScaleAbs(rgb, alpha=255.0)
+        elif peak:
+            rgb = np.rint(rgb * np.float32(peak)).astype(image.dtype)
+        if image.alpha is not None:
+            rgb = np.concatenate([rgb, image.alpha[rows, :, None].astype(rgb.dtype)], axis=-1)
+        yield rows, rgb
+
+
+def _compose(image: "_Prepared", ab_small_scaled: np.ndarray, reference: bool = False) -> np.ndarray:
+    """Full-resolution L + upsampled ab (+ alpha) -> RGB(A) array of the output dtype."""
+    height, width = image.shape
+    output = np.empty((height, width, 3 if image.alpha is None else 4), image.dtype)
+    for rows, strip in _composed_strips(image, ab_small_scaled, reference):
+        output[rows] = strip
     return output
 
 
@@ -652,10 +668,10 @@ def _predict_grouped(runner: Runner, smalls: list[np.ndarray]) -> list[np.ndarra
     return outputs
 
 
-def _colorize_prepared(runner: Runner, images: list[_Prepared], render_size, bgr: bool = False) -> list[np.ndarray]:
+def _colorize_prepared(runner: Runner, images: list[_Prepared], render_size) -> list[np.ndarray]:
     """Colorize prepared photos; those sharing a working shape go through one model call."""
     smalls = [_small_l(image, runner.working_shape(*image.shape, render_size)) for image in images]
-    return [_compose(image, ab, bgr) for image, ab in zip(images, _predict_grouped(runner, smalls))]
+    return [_compose(image, ab) for image, ab in zip(images, _predict_grouped(runner, smalls))]
 
 
 def colorize_image(image, model=None, render_size: int | None = None, precision: str = "float32") -> np.ndarray:
@@ -911,32 +927,60 @@ def _key(path: Path) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-PNG_COMPRESSION = 1  # zlib level for output PNGs: 1 is ~2x faster than 6 and files ~10 % larger
+PNG_COMPRESSION = 1  # zlib level of output PNGs: ~3x faster than 6, files ~10 % larger
 
 
-def _encode(array: np.ndarray, path: Path, bgr: bool = False) -> bytes:
-    """PNG (or the format of ``path``'s suffix) bytes; 16-bit kept for PNG/TIFF.
+def _png_chunk(kind: bytes, data) -> bytes:
+    return struct.pack(">I", len(data)) + kind + bytes(data) + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
-    ``bgr``: the array's channels are in OpenCV's order (B, G, R[, A]).
+
+def _png_bytes(strips, height: int, width: int, channels: int, dtype) -> bytes:
+    """A PNG of RGB(A) strips (top to bottom, uint8 or uint16), encoded as they come.
+
+    Every row uses PNG's "Up" filter (the difference to the row above: one NumPy
+    subtraction per strip) and zlib at :data:`PNG_COMPRESSION`, so a photo can be
+    coloured and encoded strip by strip without ever holding it whole.
     """
-    import cv2
+    depth = 16 if np.dtype(dtype) == np.uint16 else 8
+    colour_type = {3: 2, 4: 6}[channels]
+    parts = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0))]
+    compressor = zlib.compressobj(PNG_COMPRESSION)
+    previous = None
+    for strip in strips:
+        if depth == 16:
+            strip = strip.astype(">u2")
+        flat = np.ascontiguousarray(strip).reshape(strip.shape[0], -1).view(np.uint8)
+        filtered = np.empty((flat.shape[0], flat.shape[1] + 1), np.uint8)
+        filtered[:, 0] = 2  # Up
+        np.subtract(flat[0], previous if previous is not None else 0, out=filtered[0, 1:], casting="unsafe")
+        np.subtract(flat[1:], flat[:-1], out=filtered[1:, 1:])
+        previous = flat[-1].copy()
+        data = compressor.compress(filtered)
+        if data:
+            parts.append(_png_chunk(b"IDAT", data))
+    parts += [_png_chunk(b"IDAT", compressor.flush()), _png_chunk(b"IEND", b"")]
+    return b"".join(parts)
+
+
+def _encode(array: np.ndarray, path: Path) -> bytes:
+    """PNG (or the format of ``path``'s suffix) bytes of RGB(A); 16-bit kept for PNG/TIFF."""
     from PIL import Image
 
     suffix = path.suffix.lower()
-    channels = array.shape[-1] if array.ndim == 3 else 1
-    swap = [2, 1, 0, 3][:channels]
-    if suffix == ".png" or (array.dtype == np.uint16 and suffix in (".tif", ".tiff")):
+    if suffix == ".png" or suffix not in OUTPUT_SUFFIXES:
         if array.dtype not in (np.uint8, np.uint16):
             array = np.rint(np.clip(array, 0, 1) * 255).astype(np.uint8)
-        if not bgr and channels >= 3:
-            array = array[..., swap]  # OpenCV writes BGR(A)
-        options = [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION] if suffix == ".png" else []
-        ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(array), options)
+        step = max(1, (1 << 18) // array.shape[1])
+        strips = (array[top : top + step] for top in range(0, array.shape[0], step))
+        return _png_bytes(strips, array.shape[0], array.shape[1], array.shape[-1], array.dtype)
+    if array.dtype == np.uint16 and suffix in (".tif", ".tiff"):
+        import cv2
+
+        order = [2, 1, 0, 3][: array.shape[-1]]  # OpenCV writes BGR(A)
+        ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(array[..., order]))
         if not ok:
             raise OSError(f"could not encode {path.name}")
         return encoded.tobytes()
-    if bgr and channels >= 3:
-        array = array[..., swap]
     if array.dtype == np.uint16:
         array = np.rint(array / 257.0).astype(np.uint8)
     elif array.dtype != np.uint8:
@@ -945,14 +989,27 @@ def _encode(array: np.ndarray, path: Path, bgr: bool = False) -> bytes:
         array = array[..., :3]
     buffer = io.BytesIO()
     formats = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
-    image_format = formats.get(suffix, "PNG")
-    options = {"JPEG": {"quality": 95}}.get(image_format, {})
-    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format=image_format, **options)
+    options = {"JPEG": {"quality": 95}}.get(formats[suffix], {})
+    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format=formats[suffix], **options)
     return buffer.getvalue()
 
 
-def _side_by_side(preview: np.ndarray, colour: np.ndarray, bgr: bool = False) -> np.ndarray:
-    """input | output as uint8 RGB (BGR with ``bgr``: ``colour`` then is BGR too), as tall as ``preview``."""
+def _colour_and_encode(image: "_Prepared", ab_small_scaled: np.ndarray, path: Path) -> tuple[bytes, np.ndarray | None]:
+    """The output file's bytes; a PNG is coloured and encoded strip by strip (bounded memory).
+
+    Returns the bytes and, for other formats, the coloured array (else None).
+    """
+    if path.suffix.lower() == ".png" or path.suffix.lower() not in OUTPUT_SUFFIXES:
+        height, width = image.shape
+        strips = (strip for _, strip in _composed_strips(image, ab_small_scaled))
+        channels = 3 if image.alpha is None else 4
+        return _png_bytes(strips, height, width, channels, image.dtype), None
+    colour = _compose(image, ab_small_scaled)
+    return _encode(colour, path), colour
+
+
+def _side_by_side(preview: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """input | output as uint8 RGB, as tall as ``preview`` (at most COMPARE_MAX_HEIGHT)."""
     import cv2
 
     height, width = preview.shape[:2]
@@ -963,14 +1020,13 @@ def _side_by_side(preview: np.ndarray, colour: np.ndarray, bgr: bool = False) ->
         right = np.rint(np.clip(right, 0, 1) * 255).astype(np.uint8)
     if right.shape[:2] != (height, width):
         right = cv2.resize(right, (width, height), interpolation=cv2.INTER_AREA)
-    left = preview[..., ::-1] if bgr else preview
     gap = np.full((height, max(4, width // 100), 3), 255, np.uint8)
-    return np.concatenate([left, gap, right], axis=1)
+    return np.concatenate([preview, gap, right], axis=1)
 
 
 MAX_BATCH_PIXELS = 24_000_000  # full-resolution pixels in one batch; at most 3 batches are in flight
 READ_THREADS = 1  # decoding (PIL/OpenCV release the GIL) while the model runs
-WRITE_THREADS = 2  # PNG encoding + writing (OpenCV releases the GIL) while the next photos are coloured
+WRITE_THREADS = 2  # colour at full size + PNG encoding + writing (OpenCV, zlib release the GIL)
 
 
 def _pixels_in_header(path: Path) -> int:
@@ -1013,11 +1069,12 @@ def colorize_files(
     """Colorize image files and folders (searched recursively), one PNG per input.
 
     A small pipeline: the model is loaded while the first photos are decoded; then
-    photos are decoded (one thread) while the model runs on the previous batch, and
-    encoded and written (two threads) while the next batch is coloured. Memory stays
+    photos are decoded (one thread) while the model runs on a batch, and coloured at
+    full resolution, encoded and written (two threads, strip by strip: the full-size
+    output never exists at once) while the model runs on the next. Memory stays
     bounded: a batch stops at ``batch_size`` photos or :data:`MAX_BATCH_PIXELS`
     full-resolution pixels, and at most three batches are in flight (being decoded,
-    coloured, written). Photos sharing a working shape share a model call; the model
+    in the model, being written). Photos sharing a working shape share a model call; the model
     runs as one graph for every shape. One bad file never stops the others. Inputs
     are only read.
 
@@ -1026,7 +1083,8 @@ def colorize_files(
         output_dir: None (each output beside its input), a folder (keeping the
             sub-folders of searched folders), or, for a single input file, a file name.
         model: a loaded model, a :class:`Runner`, "default", a ``.keras`` path, a run
-            directory, or None for the bundled default.
+            directory, None for the bundled default, or a ``concurrent.futures.Future``
+            giving one of these (loaded by the caller while the first photos decode).
         suffix: added to each output's stem (``photo.jpg`` -> ``photo_colorized.png``;
             ``photo_jpg_colorized.png`` when ``photo.png`` is an input too).
         overwrite: replace outputs that already exist (inputs are never replaced).
@@ -1051,7 +1109,7 @@ def colorize_files(
         >>> [str(reason) for _, reason in result.failed]
         []
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     from tqdm import tqdm
 
@@ -1074,7 +1132,10 @@ def colorize_files(
     loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-load")
     readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="colorize-read")
     writers = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="colorize-write")
-    loading = loader.submit(_runner, model, precision)
+    if isinstance(model, Future):  # being loaded by the caller
+        loading = loader.submit(lambda: _runner(model.result(), precision))
+    else:
+        loading = loader.submit(_runner, model, precision)
 
     def read(path):
         decoded, dtype = _read(path)
@@ -1083,13 +1144,17 @@ def colorize_files(
         runner = loading.result()
         return prepared, _small_l(prepared, runner.working_shape(*prepared.shape, render_size))
 
-    def write(target, colour, preview):
-        atomic_write_bytes(target, _encode(colour, target, bgr=True))
-        if compare:
-            side = compare_path_for(target, suffix)
-            atomic_write_bytes(side, _encode(_side_by_side(preview, colour, bgr=True), side, bgr=True))
-            return side
-        return None
+    def write(target, prepared, ab):
+        """Colour at full resolution, encode and write (in a writer thread)."""
+        if not compare:
+            data, _ = _colour_and_encode(prepared, ab, target)
+            atomic_write_bytes(target, data)
+            return None
+        colour = _compose(prepared, ab)
+        atomic_write_bytes(target, _encode(colour, target))
+        side = compare_path_for(target, suffix)
+        atomic_write_bytes(side, _encode(_side_by_side(prepared.preview, colour), side))
+        return side
 
     def collect(writes, bar):
         for path, target, future in writes:
@@ -1098,7 +1163,8 @@ def colorize_files(
                 result.written.append((path, target))
                 if side is not None:
                     result.compared.append(side)
-            except (OSError, ValueError) as error:
+            except Exception as error:  # noqa: BLE001 - one bad photo must not stop the run
+                log.debug("colouring or writing %s failed", path, exc_info=True)
                 result.failed.append((path, f"could not write {target}: {_one_line(error)}"))
             bar.update(1)
 
@@ -1135,13 +1201,14 @@ def colorize_files(
                     bar.update(len(ready))
                     continue
                 done = []
-                for (path, target, prepared, _), ab in zip(ready, predicted):
+                for position, ab in enumerate(predicted):
+                    path, target, prepared, _ = ready[position]
+                    ready[position] = None  # the decoded photo leaves memory once coloured
                     if prepared.frames > 1:
                         result.notes.append((path, f"used the first of its {prepared.frames} frames"))
-                    colour = _compose(prepared, ab, bgr=True)
-                    done.append((path, target, writers.submit(write, target, colour, prepared.preview)))
-                    del colour
-                ready.clear()
+                    done.append((path, target, writers.submit(write, target, prepared, ab)))
+                    del prepared
+                del ready, predicted
                 collect(writing, bar)  # the batch before: its outputs leave memory
                 writing = done
             collect(writing, bar)

@@ -47,24 +47,28 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, p
       colorize predict grandma.jpg --compare
       colorize predict scans/ -o colour/ --render-size 512
     """
-    import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     from colorize import inference
 
-    # TensorFlow (seconds to import) loads in the background while the photos are found
-    # and the first ones decoded; the model is loaded as soon as it is there.
-    # Mistakes found in a moment are told at once, before that.
+    # Mistakes found in a moment are told at once; then TensorFlow (seconds to import)
+    # and the model load in the background while the photos are found and decoded.
     inference.check_output(output, single=len(paths) == 1 and not paths[0].is_dir())
     inference.resolve_model_path(model)
-    importing = threading.Thread(target=import_tensorflow_quietly, daemon=True)
-    importing.start()
-    try:
-        result = inference.colorize_files(
-            paths, output, model=model, overwrite=overwrite, compare=compare,
-            batch_size=batch_size, render_size=render_size, progress=True, precision=precision,
-        )  # fmt: skip
-    finally:
-        importing.join()  # stderr is redirected while TensorFlow imports: restore it before any message
+
+    def load():
+        import_tensorflow_quietly()
+        return inference.load_runner(model, precision)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="colorize-load") as loader:
+        loading = loader.submit(load)
+        try:
+            result = inference.colorize_files(
+                paths, output, model=loading, overwrite=overwrite, compare=compare,
+                batch_size=batch_size, render_size=render_size, progress=True,
+            )  # fmt: skip
+        finally:
+            loading.cancel()
     if not (result.written or result.skipped or result.failed):
         found = f" (passed over {len(result.ignored)}: not images by name, earlier outputs, links)" if result.ignored else ""
         raise click.ClickException(f"no image files found in {', '.join(map(str, paths))}{found}")

@@ -84,8 +84,8 @@ def read_image(path: str | os.PathLike, native: bool = False) -> DecodedImage:
         with Image.open(path) as image:
             image_format = image.format
             frames = int(getattr(image, "n_frames", 1) or 1)
-            image = ImageOps.exif_transpose(image)
             image.load()
+            ImageOps.exif_transpose(image, in_place=True)  # no copy of a large photo
             decoded = _native_from_pil(image)
     except UnidentifiedImageError:
         raise ImageDecodeError(f"{path}: not an image (unrecognised format)") from None
@@ -131,14 +131,14 @@ def _native_from_pil(image: Image.Image) -> DecodedImage:
         return DecodedImage(np.clip(array / (peak if peak > 1.0 else 1.0), 0.0, 1.0), None, True, 16)
     if mode in ("1", "L", "LA", "La"):
         alpha = np.asarray(image.convert("RGBA"))[..., 3].copy() if mode in ("LA", "La") else None
-        return DecodedImage(np.asarray(image.convert("L")), alpha, True, 8)
+        return DecodedImage(np.asarray(image if mode == "L" else image.convert("L")), alpha, True, 8)
     if mode in ("P", "PA"):
         image = image.convert("RGBA" if ("transparency" in image.info or mode == "PA") else "RGB")
         mode = image.mode
     if mode in ("RGBA", "RGBa"):
         array = np.asarray(image.convert("RGBA"))
         return DecodedImage(np.ascontiguousarray(array[..., :3]), array[..., 3].copy(), False, 8)
-    return DecodedImage(np.asarray(image.convert("RGB")), None, False, 8)
+    return DecodedImage(np.asarray(image if mode == "RGB" else image.convert("RGB")), None, False, 8)
 
 
 def _maybe_16bit_colour(path: Path, decoded: DecodedImage) -> DecodedImage:
