@@ -485,8 +485,13 @@ def _lab_to_srgb_fast(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
     inside = cv2.inRange(out, (1e-30, 1e-30, 1e-30), (1 - 1e-5, 1 - 1e-5, 1 - 1e-5))
     if cv2.countNonZero(inside) < inside.size:
+        flat, lightness = out.reshape(-1, 3), lightness.reshape(-1)
         index = np.flatnonzero(inside.reshape(-1) == 0)
-        out.reshape(-1, 3)[index] = _lab_to_srgb_keeping_l(lightness.reshape(-1)[index], ab.reshape(-1, 2)[index])
+        # L = 0 and L = 100 (black and white in 8-bit scans, often many) keep only their gray.
+        extreme = (lightness[index] <= 0) | (lightness[index] >= 100)
+        flat[index[extreme]] = (lightness[index[extreme]] >= 100)[:, None]
+        index = index[~extreme]
+        flat[index] = _lab_to_srgb_keeping_l(lightness[index], ab.reshape(-1, 2)[index])
     return out
 
 
