@@ -491,7 +491,8 @@ def _lab_to_srgb_fast(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
         extreme = (lightness[index] <= 0) | (lightness[index] >= 100)
         flat[index[extreme]] = (lightness[index[extreme]] >= 100)[:, None]
         index = index[~extreme]
-        flat[index] = _lab_to_srgb_keeping_l(lightness[index], ab.reshape(-1, 2)[index])
+        if index.size:
+            flat[index] = _lab_to_srgb_keeping_l(lightness[index], ab.reshape(-1, 2)[index])
     return out
 
 
