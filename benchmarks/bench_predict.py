@@ -2,7 +2,7 @@
 
 Prints, in one run (issue 13):
 
-1. Folder of mixed-size gray JPEGs (1-13 MP, made from scikit-image's sample photos
+1. Folder of mixed-size gray JPEGs (0.7-13 MP, made from scikit-image's sample photos
    and the shared Human Faces portraits, upscaled): `colorize predict DIR -o OUT` as a
    fresh process (start-up included) against the I/O floor (OpenCV decode as gray +
    write a 3-channel PNG, nothing else), as a ratio floor / colorize (target >= 0.3),
@@ -15,7 +15,7 @@ Prints, in one run (issue 13):
 The photos are written to a temporary folder (never into the repository).
 
 Usage:
-    python benchmarks/bench_predict.py                  # 64 photos, about 120 MP
+    python benchmarks/bench_predict.py                  # 64 photos, 118 MP
     python benchmarks/bench_predict.py --photos 16 --small 24
 """
 
@@ -35,7 +35,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's colorize, also for the fresh processes (cwd)
 PORTRAITS = Path(os.environ.get("COLORIZE_PORTRAITS", REPO.parent / "shared" / "data" / "humanfaces" / "images"))
-LONG_SIDES = (1024, 1280, 1600, 2048, 2560, 3200, 4160)  # 4160 x 3120 = 13 MP
+LONG_SIDES = (1024, 1152, 1280, 1440, 1600, 1800, 2048, 2400, 4160)  # 64 photos: 118 MP, 0.7 to 13 MP
 
 
 def sources() -> list[np.ndarray]:
@@ -49,22 +49,22 @@ def sources() -> list[np.ndarray]:
     return gray
 
 
-def make_folder(folder: Path, count: int) -> float:
-    """``count`` gray JPEGs of 1-13 MP, each its own shape; returns the megapixels."""
+def make_folder(folder: Path, count: int) -> tuple[float, float, float]:
+    """``count`` gray JPEGs of 0.7-13 MP, each its own shape; returns total, smallest, largest MP."""
     import cv2
 
     folder.mkdir(parents=True)
-    images, total = sources(), 0
+    images, sizes = sources(), []
     for index in range(count):
         source = images[index % len(images)]
-        long_side = LONG_SIDES[(index * 3) % len(LONG_SIDES)]
+        long_side = LONG_SIDES[(index * 4) % len(LONG_SIDES)]
         aspect = (0.75, 1.0, 1.333, 0.667, 1.5)[index % 5] * (1 + index % 7 / 100)  # every shape differs
         width = long_side if aspect >= 1 else int(long_side * aspect)
         height = int(long_side / aspect) if aspect >= 1 else long_side
         photo = cv2.resize(source, (width, height), interpolation=cv2.INTER_CUBIC)
         cv2.imwrite(str(folder / f"photo_{index:03d}.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        total += width * height
-    return total / 1e6
+        sizes.append(width * height / 1e6)
+    return sum(sizes), min(sizes), max(sizes)
 
 
 def io_floor(folder: Path, output: Path) -> tuple[float, float]:
@@ -101,13 +101,14 @@ def run_cli(*args) -> tuple[float, float, float]:
 
 
 def small_portraits(folder: Path, count: int, mixed: bool) -> None:
-    """``count`` portraits of about 300 x 400: each a different shape, or all one shape."""
+    """``count`` portraits of about 300 x 400 (120,000 pixels): each a different shape, or all one."""
     import cv2
 
     folder.mkdir(parents=True)
     images = sources()
     for index in range(count):
-        height, width = (400 + (index * 7) % 90, 300 + (index * 13) % 120) if mixed else (400, 300)
+        height = 340 + (index * 37) % 130 if mixed else 400  # 340..469 high, as many pixels
+        width = round(120_000 / height)
         photo = cv2.resize(images[index % len(images)], (width, height), interpolation=cv2.INTER_AREA)
         cv2.imwrite(str(folder / f"p_{index:03d}.jpg"), photo)
 
@@ -121,13 +122,13 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench_predict_") as temporary:
         temporary = Path(temporary)
-        megapixels = make_folder(temporary / "photos", args.photos)
+        megapixels, smallest, largest = make_folder(temporary / "photos", args.photos)
         floor, floor_cpu = io_floor(temporary / "photos", temporary / "floor")
         seconds, cpu, peak = run_cli("predict", temporary / "photos", "-o", temporary / "out", "--model", args.model)
         again, again_cpu = io_floor(temporary / "photos", temporary / "floor2")  # the floor's best of two
         floor, floor_cpu = min(floor, again), min(floor_cpu, again_cpu)
         written = len(list((temporary / "out").glob("*.png")))
-        print(f"1. {args.photos} gray JPEGs of 1-13 MP ({megapixels:.0f} MP), each its own shape "
+        print(f"1. {args.photos} gray JPEGs of {smallest:.1f}-{largest:.0f} MP ({megapixels:.0f} MP), each its own shape "
               f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
         print(f"   I/O floor (OpenCV decode gray + write 3-channel PNG)  {floor:6.1f} s  ({floor_cpu:.1f} s CPU)")
         print(f"   colorize predict (fresh process, start-up included)  {seconds:6.1f} s  ({cpu:.1f} s CPU; "

@@ -933,7 +933,8 @@ def _key(path: Path) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-PNG_COMPRESSION = 1  # zlib level of output PNGs: ~3x faster than 6, files ~10 % larger
+PNG_COMPRESSION = 1  # zlib level of output PNGs (with the Up filter and run-length matching: as fast as
+# OpenCV's PNG writer at level 1 on a gray picture, half its time on colour, files ~10 % smaller)
 
 
 def _png_chunk(kind: bytes, data) -> bytes:
@@ -950,7 +951,7 @@ def _png_bytes(strips, height: int, width: int, channels: int, dtype) -> bytes:
     depth = 16 if np.dtype(dtype) == np.uint16 else 8
     colour_type = {3: 2, 4: 6}[channels]
     parts = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0))]
-    compressor = zlib.compressobj(PNG_COMPRESSION)
+    compressor = zlib.compressobj(PNG_COMPRESSION, zlib.DEFLATED, 15, 9, zlib.Z_RLE)  # RLE: faster, smaller here
     previous = None
     for strip in strips:
         if depth == 16:
@@ -1138,10 +1139,13 @@ def colorize_files(
     loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-load")
     readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="colorize-read")
     writers = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="colorize-write")
-    if isinstance(model, Future):  # being loaded by the caller
-        loading = loader.submit(lambda: _runner(model.result(), precision))
-    else:
-        loading = loader.submit(_runner, model, precision)
+    def load():
+        runner = _runner(model.result() if isinstance(model, Future) else model, precision)
+        probe = runner.working_shape(SIZE_MULTIPLE, SIZE_MULTIPLE * 2)  # the graph is traced while photos decode
+        runner.predict(np.zeros((1, *probe, 1), np.float32))
+        return runner
+
+    loading = loader.submit(load)
 
     def read(path):
         decoded, dtype = _read(path)
