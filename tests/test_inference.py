@@ -118,6 +118,9 @@ def test_fixed_size_model_works_at_its_size(tmp_path):
     assert runner.fixed_size == 32 and runner.working_shape(300, 200, render_size=512) == (32, 32)
     out = inference.colorize_image(np.full((70, 45), 128, np.uint8), model=runner)
     assert out.shape == (70, 45, 3)
+    Image.fromarray(np.full((70, 45), 128, np.uint8)).save(tmp_path / "x.png")
+    result = inference.colorize_files([tmp_path / "x.png"], model=path, precision="bfloat16")
+    assert result.ok and Image.open(tmp_path / "x_colorized.png").size == (45, 70)
 
 
 def test_working_shape_keeps_aspect_ratio(tiny_model):
