@@ -27,19 +27,22 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import importlib
 import io
 import logging
 import os
+import struct
+import zlib
 from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from colorize.data.images import DecodedImage, decode_image, find_images, read_image
+from colorize.data.images import NOT_FOLLOWED, DecodedImage, decode_image, find_images, is_image_name, read_image
 from colorize.errors import ColorizeError
 
 log = logging.getLogger(__name__)
@@ -47,7 +50,6 @@ log = logging.getLogger(__name__)
 DEFAULT_RENDER_SIZE = 256  # long side the model sees by default (or its training size, if larger)
 STRIP_ROWS = 256  # rows converted at a time at full resolution
 SIZE_MULTIPLE = 32  # working sizes are multiples of this (U-Net / encoder down-sampling)
-MAX_BATCH_PIXELS = 30_000_000  # full-resolution pixels held at once in a folder batch
 COMPARE_MAX_HEIGHT = 1024  # side-by-side images are at most this tall
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 
@@ -192,6 +194,35 @@ def load_saved_model(model: str | os.PathLike = "default"):
     return loaded
 
 
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def cpu_has_fast_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """True when the CPU computes bfloat16 natively (AMX or AVX-512 BF16 in its flags)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[-1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(precision: str = "auto") -> str:
+    """"float32" or "bfloat16": ``auto`` is bfloat16 where :func:`cpu_has_fast_bfloat16`.
+
+    Raises:
+        ValueError: an unknown precision.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"Unknown precision. Expected one of {PRECISIONS}. Received: precision={precision!r}")
+    if precision == "auto":
+        return "bfloat16" if cpu_has_fast_bfloat16() else "float32"
+    return precision
+
+
 @dataclasses.dataclass
 class Runner:
     """A loaded model prepared for photos.
@@ -201,36 +232,56 @@ class Runner:
         fixed_size: the square input size of a model that only works at one size,
             else None (the model accepts any multiple of :data:`SIZE_MULTIPLE`).
         trained_size: the input size the model was saved with, when it had one.
+        precision: "float32" or "bfloat16", the compute type of the model's layers.
     """
 
     model: object
     fixed_size: int | None
     trained_size: int | None = None
+    precision: str = "float32"
+
+    def __post_init__(self):
+        self._call = None
 
     @classmethod
-    def create(cls, model) -> "Runner":
-        """Wrap a keras model; a fixed-size but fully convolutional one is made size-free."""
+    def create(cls, model, precision: str = "float32") -> "Runner":
+        """Wrap a keras model; a fixed-size but fully convolutional one is made size-free.
+
+        ``precision="bfloat16"`` rebuilds the network with bfloat16 compute (float32
+        weights, float32 output); "auto" picks it where the CPU has native bfloat16.
+        """
         if isinstance(model, Runner):
             return model
+        precision = resolve_precision(precision)
         shape = model.inputs[0].shape
-        if shape[1] is None and shape[2] is None:
-            return cls(model, None, None)
-        trained = int(shape[1])
-        flexible = _with_dynamic_input(model)
-        if flexible is not None:
-            return cls(flexible, None, trained)
-        return cls(model, trained, trained)
+        trained = None if shape[1] is None and shape[2] is None else int(shape[1])
+        dtype = "mixed_bfloat16" if precision == "bfloat16" else None
+        rebuilt = _rebuilt(model, dynamic=trained is not None, dtype=dtype)
+        if rebuilt is not None:
+            return cls(rebuilt, None, trained, precision)
+        if dtype is not None:  # keeps its fixed size; try the precision alone
+            rebuilt = _rebuilt(model, dynamic=False, dtype=dtype)
+            if rebuilt is not None:
+                return cls(rebuilt, trained, trained, precision)
+        if trained is None:
+            return cls(model, None, None, "float32")
+        return cls(model, trained, trained, "float32")
 
     def working_shape(self, height: int, width: int, render_size: int | None = None) -> tuple[int, int]:
         """(height, width) at which the model sees a photo of ``height`` x ``width``.
 
         Fixed-size models use their size. Others keep the photo's aspect ratio with the
         long side ``render_size`` (default :data:`DEFAULT_RENDER_SIZE`, or the training
-        size if larger), rounded to multiples of :data:`SIZE_MULTIPLE`.
+        size if larger), rounded to multiples of :data:`SIZE_MULTIPLE`. A render size
+        beyond the photo's own long side is capped there (more would add no detail,
+        only memory and time), but never below the default.
         """
         if self.fixed_size is not None:
             return self.fixed_size, self.fixed_size
-        target = render_size or max(DEFAULT_RENDER_SIZE, self.trained_size or 0)
+        default = max(DEFAULT_RENDER_SIZE, self.trained_size or 0)
+        target = render_size or default
+        if target > max(height, width, default):
+            target = max(default, -(-max(height, width) // SIZE_MULTIPLE) * SIZE_MULTIPLE)
         scale = target / max(height, width)
 
         def snap(value):
@@ -239,48 +290,104 @@ class Runner:
         return snap(height), snap(width)
 
     def predict(self, l_batch: np.ndarray) -> np.ndarray:
-        """Scaled L (B, h, w, 1) -> scaled ab (B, h', w', 2) float32."""
-        output = np.asarray(self.model(np.asarray(l_batch, np.float32), training=False), dtype=np.float32)
+        """Scaled L (B, h, w, 1) -> scaled ab (B, h', w', 2) float32.
+
+        With the TensorFlow backend the model runs as one graph traced once for any
+        batch and size (no retracing per photo shape); otherwise eagerly.
+
+        Raises:
+            ColorizeError: the model predicted non-finite values.
+        """
+        if self._call is None:
+            self._call = _compiled_call(self.model)
+        output = np.asarray(self._call(np.asarray(l_batch, np.float32)), dtype=np.float32)
         if not np.isfinite(output).all():
             raise ColorizeError("the model predicted NaN or infinite colours; it cannot colorize (check its weights)")
         return output
 
 
+def _compiled_call(model):
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return lambda batch: model(batch, training=False)
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec((None, None, None, 1), tf.float32)]
+    return tf.function(lambda batch: tf.cast(model(batch, training=False), tf.float32), input_signature=signature)
+
+
 _Runner = Runner  # the name colorize.evaluation imports
 
 
-def _with_dynamic_input(model):
-    """The same network accepting any input size, when it is fully convolutional."""
+def _rebuilt(model, dynamic: bool, dtype: str | None):
+    """The same network from its config: accepting any input size (``dynamic``, when it
+    is fully convolutional) and/or with the dtype policy ``dtype`` (output kept float32).
+    None when nothing is asked or the network cannot be rebuilt so."""
+    if not dynamic and dtype is None:
+        return None
     try:
-        config = model.get_config()
+        config = copy.deepcopy(model.get_config())
         input_layers = [layer for layer in config["layers"] if layer["class_name"] == "InputLayer"]
         if len(input_layers) != 1:
             return None
-        input_layers[0]["config"]["batch_shape"] = [None, None, None, 1]
-        flexible = model.__class__.from_config(config)
-        flexible.set_weights(model.get_weights())
+        if dynamic:
+            input_layers[0]["config"]["batch_shape"] = [None, None, None, 1]
+        if dtype is not None:
+            outputs = set(_layer_names(config.get("output_layers", [])))
+            for layer in config["layers"]:
+                if layer["class_name"] != "InputLayer" and layer["config"].get("name") not in outputs:
+                    layer["config"]["dtype"] = dtype
+        rebuilt = model.__class__.from_config(config)
+        rebuilt.set_weights(model.get_weights())
         probe = np.zeros((1, 2 * SIZE_MULTIPLE, 3 * SIZE_MULTIPLE, 1), np.float32)
-        if tuple(flexible(probe).shape) != (1, 2 * SIZE_MULTIPLE, 3 * SIZE_MULTIPLE, 2):
+        if not dynamic:
+            size = int(model.inputs[0].shape[1])
+            probe = np.zeros((1, size, size, 1), np.float32)
+        expected = tuple(model(probe, training=False).shape) if not dynamic else probe.shape[:3] + (2,)
+        if tuple(rebuilt(probe, training=False).shape) != expected:
             return None
-        return flexible
-    except Exception:  # dense layers, fixed reshapes ...: keep the fixed size
-        log.debug("model %s keeps its fixed input size", getattr(model, "name", "?"), exc_info=True)
+        return rebuilt
+    except Exception:  # dense layers, fixed reshapes, nested models ...: keep the model as it is
+        log.debug("model %s could not be rebuilt", getattr(model, "name", "?"), exc_info=True)
         return None
 
 
-def _runner(model) -> Runner:
+def load_runner(model: str | os.PathLike = "default", precision: str = "auto") -> Runner:
+    """:func:`load_model` wrapped in a :class:`Runner` at ``precision`` (cached per file version).
+
+    Example:
+        >>> runner = load_runner("default", precision="float32")  # doctest: +SKIP
+        >>> colour = colorize_image("grandma.jpg", model=runner)  # doctest: +SKIP
+    """
+    return _runner(model, precision)
+
+
+def _layer_names(structure) -> list[str]:
+    """Layer names in a functional config's ``output_layers`` ([name, node, index], nested)."""
+    if isinstance(structure, (list, tuple)) and structure and isinstance(structure[0], str):
+        return [structure[0]]
+    if isinstance(structure, dict):
+        structure = list(structure.values())
+    names = []
+    for item in structure if isinstance(structure, (list, tuple)) else []:
+        names.extend(_layer_names(item))
+    return names
+
+
+def _runner(model, precision: str = "float32") -> Runner:
     if isinstance(model, Runner):
         return model
     if model is None or isinstance(model, (str, os.PathLike)):
         path = resolve_model_path(model or "default")
-        return _cached_runner(str(path.resolve()), path.stat().st_mtime_ns)
-    return Runner.create(_as_inference(model))
+        return _cached_runner(str(path.resolve()), path.stat().st_mtime_ns, resolve_precision(precision))
+    return Runner.create(_as_inference(model), precision)
 
 
 @functools.lru_cache(maxsize=2)
-def _cached_runner(path: str, modified: int) -> Runner:
+def _cached_runner(path: str, modified: int, precision: str = "float32") -> Runner:
     """Models named by path are loaded once per file version (repeated colorize_image calls)."""
-    return Runner.create(load_model(path))
+    return Runner.create(load_model(path), precision)
 
 
 # ------------------------------------------------------------- colour at full size
@@ -356,38 +463,98 @@ def _lab_to_srgb_keeping_l(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return _linear_to_srgb(linear)
 
 
-def _upsampled_rows(ab_small: np.ndarray, height: int, width: int):
-    """Yield (rows, ab) strips of ``ab_small`` resized bilinearly to ``height`` x ``width``.
-
-    Bilinear resizing is separable: the columns are resized once at the small width,
-    then each strip of rows is widened, so the full-size ab never exists at once.
-    """
-    import cv2
-
-    tall = cv2.resize(ab_small, (ab_small.shape[1], height), interpolation=cv2.INTER_LINEAR).reshape(height, -1, 2)
-    for top in range(0, height, STRIP_ROWS):
-        strip = tall[top : top + STRIP_ROWS]
-        wide = cv2.resize(strip, (width, strip.shape[0]), interpolation=cv2.INTER_LINEAR)
-        yield slice(top, top + strip.shape[0]), wide.reshape(strip.shape[0], width, 2)
-
-
 def _peak(dtype: np.dtype) -> float | None:
     return {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(np.dtype(dtype))
 
 
-def _compose(lightness: np.ndarray, ab_small_scaled: np.ndarray, alpha, dtype) -> np.ndarray:
-    """Full-resolution L + upsampled ab (+ alpha) -> RGB(A) array of ``dtype``, in strips."""
-    from colorize.color import AB_SCALE
+L_CODE_SCALE = 655.35  # L in [0, 100] stored as uint16 codes L * 655.35 (steps of 0.0015)
 
-    height, width = lightness.shape
-    ab_small = np.ascontiguousarray(ab_small_scaled, np.float32) * np.float32(AB_SCALE)
-    peak = _peak(dtype)
-    output = np.empty((height, width, 3 if alpha is None else 4), dtype)
-    for rows, ab in _upsampled_rows(ab_small, height, width):
-        rgb = _lab_to_srgb_keeping_l(lightness[rows], ab)
-        output[rows, :, :3] = np.rint(rgb * np.float32(peak)) if peak else rgb
-    if alpha is not None:
-        output[..., 3] = alpha
+
+@functools.lru_cache(maxsize=4)
+def _l_table(levels: int | None) -> np.ndarray:
+    """float32 L of every code: gray k / levels (8- or 16-bit gray files), or k / L_CODE_SCALE."""
+    if levels is None:
+        return np.arange(65536, dtype=np.float32) / np.float32(L_CODE_SCALE)
+    gray = _srgb_to_linear(np.arange(levels + 1, dtype=np.float32) / np.float32(levels))
+    return np.float32(116) * _lab_f(gray) - np.float32(16)
+
+
+def _lightness_codes(values: np.ndarray) -> np.ndarray:
+    """uint16 L codes (H, W) of colour (H, W, 3) or float gray (H, W) samples, in strips."""
+    peak = _peak(values.dtype) or 1.0
+    table = _srgb_to_linear(np.arange(256, dtype=np.float32) / np.float32(255)) if values.dtype == np.uint8 else None
+    codes = np.empty(values.shape[:2], np.uint16)
+    for top in range(0, values.shape[0], STRIP_ROWS):
+        strip = values[top : top + STRIP_ROWS]
+        linear = table[strip] if table is not None else _srgb_to_linear(strip.astype(np.float32) / np.float32(peak))
+        luminance = linear @ _LUMA if linear.ndim == 3 else linear
+        lightness = np.float32(116) * _lab_f(luminance) - np.float32(16)
+        codes[top : top + STRIP_ROWS] = np.rint(np.clip(lightness, 0, 100) * np.float32(L_CODE_SCALE))
+    return codes
+
+
+def _lab_to_srgb_fast(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """:func:`_lab_to_srgb_keeping_l` through OpenCV's SIMD conversion, fixed up where it clipped.
+
+    OpenCV clips out-of-gamut colours per channel (which changes L); every pixel it
+    left at 0 or at 1 (out of gamut, or at the very edge of it) is redone by the
+    lightness-keeping reference.
+    """
+    import cv2
+
+    lab = cv2.merge([np.ascontiguousarray(lightness, np.float32), np.ascontiguousarray(ab, np.float32)])
+    out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    inside = cv2.inRange(out, (1e-30, 1e-30, 1e-30), (1 - 1e-5, 1 - 1e-5, 1 - 1e-5))
+    if cv2.countNonZero(inside) < inside.size:
+        flat, lightness = out.reshape(-1, 3), lightness.reshape(-1)
+        index = np.flatnonzero(inside.reshape(-1) == 0)
+        # L = 0 and L = 100 (black and white in 8-bit scans, often many) keep only their gray.
+        extreme = (lightness[index] <= 0) | (lightness[index] >= 100)
+        flat[index[extreme]] = (lightness[index[extreme]] >= 100)[:, None]
+        index = index[~extreme]
+        if index.size:
+            flat[index] = _lab_to_srgb_keeping_l(lightness[index], ab.reshape(-1, 2)[index])
+    return out
+
+
+def _composed_strips(image: "_Prepared", ab_small_scaled: np.ndarray, reference: bool = False):
+    """Yield (rows, RGB(A) strip in the output dtype): full-resolution L + upsampled ab (+ alpha).
+
+    The a*b* are resized bilinearly in two passes (columns once at the small width,
+    then each strip of rows), so neither the full-size ab nor the full-size output
+    need exist at once. ``reference=True`` converts with the plain float32 NumPy
+    path instead of OpenCV's.
+    """
+    import cv2
+
+    from colorize.color import unscale_ab
+
+    height, width = image.shape
+    ab_small = np.ascontiguousarray(unscale_ab(np.asarray(ab_small_scaled, np.float32)), np.float32)
+    tall = cv2.resize(ab_small, (ab_small.shape[1], height), interpolation=cv2.INTER_LINEAR).reshape(height, -1, 2)
+    peak = _peak(image.dtype)
+    step = max(8, (1 << 18) // width)  # ~256k pixels a strip: stays in cache
+    for top in range(0, height, step):
+        rows = slice(top, min(height, top + step))
+        count = rows.stop - rows.start
+        ab = cv2.resize(tall[rows], (width, count), interpolation=cv2.INTER_LINEAR).reshape(count, width, 2)
+        lightness = image.lightness_rows(rows)
+        rgb = _lab_to_srgb_keeping_l(lightness, ab) if reference else _lab_to_srgb_fast(lightness, ab)
+        if peak == 255.0 and not reference:
+            rgb = cv2.convertScaleAbs(rgb, alpha=255.0)
+        elif peak:
+            rgb = np.rint(rgb * np.float32(peak)).astype(image.dtype)
+        if image.alpha is not None:
+            rgb = np.concatenate([rgb, image.alpha[rows, :, None].astype(rgb.dtype)], axis=-1)
+        yield rows, rgb
+
+
+def _compose(image: "_Prepared", ab_small_scaled: np.ndarray, reference: bool = False) -> np.ndarray:
+    """Full-resolution L + upsampled ab (+ alpha) -> RGB(A) array of the output dtype."""
+    height, width = image.shape
+    output = np.empty((height, width, 3 if image.alpha is None else 4), image.dtype)
+    for rows, strip in _composed_strips(image, ab_small_scaled, reference):
+        output[rows] = strip
     return output
 
 
@@ -396,37 +563,74 @@ def _compose(lightness: np.ndarray, ab_small_scaled: np.ndarray, alpha, dtype) -
 
 @dataclasses.dataclass
 class _Prepared:
-    """What is kept of a decoded photo: its L, alpha and (for --compare) a preview."""
+    """What is kept of a decoded photo: its L (as codes into a table), alpha, a preview.
 
-    lightness: np.ndarray  # (H, W) float32
+    For 8- and 16-bit gray files (most scans) the codes are the file's own samples,
+    so nothing beyond the decoded pixels is held at full resolution.
+    """
+
+    codes: np.ndarray  # (H, W) uint8 / uint16
+    table: np.ndarray  # float32 L of each code
     alpha: np.ndarray | None  # (H, W) in the output dtype
     dtype: np.dtype  # output dtype: uint8, uint16 or float32
     preview: np.ndarray | None = None  # the input, uint8 RGB, at most COMPARE_MAX_HEIGHT tall
+    frames: int = 1  # frames (pages) in the file; the first was used
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.codes.shape[:2]
 
     @property
     def pixels(self) -> int:
-        return int(self.lightness.size)
+        return int(self.codes.size)
+
+    @property
+    def lightness(self) -> np.ndarray:
+        """CIELAB L (H, W) float32 (whole image: for small ones and tests)."""
+        return self.lightness_rows(slice(None))
+
+    def lightness_rows(self, rows: slice) -> np.ndarray:
+        """CIELAB L float32 of a strip of rows."""
+        import cv2
+
+        codes = self.codes[rows]
+        if codes.dtype == np.uint8 and self.table.size == 256:
+            return cv2.LUT(codes, self.table.reshape(1, 256)).reshape(codes.shape)
+        return np.take(self.table, codes)
+
+
+def _convert_samples(values: np.ndarray, dtype) -> np.ndarray:
+    """Samples (uint8, uint16 or float in [0, 1]) in another of those dtypes."""
+    dtype = np.dtype(dtype)
+    if values.dtype == dtype:
+        return values
+    floats = values.astype(np.float32) / np.float32(_peak(values.dtype) or 1.0)
+    peak = _peak(dtype)
+    return np.rint(floats * np.float32(peak)).astype(dtype) if peak else floats
 
 
 def _prepare(decoded: DecodedImage, dtype, preview: bool = False) -> _Prepared:
+    """L codes (+ alpha, preview) of a decoded image with native samples (``read_image(native=True)``)."""
     dtype = np.dtype(dtype)
-    peak = _peak(dtype)
-    alpha = decoded.alpha
-    if alpha is not None:
-        alpha = np.rint(alpha * peak).astype(dtype) if peak else alpha.astype(np.float32)
-    small = _preview(decoded.rgb) if preview else None
-    levels = 255 if decoded.bit_depth == 8 and dtype != np.float32 else None
-    return _Prepared(_lightness(decoded.rgb, levels), alpha, dtype, small)
+    values = decoded.rgb
+    alpha = None if decoded.alpha is None else _convert_samples(decoded.alpha, dtype)
+    small = _preview(values) if preview else None
+    if values.ndim == 2 and values.dtype in (np.uint8, np.uint16):
+        codes, table = values, _l_table(255 if values.dtype == np.uint8 else 65535)
+    else:
+        codes, table = _lightness_codes(values), _l_table(None)
+    return _Prepared(codes, table, alpha, dtype, small, decoded.frames)
 
 
-def _preview(rgb: np.ndarray) -> np.ndarray:
+def _preview(values: np.ndarray) -> np.ndarray:
     import cv2
 
-    height, width = rgb.shape[:2]
+    height, width = values.shape[:2]
     if height > COMPARE_MAX_HEIGHT:
         size = (max(1, round(width * COMPARE_MAX_HEIGHT / height)), COMPARE_MAX_HEIGHT)
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    return np.rint(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+        values = cv2.resize(values, size, interpolation=cv2.INTER_AREA)
+    small = _convert_samples(np.clip(values, 0, 1) if values.dtype == np.float32 else values, np.uint8)
+    return np.repeat(small[..., None], 3, axis=-1) if small.ndim == 2 else small
 
 
 def _from_array(image) -> tuple[DecodedImage, np.dtype]:
@@ -435,55 +639,73 @@ def _from_array(image) -> tuple[DecodedImage, np.dtype]:
         raise ValueError(f"expected an image array (H, W), (H, W, 3) or (H, W, 4); got shape {array.shape}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"expected a non-empty image; got shape {array.shape}")
-    peak = _peak(array.dtype)
-    if peak:
-        values, dtype = array.astype(np.float32) / np.float32(peak), array.dtype
+    if _peak(array.dtype):
+        dtype = array.dtype
     elif np.issubdtype(array.dtype, np.floating) or array.dtype == bool:
-        values, dtype = np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0), np.dtype(np.float32)
+        array, dtype = np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0), np.dtype(np.float32)
     else:
         raise ValueError(f"expected uint8, uint16 or float image values; got dtype {array.dtype}")
-    if values.ndim == 2:
-        values = values[..., None]
-    alpha = values[..., 3] if values.shape[-1] == 4 else None
-    rgb = np.repeat(values, 3, axis=-1) if values.shape[-1] == 1 else values[..., :3]
-    grayscale = values.shape[-1] == 1
-    return DecodedImage(np.ascontiguousarray(rgb), alpha, grayscale, 16 if dtype == np.uint16 else 8), dtype
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    alpha = array[..., 3] if array.ndim == 3 and array.shape[-1] == 4 else None
+    values = array if array.ndim == 2 else np.ascontiguousarray(array[..., :3])
+    depth = 16 if dtype in (np.uint16, np.float32) else 8
+    return DecodedImage(values, alpha, values.ndim == 2, depth), dtype
 
 
 def _read(path) -> tuple[DecodedImage, np.dtype]:
-    return _with_dtype(read_image(path))
+    """Decode with native samples; the output dtype: uint16 for 16-bit files, else uint8."""
+    return _with_dtype(read_image(path, native=True))
 
 
 def _with_dtype(decoded: DecodedImage) -> tuple[DecodedImage, np.dtype]:
-    """A decoded file and its output dtype: uint16 when it stores 16 bits, else uint8."""
+    """A decoded image and its output dtype: uint16 when it stores 16 bits, else uint8."""
     return decoded, np.dtype(np.uint16 if decoded.bit_depth == 16 else np.uint8)
 
 
-def _small_l(lightness: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Scaled L (h, w, 1) at the working shape (area-averaged when shrinking)."""
+def _small_l(image: _Prepared, shape: tuple[int, int]) -> np.ndarray:
+    """L (h, w) float32 in [0, 100] at the working shape (area-averaged when shrinking).
+
+    Resized in two passes (each strip of rows to the working width, then the columns),
+    so the full-resolution L never exists at once.
+    """
     import cv2
 
-    from colorize.color import L_HALF
+    height, width = image.shape
+    narrow = np.empty((height, shape[1]), np.float32)
+    across = cv2.INTER_AREA if shape[1] < width else cv2.INTER_LINEAR
+    for top in range(0, height, STRIP_ROWS):
+        rows = slice(top, min(height, top + STRIP_ROWS))
+        strip = image.lightness_rows(rows)
+        narrow[rows] = cv2.resize(strip, (shape[1], strip.shape[0]), interpolation=across).reshape(strip.shape[0], -1)
+    down = cv2.INTER_AREA if shape[0] < height else cv2.INTER_LINEAR
+    return cv2.resize(narrow, (shape[1], shape[0]), interpolation=down).reshape(shape)
 
-    shrink = shape[0] * shape[1] < lightness.size
-    small = cv2.resize(lightness, (shape[1], shape[0]), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    return (small / np.float32(L_HALF) - np.float32(1)).reshape(shape[0], shape[1], 1)
+
+def _predict_grouped(runner: Runner, smalls: list[np.ndarray]) -> list[np.ndarray]:
+    """Working-size L (list of (h, w)) -> scaled ab; photos of one shape share a model call."""
+    from colorize.color import scale_l
+
+    outputs: list = [None] * len(smalls)
+    shapes = [small.shape for small in smalls]
+    for shape in dict.fromkeys(shapes):
+        members = [index for index, s in enumerate(shapes) if s == shape]
+        batch = np.stack([scale_l(smalls[index]) for index in members])[..., None].astype(np.float32)
+        ab = runner.predict(batch)
+        if not np.isfinite(ab).all():
+            raise ValueError("the model predicted non-finite colours (NaN or inf); is the model file sound?")
+        for member, predicted in zip(members, ab):
+            outputs[member] = predicted
+    return outputs
 
 
 def _colorize_prepared(runner: Runner, images: list[_Prepared], render_size) -> list[np.ndarray]:
     """Colorize prepared photos; those sharing a working shape go through one model call."""
-    shapes = [runner.working_shape(*image.lightness.shape, render_size) for image in images]
-    outputs: list[np.ndarray | None] = [None] * len(images)
-    for shape in dict.fromkeys(shapes):
-        members = [index for index, s in enumerate(shapes) if s == shape]
-        ab = runner.predict(np.stack([_small_l(images[index].lightness, shape) for index in members]))
-        for member, predicted in zip(members, ab):
-            image = images[member]
-            outputs[member] = _compose(image.lightness, predicted, image.alpha, image.dtype)
-    return outputs
+    smalls = [_small_l(image, runner.working_shape(*image.shape, render_size)) for image in images]
+    return [_compose(image, ab) for image, ab in zip(images, _predict_grouped(runner, smalls))]
 
 
-def colorize_image(image, model=None, render_size: int | None = None) -> np.ndarray:
+def colorize_image(image, model=None, render_size: int | None = None, precision: str = "float32") -> np.ndarray:
     """Colorize one photo at full resolution.
 
     Args:
@@ -494,6 +716,9 @@ def colorize_image(image, model=None, render_size: int | None = None) -> np.ndar
         render_size: the long side, in pixels, at which the model sees the photo
             (bigger: more colour detail, slower). Default 256, or the model's
             training size if larger; fixed-size models always use their size.
+        precision: "float32", "bfloat16" or "auto" (bfloat16 where the CPU has
+            native bfloat16: AMX or AVX-512 BF16), for a model not yet wrapped in a
+            :class:`Runner`.
 
     Returns:
         RGB, or RGBA when the input has alpha (kept as it is), of the input's height
@@ -504,7 +729,8 @@ def colorize_image(image, model=None, render_size: int | None = None) -> np.ndar
     Raises:
         ModelLoadError: the model cannot be loaded.
         colorize.errors.ImageDecodeError: the file cannot be read.
-        ValueError: the array has an unsupported shape or dtype.
+        ValueError: the array has an unsupported shape or dtype, or the render size
+            does not fit in memory.
 
     Example:
         >>> from skimage import data
@@ -518,7 +744,63 @@ def colorize_image(image, model=None, render_size: int | None = None) -> np.ndar
         decoded, dtype = _from_array(image)
     prepared = _prepare(decoded, dtype)
     del decoded
-    return _colorize_prepared(_runner(model), [prepared], render_size)[0]
+    runner = _runner(model, precision)
+    check_render_size(runner, render_size, [prepared.shape])
+    return _colorize_prepared(runner, [prepared], render_size)[0]
+
+
+# Bytes per working-size pixel the default U-Net's activations need at batch 1 (measured
+# ~1.1 kB with 16 base filters; other models differ), with a margin.
+WORKING_BYTES_PER_PIXEL = 2048
+
+
+def check_render_size(runner: Runner, render_size: int | None, shapes: list[tuple[int, int]]) -> None:
+    """Refuse a render size the model's activations would not fit in memory for.
+
+    Raises:
+        ValueError: naming ``--render-size``, the memory it would need, what is free,
+            and the largest render size that fits.
+    """
+    if not render_size or runner.fixed_size or not shapes:
+        return
+    available = _available_memory()
+    if available is None:
+        return
+    height, width = max(shapes, key=lambda shape: shape[0] * shape[1])
+    working = runner.working_shape(height, width, render_size)
+    need = working[0] * working[1] * WORKING_BYTES_PER_PIXEL
+    if need > 0.8 * available:
+        aspect = working[0] * working[1] / max(working) ** 2
+        fits = int((0.8 * available / WORKING_BYTES_PER_PIXEL / aspect) ** 0.5) // SIZE_MULTIPLE * SIZE_MULTIPLE
+        raise ValueError(
+            f"--render-size {render_size} needs about {need / 2**30:.1f} GB for the model "
+            f"({working[1]} x {working[0]} working size) but {available / 2**30:.1f} GB is available; "
+            f"use --render-size {max(SIZE_MULTIPLE, fits)} or less"
+        )
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available (MemAvailable, or the cgroup limit if lower); None if unknown."""
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as stream:
+            for line in stream:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
+        try:
+            limit = Path(limit_file).read_text().strip()
+            if limit.isdigit() and int(limit) < 2**60:
+                left = int(limit) - int(Path(usage_file).read_text().strip())
+                available = left if available is None else min(available, left)
+        except (OSError, ValueError):
+            continue
+    return available
 
 
 def colorize_bytes(data: bytes, model=None, render_size: int | None = None, name: str = "upload") -> bytes:
@@ -547,11 +829,14 @@ def colorize_bytes(data: bytes, model=None, render_size: int | None = None, name
         >>> png[:4]
         b'\\x89PNG'
     """
-    decoded, dtype = _with_dtype(decode_image(data, name))
+    decoded, dtype = _with_dtype(decode_image(data, name, native=True))
     prepared = _prepare(decoded, dtype)
     del decoded
-    colour = _colorize_prepared(_runner(model), [prepared], render_size)[0]
-    return _encode(colour, Path("upload.png"))
+    runner = _runner(model)
+    check_render_size(runner, render_size, [prepared.shape])
+    ab = _predict_grouped(runner, [_small_l(prepared, runner.working_shape(*prepared.shape, render_size))])[0]
+    encoded, _ = _colour_and_encode(prepared, ab, Path("upload.png"))
+    return encoded
 
 
 # -------------------------------------------------------------------- files and folders
@@ -566,12 +851,19 @@ class PredictResult:
         skipped: ``(input, existing output)`` kept because the output exists (no overwrite).
         failed: ``(input, reason)`` for every input that could not be colorized.
         compared: side-by-side images written (with ``compare=True``).
+        ignored: ``(path, reason)`` for what a folder search passed over without it
+            being a failure: files that are not images by name, earlier outputs of
+            colorize, symbolic links to folders (not followed).
+        notes: ``(input, note)`` for colorized inputs worth a word (only the first
+            frame of a multi-frame file was used).
     """
 
     written: list[tuple[Path, Path]] = dataclasses.field(default_factory=list)
     skipped: list[tuple[Path, Path]] = dataclasses.field(default_factory=list)
     failed: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
     compared: list[Path] = dataclasses.field(default_factory=list)
+    ignored: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
+    notes: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -603,15 +895,59 @@ def compare_path_for(target: Path, suffix: str = "_colorized") -> Path:
     return target.with_name(f"{stem}_compare.png")
 
 
+def is_own_output(path: Path, suffix: str = "_colorized") -> bool:
+    """True for the names colorize gives its outputs: ``*_colorized.png``, ``*_compare.png``."""
+    return path.suffix.lower() == ".png" and (path.stem.endswith(suffix) or path.stem.endswith("_compare"))
+
+
+def check_output(output: str | os.PathLike | None, single: bool) -> None:
+    """Check before any work that the outputs can be written under ``output``.
+
+    Raises:
+        ValueError: ``output`` is an existing file that is not the one output named
+            for a single input, lies below a file, or is in a folder that cannot
+            be written.
+    """
+    if output is None:
+        return
+    output = Path(output)
+    names_file = single and output.suffix.lower() in OUTPUT_SUFFIXES
+    if output.exists() and not output.is_dir() and not names_file:
+        raise ValueError(f"output {output} is an existing file, not a folder; pass -o a folder")
+    folder = output.parent if names_file or (output.exists() and not output.is_dir()) else output
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"cannot create the output folder {folder}: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write to {existing} (permission denied); pass -o a folder you can write to")
+
+
 def _plan(paths: list[Path], output: Path | None, suffix: str, compare: bool, overwrite: bool, result: PredictResult):
     """Expand inputs and choose each one's output: the (input, output) jobs to run.
 
-    Outputs never replace an input and never collide; an image that is an output of
-    another input of this run (``photo_colorized.png`` from an earlier run beside
-    ``photo.jpg``) is not colorized again.
+    Outputs never replace an input and never collide; one file named twice (relative
+    and absolute) is one input; what a folder search finds that is not an image by
+    name, or is an earlier output of colorize (``*_colorized.png``, ``*_compare.png``),
+    is passed over (in ``result.ignored``), not colorized and not a failure.
     """
-    files, skipped = find_images(paths)
-    result.failed.extend((path, reason) for path, reason in skipped)
+    found, skipped = find_images(paths)
+    for path, reason in skipped:
+        if reason == NOT_FOLLOWED or (path.is_file() and not is_image_name(path)):
+            result.ignored.append((path, reason))
+        else:
+            result.failed.append((path, reason))
+    named = {_key(path) for path in paths}
+    files, seen = [], set()
+    for path in found:
+        if _key(path) in seen:  # b.jpg and /abs/b.jpg: one input
+            continue
+        seen.add(_key(path))
+        if _key(path) not in named and is_own_output(path, suffix):
+            result.ignored.append((path, "an earlier output of colorize (name it to colorize it)"))
+        else:
+            files.append(path)
     single = len(paths) == 1 and not paths[0].is_dir()
     roots = [p for p in paths if p.is_dir()]
 
@@ -658,13 +994,67 @@ def _key(path: Path) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
+PNG_COMPRESSION = 1  # deflate level of output PNGs
+
+
+def _deflater():
+    """A deflate stream for PNG data: ISA-L's (``isal``: 3.7x faster than zlib here, files
+    within 2 %) when installed, else zlib's at level 1 with run-length matching (also
+    faster and smaller than OpenCV's PNG writer at level 1 on our outputs)."""
+    try:
+        from isal import isal_zlib
+
+        return isal_zlib.compressobj(PNG_COMPRESSION)
+    except ImportError:
+        return zlib.compressobj(PNG_COMPRESSION, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+
+
+def _png_chunk(kind: bytes, data) -> bytes:
+    return struct.pack(">I", len(data)) + kind + bytes(data) + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+
+
+def _png_bytes(strips, height: int, width: int, channels: int, dtype) -> bytes:
+    """A PNG of RGB(A) strips (top to bottom, uint8 or uint16), encoded as they come.
+
+    Every row uses PNG's "Up" filter (the difference to the row above: one NumPy
+    subtraction per strip) and zlib at :data:`PNG_COMPRESSION`, so a photo can be
+    coloured and encoded strip by strip without ever holding it whole.
+    """
+    depth = 16 if np.dtype(dtype) == np.uint16 else 8
+    colour_type = {3: 2, 4: 6}[channels]
+    parts = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0))]
+    compressor = _deflater()
+    previous = None
+    for strip in strips:
+        if depth == 16:
+            strip = strip.astype(">u2")
+        flat = np.ascontiguousarray(strip).reshape(strip.shape[0], -1).view(np.uint8)
+        filtered = np.empty((flat.shape[0], flat.shape[1] + 1), np.uint8)
+        filtered[:, 0] = 2  # Up
+        np.subtract(flat[0], previous if previous is not None else 0, out=filtered[0, 1:], casting="unsafe")
+        np.subtract(flat[1:], flat[:-1], out=filtered[1:, 1:])
+        previous = flat[-1].copy()
+        data = compressor.compress(filtered)
+        if data:
+            parts.append(_png_chunk(b"IDAT", data))
+    parts += [_png_chunk(b"IDAT", compressor.flush()), _png_chunk(b"IEND", b"")]
+    return b"".join(parts)
+
+
 def _encode(array: np.ndarray, path: Path) -> bytes:
-    """PNG (or the format of ``path``'s suffix) bytes; 16-bit kept for PNG/TIFF."""
-    import cv2
+    """PNG (or the format of ``path``'s suffix) bytes of RGB(A); 16-bit kept for PNG/TIFF."""
     from PIL import Image
 
     suffix = path.suffix.lower()
-    if array.dtype == np.uint16 and suffix in (".png", ".tif", ".tiff"):
+    if suffix == ".png" or suffix not in OUTPUT_SUFFIXES:
+        if array.dtype not in (np.uint8, np.uint16):
+            array = np.rint(np.clip(array, 0, 1) * 255).astype(np.uint8)
+        step = max(1, (1 << 18) // array.shape[1])
+        strips = (array[top : top + step] for top in range(0, array.shape[0], step))
+        return _png_bytes(strips, array.shape[0], array.shape[1], array.shape[-1], array.dtype)
+    if array.dtype == np.uint16 and suffix in (".tif", ".tiff"):
+        import cv2
+
         order = [2, 1, 0, 3][: array.shape[-1]]  # OpenCV writes BGR(A)
         ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(array[..., order]))
         if not ok:
@@ -678,10 +1068,23 @@ def _encode(array: np.ndarray, path: Path) -> bytes:
         array = array[..., :3]
     buffer = io.BytesIO()
     formats = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
-    image_format = formats.get(suffix, "PNG")
-    options = {"JPEG": {"quality": 95}, "PNG": {"compress_level": 3}}.get(image_format, {})  # PNG 3: 2x faster than 6
-    Image.fromarray(array).save(buffer, format=image_format, **options)
+    options = {"JPEG": {"quality": 95}}.get(formats[suffix], {})
+    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format=formats[suffix], **options)
     return buffer.getvalue()
+
+
+def _colour_and_encode(image: "_Prepared", ab_small_scaled: np.ndarray, path: Path) -> tuple[bytes, np.ndarray | None]:
+    """The output file's bytes; a PNG is coloured and encoded strip by strip (bounded memory).
+
+    Returns the bytes and, for other formats, the coloured array (else None).
+    """
+    if path.suffix.lower() == ".png" or path.suffix.lower() not in OUTPUT_SUFFIXES:
+        height, width = image.shape
+        strips = (strip for _, strip in _composed_strips(image, ab_small_scaled))
+        channels = 3 if image.alpha is None else 4
+        return _png_bytes(strips, height, width, channels, image.dtype), None
+    colour = _compose(image, ab_small_scaled)
+    return _encode(colour, path), colour
 
 
 def _side_by_side(preview: np.ndarray, colour: np.ndarray) -> np.ndarray:
@@ -700,6 +1103,36 @@ def _side_by_side(preview: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return np.concatenate([preview, gap, right], axis=1)
 
 
+MAX_BATCH_PIXELS = 24_000_000  # full-resolution pixels in one batch; at most 3 batches are in flight
+READ_THREADS = 1  # decoding (PIL/OpenCV release the GIL) while the model runs
+WRITE_THREADS = 2  # colour at full size + PNG encoding + writing (OpenCV, zlib release the GIL)
+
+
+def _pixels_in_header(path: Path) -> int:
+    """Width x height from the file header (no decoding); 0 when it cannot be read."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return int(image.size[0]) * int(image.size[1])
+    except Exception:  # noqa: BLE001 - decoding reports the reason later
+        return 0
+
+
+def _batches(jobs: list, pixels: list[int], batch_size: int, max_pixels: int) -> list[list]:
+    """Consecutive jobs in batches of at most ``batch_size`` photos and ``max_pixels`` pixels."""
+    batches, batch, total = [], [], 0
+    for job, count in zip(jobs, pixels):
+        if batch and (len(batch) >= batch_size or total + count > max_pixels):
+            batches.append(batch)
+            batch, total = [], 0
+        batch.append(job)
+        total += count
+    if batch:
+        batches.append(batch)
+    return batches
+
+
 def colorize_files(
     paths: Iterable[str | os.PathLike],
     output_dir: str | os.PathLike | None = None,
@@ -710,19 +1143,27 @@ def colorize_files(
     batch_size: int = 8,
     render_size: int | None = None,
     progress: bool = False,
+    precision: str = "float32",
 ) -> PredictResult:
     """Colorize image files and folders (searched recursively), one PNG per input.
 
-    The model is built once; photos are batched through it at its working size (a
-    batch also stops at :data:`MAX_BATCH_PIXELS` full-resolution pixels, so memory
-    stays bounded). One bad file never stops the others. Inputs are only read.
+    A small pipeline: the model is loaded while the first photos are decoded; then
+    photos are decoded (one thread) while the model runs on a batch, and coloured at
+    full resolution, encoded and written (two threads, strip by strip: the full-size
+    output never exists at once) while the model runs on the next. Memory stays
+    bounded: a batch stops at ``batch_size`` photos or :data:`MAX_BATCH_PIXELS`
+    full-resolution pixels, and at most three batches are in flight (being decoded,
+    in the model, being written). Photos sharing a working shape share a model call; the model
+    runs as one graph for every shape. One bad file never stops the others. Inputs
+    are only read.
 
     Args:
         paths: image files and folders.
         output_dir: None (each output beside its input), a folder (keeping the
             sub-folders of searched folders), or, for a single input file, a file name.
-        model: a loaded model, "default", a ``.keras`` path, a run directory, or None
-            for the bundled default.
+        model: a loaded model, a :class:`Runner`, "default", a ``.keras`` path, a run
+            directory, None for the bundled default, or a ``concurrent.futures.Future``
+            giving one of these (loaded by the caller while the first photos decode).
         suffix: added to each output's stem (``photo.jpg`` -> ``photo_colorized.png``;
             ``photo_jpg_colorized.png`` when ``photo.png`` is an input too).
         overwrite: replace outputs that already exist (inputs are never replaced).
@@ -730,78 +1171,134 @@ def colorize_files(
         batch_size: photos per model call (those of the same working shape share one).
         render_size: the model's working long side (see :func:`colorize_image`).
         progress: show a tqdm progress bar on stderr.
+        precision: "float32", "bfloat16" or "auto" (see :func:`colorize_image`).
 
     Returns:
-        A :class:`PredictResult` with written, skipped (existing output) and failed
-        (input, reason) lists.
+        A :class:`PredictResult` with written, skipped (existing output), failed
+        (input, reason), ignored (not images, earlier outputs, links to folders) and
+        notes (first frame used) lists.
 
     Raises:
         ModelLoadError: the model cannot be loaded (nothing is written).
+        ValueError: the output cannot be written there, or the render size does not
+            fit in memory (checked before any photo is decoded).
 
     Example:
         >>> result = colorize_files(["scans/"], "colour/", compare=True)  # doctest: +SKIP
         >>> [str(reason) for _, reason in result.failed]
         []
     """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from tqdm import tqdm
 
     from colorize.data.images import atomic_write_bytes
 
     paths = [Path(p) for p in paths]
     output_dir = Path(output_dir) if output_dir is not None else None
-    if output_dir is not None and output_dir.suffix.lower() in OUTPUT_SUFFIXES and not (
-        len(paths) == 1 and not paths[0].is_dir()
-    ):
+    single = len(paths) == 1 and not paths[0].is_dir()
+    if output_dir is not None and output_dir.suffix.lower() in OUTPUT_SUFFIXES and not single:
         raise ValueError(f"output {output_dir} is a file name but the inputs are several or a folder; pass a folder")
-    runner = _runner(model)
-    if render_size and runner.fixed_size:
-        log.warning("this model only works at %d x %d; render size %d ignored", runner.fixed_size, runner.fixed_size, render_size)
+    check_output(output_dir, single)
+    precision = resolve_precision(precision)
+    if isinstance(model, (str, os.PathLike)) or model is None:
+        resolve_model_path(model or "default")  # a wrong name fails now, before any work
     result = PredictResult()
     jobs = _plan(paths, output_dir, suffix, compare, overwrite, result)
-    batch_size = max(1, int(batch_size))
+    if not jobs:
+        return result
+    pixels = [_pixels_in_header(path) for path, _ in jobs]
+    batches = _batches(jobs, pixels, max(1, int(batch_size)), MAX_BATCH_PIXELS)
 
-    def flush(batch):
-        try:
-            colours = _colorize_prepared(runner, [image for _, _, image in batch], render_size)
-        except Exception as error:  # noqa: BLE001 - one bad batch must not stop the run
-            log.debug("model call failed", exc_info=True)
-            result.failed.extend((path, f"model failed: {_one_line(error)}") for path, _, _ in batch)
-            return
-        for (path, target, image), colour in zip(batch, colours):
+    loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-load")
+    readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="colorize-read")
+    writers = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="colorize-write")
+    def load():
+        runner = _runner(model.result() if isinstance(model, Future) else model, precision)
+        probe = runner.working_shape(SIZE_MULTIPLE, SIZE_MULTIPLE * 2)  # the graph is traced while photos decode
+        runner.predict(np.zeros((1, *probe, 1), np.float32))
+        return runner
+
+    loading = loader.submit(load)
+
+    def read(path):
+        decoded, dtype = _read(path)
+        prepared = _prepare(decoded, dtype, preview=compare)
+        del decoded
+        runner = loading.result()
+        return prepared, _small_l(prepared, runner.working_shape(*prepared.shape, render_size))
+
+    def write(target, prepared, ab):
+        """Colour at full resolution, encode and write (in a writer thread)."""
+        if not compare:
+            data, _ = _colour_and_encode(prepared, ab, target)
+            atomic_write_bytes(target, data)
+            return None
+        colour = _compose(prepared, ab)
+        atomic_write_bytes(target, _encode(colour, target))
+        side = compare_path_for(target, suffix)
+        atomic_write_bytes(side, _encode(_side_by_side(prepared.preview, colour), side))
+        return side
+
+    def collect(writes, bar):
+        for path, target, future in writes:
             try:
-                atomic_write_bytes(target, _encode(colour, target))
+                side = future.result()
                 result.written.append((path, target))
-                if compare:
-                    side = compare_path_for(target, suffix)
-                    atomic_write_bytes(side, _encode(_side_by_side(image.preview, colour), side))
+                if side is not None:
                     result.compared.append(side)
-            except (OSError, ValueError) as error:
+            except Exception as error:  # noqa: BLE001 - one bad photo must not stop the run
+                log.debug("colouring or writing %s failed", path, exc_info=True)
                 result.failed.append((path, f"could not write {target}: {_one_line(error)}"))
+            bar.update(1)
 
-    with tqdm(total=len(jobs), desc="colorize", unit="img", disable=not progress or None, leave=False) as bar:
-        batch, pixels = [], 0
-        for path, target in jobs:
-            try:
-                decoded, dtype = _read(path)
-                prepared = _prepare(decoded, dtype, preview=compare)
-                del decoded
-            except (ColorizeError, OSError, ValueError, MemoryError) as error:
-                result.failed.append((path, _reason(error, path)))
-                bar.update(1)
-                continue
-            if batch and pixels + prepared.pixels > MAX_BATCH_PIXELS:
-                flush(batch)
-                bar.update(len(batch))
-                batch, pixels = [], 0
-            batch.append((path, target, prepared))
-            pixels += prepared.pixels
-            if len(batch) >= batch_size:
-                flush(batch)
-                bar.update(len(batch))
-                batch, pixels = [], 0
-        if batch:
-            flush(batch)
-            bar.update(len(batch))
+    def submit(batch):
+        return [(path, target, readers.submit(read, path)) for path, target in batch]
+
+    from colorize.visualize import atomic_write_bytes
+
+    try:
+        upcoming, writing = submit(batches[0]), []  # decoded while the model loads
+        runner = loading.result()
+        if render_size and runner.fixed_size:
+            log.warning("this model only works at %d x %d; render size %d ignored", runner.fixed_size, runner.fixed_size, render_size)
+        with tqdm(total=len(jobs), desc="colorize", unit="img", disable=not progress or None, leave=False) as bar:
+            for index in range(len(batches)):
+                current, upcoming = upcoming, (submit(batches[index + 1]) if index + 1 < len(batches) else [])
+                ready = []
+                for path, target, future in current:
+                    try:
+                        prepared, small = future.result()
+                    except (ColorizeError, OSError, ValueError, MemoryError) as error:
+                        result.failed.append((path, _reason(error, path)))
+                        bar.update(1)
+                        continue
+                    ready.append((path, target, prepared, small))
+                if not ready:
+                    continue
+                check_render_size(runner, render_size, [image.shape for _, _, image, _ in ready])
+                try:
+                    predicted = _predict_grouped(runner, [small for _, _, _, small in ready])
+                except Exception as error:  # noqa: BLE001 - one bad batch must not stop the run
+                    log.debug("model call failed", exc_info=True)
+                    result.failed.extend((path, f"model failed: {_one_line(error)}") for path, _, _, _ in ready)
+                    bar.update(len(ready))
+                    continue
+                done = []
+                for position, ab in enumerate(predicted):
+                    path, target, prepared, _ = ready[position]
+                    ready[position] = None  # the decoded photo leaves memory once coloured
+                    if prepared.frames > 1:
+                        result.notes.append((path, f"used the first of its {prepared.frames} frames"))
+                    done.append((path, target, writers.submit(write, target, prepared, ab)))
+                    del prepared
+                del ready, predicted
+                collect(writing, bar)  # the batch before: its outputs leave memory
+                writing = done
+            collect(writing, bar)
+    finally:
+        for pool in (readers, writers, loader):
+            pool.shutdown(wait=True, cancel_futures=True)
     return result
 
 

@@ -60,6 +60,7 @@ def create_app(
     model: str | os.PathLike = "default",
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
     max_waiting: int = MAX_WAITING,
+    precision: str = "auto",
 ) -> Starlette:
     """The web application, with the model loaded.
 
@@ -67,6 +68,8 @@ def create_app(
         model: "default", a ``.keras`` file or a training run directory.
         max_upload_mb: the largest request body accepted, in megabytes (10^6 bytes).
         max_waiting: how many photos may wait for (or be in) the model; more get 503.
+        precision: "auto", "float32" or "bfloat16", as `colorize predict --precision`
+            (the same default, so the API returns the bytes predict writes).
 
     Returns:
         A Starlette application; serve it with ``uvicorn.run(app, host=..., port=...)``
@@ -81,7 +84,7 @@ def create_app(
     if max_waiting < 1:
         raise ValueError(f"max_waiting must be at least 1; Received: max_waiting={max_waiting!r}")
     path = inference.resolve_model_path(model)
-    runner = inference.Runner.create(inference.load_model(path))
+    runner = inference.load_runner(path, precision)
     max_bytes = int(max_upload_mb * 1_000_000)
     health = {
         "status": "ok",

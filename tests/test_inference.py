@@ -118,6 +118,9 @@ def test_fixed_size_model_works_at_its_size(tmp_path):
     assert runner.fixed_size == 32 and runner.working_shape(300, 200, render_size=512) == (32, 32)
     out = inference.colorize_image(np.full((70, 45), 128, np.uint8), model=runner)
     assert out.shape == (70, 45, 3)
+    Image.fromarray(np.full((70, 45), 128, np.uint8)).save(tmp_path / "x.png")
+    result = inference.colorize_files([tmp_path / "x.png"], model=path, precision="bfloat16")
+    assert result.ok and Image.open(tmp_path / "x_colorized.png").size == (45, 70)
 
 
 def test_working_shape_keeps_aspect_ratio(tiny_model):
@@ -189,3 +192,104 @@ def test_a_model_named_by_path_is_loaded_once(tiny_model_path):
     second = inference.colorize_image(np.full((8, 8), 100, np.uint8), model=str(tiny_model_path))
     np.testing.assert_array_equal(first, second)
     assert inference._cached_runner.cache_info().hits == 1
+
+
+# ------------------------------------------------------------ issue 13: the fast path
+
+
+def _photo_gray(size=96):
+    from skimage import data
+
+    import cv2
+
+    return cv2.resize(data.camera(), (size + 32, size), interpolation=cv2.INTER_AREA)
+
+
+def test_fast_colour_step_stays_within_one_level_of_the_float32_reference(tiny_model):
+    runner = inference.Runner.create(tiny_model)
+    for values in (_photo_gray(), (np.arange(64 * 80 * 3) % 251).astype(np.uint8).reshape(64, 80, 3)):
+        decoded, dtype = inference._from_array(values)
+        image = inference._prepare(decoded, dtype)
+        small = inference._small_l(image, runner.working_shape(*image.shape))
+        ab = inference._predict_grouped(runner, [small])[0] * 2.5  # strong colours: many out of gamut
+        fast = inference._compose(image, ab).astype(int)
+        reference = inference._compose(image, ab, reference=True).astype(int)
+        assert np.abs(fast - reference).mean() < 1.0  # within 1/255 on average
+        assert np.abs(fast - reference).max() <= 2
+        # Lightness kept by both (out-of-gamut pixels included).
+        np.testing.assert_allclose(
+            _lightness_of(fast / 255.0), _lightness_of(reference / 255.0), atol=0.6
+        )
+
+
+def test_model_input_is_the_area_average_of_l(tiny_model):
+    import cv2
+
+    image = inference._prepare(*inference._from_array(_photo_gray(300)))
+    small = inference._small_l(image, (96, 128))
+    direct = cv2.resize(image.lightness, (128, 96), interpolation=cv2.INTER_AREA)
+    np.testing.assert_allclose(small, direct, atol=1e-3)
+
+
+@pytest.mark.parametrize("deflate", ["isal", "zlib"])
+@pytest.mark.parametrize("dtype,channels", [(np.uint8, 3), (np.uint8, 4), (np.uint16, 3)])
+def test_png_strips_decode_to_the_same_pixels(tmp_path, monkeypatch, dtype, channels, deflate):
+    import sys
+
+    import cv2
+
+    if deflate == "zlib":
+        monkeypatch.setitem(sys.modules, "isal", None)  # import fails: the zlib fallback
+    peak = np.iinfo(dtype).max
+    array = (np.random.default_rng(0).random((37, 53, channels)) * peak).astype(dtype)
+    path = tmp_path / "x.png"
+    path.write_bytes(inference._encode(array, path))
+    back = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(back[..., [2, 1, 0, 3][:channels]], array)
+
+
+def test_precision_follows_the_cpu_flags(tmp_path, monkeypatch):
+    flags = tmp_path / "cpuinfo"
+    flags.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\n")
+    assert not inference.cpu_has_fast_bfloat16(str(flags))
+    flags.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16\n")
+    assert inference.cpu_has_fast_bfloat16(str(flags))
+    flags.write_text("flags\t\t: fpu amx_bf16 amx_tile\n")
+    assert inference.cpu_has_fast_bfloat16(str(flags))
+    assert not inference.cpu_has_fast_bfloat16(str(tmp_path / "missing"))
+    monkeypatch.setattr(inference, "cpu_has_fast_bfloat16", lambda: False)
+    assert inference.resolve_precision("auto") == "float32"
+    monkeypatch.setattr(inference, "cpu_has_fast_bfloat16", lambda: True)
+    assert inference.resolve_precision("auto") == "bfloat16"
+    assert inference.resolve_precision("float32") == "float32"
+    with pytest.raises(ValueError, match="precision='half'"):
+        inference.resolve_precision("half")
+
+
+def test_bfloat16_output_stays_within_one_level_of_float32(tiny_model):
+    from skimage import data
+
+    full = inference.Runner.create(tiny_model, precision="float32")
+    half = inference.Runner.create(tiny_model, precision="bfloat16")
+    assert half.precision == "bfloat16" and half.fixed_size is None
+    for photo in (data.astronaut(), _photo_gray(128)):
+        a = inference.colorize_image(photo, model=full).astype(int)
+        b = inference.colorize_image(photo, model=half).astype(int)
+        assert a.shape == b.shape and np.abs(a - b).mean() < 1.0
+
+
+def test_importing_the_library_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, colorize, colorize.inference, colorize.cli.predict; print('tensorflow' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_mixed_shapes_share_one_traced_graph(tiny_model):
+    runner = inference.Runner.create(tiny_model)
+    for shape in ((32, 64), (64, 32), (96, 64), (32, 32)):
+        assert runner.predict(np.zeros((2, *shape, 1), np.float32)).shape == (2, *shape, 2)
+    if hasattr(runner._call, "experimental_get_tracing_count"):
+        assert runner._call.experimental_get_tracing_count() == 1

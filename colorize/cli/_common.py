@@ -28,16 +28,21 @@ _STARTUP_NOISE = (
 )
 
 
-def handle_errors(function):
+def handle_errors(function=None, *, import_tensorflow: bool = True):
     """Turn expected library errors into a one-line message and exit code 1.
 
     A user's mistake (missing file, bad value, unreadable image) never shows a
     traceback; anything else is re-raised so that real bugs stay visible.
+    ``import_tensorflow=False``: the command imports TensorFlow itself, when it
+    needs it (``predict`` does so while it reads the first photos).
     """
+    if function is None:
+        return functools.partial(handle_errors, import_tensorflow=import_tensorflow)
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        import_tensorflow_quietly()
+        if import_tensorflow:
+            import_tensorflow_quietly()
         try:
             return function(*args, **kwargs)
         except (ColorizeError, ValueError, OSError) as error:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors
+from colorize.cli._common import handle_errors, import_tensorflow_quietly
 
 
 @click.command()
@@ -21,8 +21,10 @@ from colorize.cli._common import handle_errors
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (inputs never are).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Photos per model call.")
-@handle_errors
-def predict(paths, output, model, render_size, compare, overwrite, batch_size):
+@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
+              help="Model compute type: auto = bfloat16 where the CPU has AMX or AVX-512 BF16, else float32.")
+@handle_errors(import_tensorflow=False)
+def predict(paths, output, model, render_size, compare, overwrite, batch_size, precision):
     """Colorize PATHS: image files, or folders searched recursively.
 
     Each output has the input's exact size and lightness: the model predicts colour
@@ -33,30 +35,55 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size):
     Outputs are PNGs named <name>_colorized.png, beside the input or under -o;
     inputs are never changed, and existing outputs are kept unless --overwrite.
 
+    A folder search passes over files that are not images by name, earlier outputs
+    (*_colorized.png, *_compare.png) and symbolic links to folders, and says so.
+
     Exit status: 0 when every input was colorized (or kept), 1 when any input failed
-    (each failure is listed with its reason; the others are still written) or the
-    model cannot be loaded.
+    (each failure is listed with its reason; the others are still written), the
+    model cannot be loaded, or -o cannot be written (checked before any work).
 
     \b
     Examples:
       colorize predict grandma.jpg --compare
       colorize predict scans/ -o colour/ --render-size 512
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from colorize import inference
 
-    loaded = inference.load_model(model)
-    result = inference.colorize_files(
-        paths, output, model=loaded, overwrite=overwrite, compare=compare,
-        batch_size=batch_size, render_size=render_size, progress=True,
-    )  # fmt: skip
+    # Mistakes found in a moment are told at once; then TensorFlow (seconds to import)
+    # and the model load in the background while the photos are found and decoded.
+    inference.check_output(output, single=len(paths) == 1 and not paths[0].is_dir())
+    inference.resolve_model_path(model)
+
+    def load():
+        import_tensorflow_quietly()
+        return inference.load_runner(model, precision)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="colorize-load") as loader:
+        loading = loader.submit(load)
+        try:
+            result = inference.colorize_files(
+                paths, output, model=loading, overwrite=overwrite, compare=compare,
+                batch_size=batch_size, render_size=render_size, progress=True,
+            )  # fmt: skip
+        finally:
+            loading.cancel()
     if not (result.written or result.skipped or result.failed):
-        raise click.ClickException(f"no image files found in {', '.join(map(str, paths))}")
+        found = f" (passed over {len(result.ignored)}: not images by name, earlier outputs, links)" if result.ignored else ""
+        raise click.ClickException(f"no image files found in {', '.join(map(str, paths))}{found}")
     for source, target in result.written:
         click.echo(f"{source} -> {target}")
     if result.skipped:
         click.echo(f"Kept {len(result.skipped)} existing output(s) (--overwrite replaces them):")
         for source, target in result.skipped:
             click.echo(f"  {target}")
+    for source, note in result.notes:
+        click.echo(f"Note: {source}: {note}")
+    if result.ignored:
+        click.echo(f"Passed over {len(result.ignored)} file(s) or link(s) (not colorized, not failures):")
+        for source, reason in result.ignored:
+            click.echo(f"  {source}: {reason}")
     click.echo(
         f"Colorized {len(result.written)} image(s), kept {len(result.skipped)} existing, "
         f"{len(result.failed)} failed."

@@ -24,9 +24,11 @@ log = logging.getLogger(__name__)
               help="'default' (the bundled model), a .keras file, or a training run directory.")
 @click.option("--max-upload-mb", type=click.FloatRange(min=0, min_open=True), default=40.0, show_default=True,
               help="Largest upload accepted, in MB; larger ones get HTTP 413.")
+@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
+              help="Model arithmetic, as in `colorize predict` (auto: bfloat16 where the CPU has it).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser once the server is up.")
 @handle_errors
-def serve(host, port, model, max_upload_mb, open_browser):
+def serve(host, port, model, max_upload_mb, precision, open_browser):
     """Serve a web page to colorize photos in a browser, and an HTTP API.
 
     The model is loaded once. Photos are held in memory only and colorized one at a
@@ -53,7 +55,7 @@ def serve(host, port, model, max_upload_mb, open_browser):
         ) from None
 
     listener = _listen(host, port)  # first: a busy port is said before the model loads
-    app = serving.create_app(model, max_upload_mb=max_upload_mb)
+    app = serving.create_app(model, max_upload_mb=max_upload_mb, precision=precision)
     url = f"http://{_url_host(host)}:{listener.getsockname()[1]}/"
     if not _is_loopback(host):
         click.echo(f"Warning: listening on {host}: other computers on your network can use this server.", err=True)

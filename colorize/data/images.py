@@ -26,7 +26,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from colorize.errors import ImageDecodeError
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+
+NOT_FOLLOWED = "a symbolic link to a folder, not followed (pass it as an input to include it)"
 
 # Photos of up to ~180 megapixels are fine; beyond that PIL's bomb check stays on.
 Image.MAX_IMAGE_PIXELS = 180_000_000
@@ -37,16 +39,22 @@ class DecodedImage:
     """A decoded image.
 
     Attributes:
-        rgb: float32 array (H, W, 3) in [0, 1], EXIF orientation applied.
-        alpha: float32 array (H, W) in [0, 1], or None when the file has no alpha.
+        rgb: float32 array (H, W, 3) in [0, 1], EXIF orientation applied. With
+            ``read_image(..., native=True)``: the stored samples instead, uint8 or
+            uint16 (float32 in [0, 1] for float files), (H, W) when ``grayscale``
+            else (H, W, 3).
+        alpha: float32 array (H, W) in [0, 1], or None when the file has no alpha
+            (native: in the dtype of ``rgb``).
         grayscale: True when the file stores no colour (L, LA, 1-bit, 16-bit gray).
         bit_depth: 8 or 16, the precision of the stored samples.
+        frames: how many frames (pages) the file holds; only the first is decoded.
     """
 
     rgb: np.ndarray
     alpha: np.ndarray | None
     grayscale: bool
     bit_depth: int
+    frames: int = 1
 
     @property
     def size(self) -> tuple[int, int]:
@@ -54,11 +62,13 @@ class DecodedImage:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
-def read_image(path: str | os.PathLike) -> DecodedImage:
+def read_image(path: str | os.PathLike, native: bool = False) -> DecodedImage:
     """Decode an image file into float RGB in [0, 1] (plus alpha, if any).
 
     Args:
         path: the file to read.
+        native: keep the stored samples (uint8/uint16, one channel for gray files)
+            instead of float RGB: a quarter to a twelfth of the memory.
 
     Returns:
         A :class:`DecodedImage`.
@@ -78,15 +88,16 @@ def read_image(path: str | os.PathLike) -> DecodedImage:
         raise ImageDecodeError(f"{path}: is a directory, not an image")
     if path.stat().st_size == 0:
         raise ImageDecodeError(f"{path}: empty file")
-    return _decode(path, str(path), lambda: np.fromfile(path, dtype=np.uint8))
+    return _decode(path, str(path), lambda: np.fromfile(path, dtype=np.uint8), native)
 
 
-def decode_image(data: bytes, name: str = "upload") -> DecodedImage:
+def decode_image(data: bytes, name: str = "upload", native: bool = False) -> DecodedImage:
     """Decode an image held in memory (an upload), exactly as :func:`read_image` decodes a file.
 
     Args:
         data: the encoded file's bytes (JPEG, PNG, TIFF, WebP, BMP ...).
         name: what error messages call it.
+        native: as in :func:`read_image`.
 
     Returns:
         A :class:`DecodedImage`.
@@ -99,17 +110,18 @@ def decode_image(data: bytes, name: str = "upload") -> DecodedImage:
     """
     if not data:
         raise ImageDecodeError(f"{name}: empty file")
-    return _decode(io.BytesIO(data), name, lambda: np.frombuffer(data, dtype=np.uint8))
+    return _decode(io.BytesIO(data), name, lambda: np.frombuffer(data, dtype=np.uint8), native)
 
 
-def _decode(source, name: str, raw_bytes) -> DecodedImage:
+def _decode(source, name: str, raw_bytes, native: bool = False) -> DecodedImage:
     """Decode ``source`` (a path or a binary file object) with PIL; ``raw_bytes()`` gives its bytes."""
     try:
         with Image.open(source) as image:
             image_format = image.format
-            image = ImageOps.exif_transpose(image)
+            frames = int(getattr(image, "n_frames", 1) or 1)
             image.load()
-            decoded = _from_pil(image)
+            ImageOps.exif_transpose(image, in_place=True)  # no copy of a large photo
+            decoded = _native_from_pil(image)
     except UnidentifiedImageError:
         raise ImageDecodeError(f"{name}: not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError) as error:
@@ -121,35 +133,47 @@ def _decode(source, name: str, raw_bytes) -> DecodedImage:
         raise ImageDecodeError(f"{name}: too large ({error})") from None
     if image_format in ("PNG", "TIFF") and decoded.bit_depth == 8 and not decoded.grayscale:
         decoded = _maybe_16bit_colour(raw_bytes(), decoded)
-    return decoded
+    decoded.frames = frames
+    return decoded if native else as_float(decoded)
 
 
-def _from_pil(image: Image.Image) -> DecodedImage:
+def as_float(decoded: DecodedImage) -> DecodedImage:
+    """A native :class:`DecodedImage` as float32 RGB (H, W, 3) and alpha in [0, 1]."""
+    values = decoded.rgb
+    peak = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(values.dtype)
+    rgb = values.astype(np.float32)
+    if peak:
+        rgb /= np.float32(peak)  # in place: one float copy of a large photo, not two
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[..., None], 3, axis=-1)
+    alpha = decoded.alpha
+    if alpha is not None and peak:
+        alpha = alpha.astype(np.float32) / np.float32(peak)
+    return DecodedImage(np.ascontiguousarray(rgb), alpha, decoded.grayscale, decoded.bit_depth, decoded.frames)
+
+
+def _native_from_pil(image: Image.Image) -> DecodedImage:
+    """The stored samples: uint8 / uint16 (float32 in [0, 1] for float files), gray as (H, W)."""
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        array = np.asarray(image).astype(np.float32)
-        scale = 65535.0 if mode != "I" or array.max() > 255 else 255.0
-        gray = np.clip(array / scale, 0.0, 1.0)
-        return DecodedImage(np.repeat(gray[..., None], 3, axis=-1), None, True, 16 if scale > 255 else 8)
+        array = np.asarray(image)
+        if mode != "I" or array.max(initial=0) > 255:
+            return DecodedImage(np.clip(array, 0, 65535).astype(np.uint16), None, True, 16)
+        return DecodedImage(np.clip(array, 0, 255).astype(np.uint8), None, True, 8)
     if mode == "F":
         array = np.asarray(image).astype(np.float32)
         peak = float(array.max()) if array.size else 1.0
-        gray = np.clip(array / (peak if peak > 1.0 else 1.0), 0.0, 1.0)
-        return DecodedImage(np.repeat(gray[..., None], 3, axis=-1), None, True, 16)
-    grayscale = mode in ("1", "L", "LA", "La")
-    alpha = None
+        return DecodedImage(np.clip(array / (peak if peak > 1.0 else 1.0), 0.0, 1.0), None, True, 16)
+    if mode in ("1", "L", "LA", "La"):
+        alpha = np.asarray(image.convert("RGBA"))[..., 3].copy() if mode in ("LA", "La") else None
+        return DecodedImage(np.asarray(image if mode == "L" else image.convert("L")), alpha, True, 8)
     if mode in ("P", "PA"):
         image = image.convert("RGBA" if ("transparency" in image.info or mode == "PA") else "RGB")
         mode = image.mode
-    if mode in ("LA", "La", "RGBA", "RGBa"):
-        image = image.convert("RGBA")
-        array = np.asarray(image).astype(np.float32) / 255.0
-        alpha = array[..., 3]
-        rgb = array[..., :3]
-    else:
-        rgb = np.asarray(image.convert("RGB")).astype(np.float32)
-        rgb /= 255.0  # in place: one float copy of a large photo, not two
-    return DecodedImage(np.ascontiguousarray(rgb), alpha, grayscale, 8)
+    if mode in ("RGBA", "RGBa"):
+        array = np.asarray(image.convert("RGBA"))
+        return DecodedImage(np.ascontiguousarray(array[..., :3]), array[..., 3].copy(), False, 8)
+    return DecodedImage(np.asarray(image if mode == "RGB" else image.convert("RGB")), None, False, 8)
 
 
 def _maybe_16bit_colour(data: np.ndarray, decoded: DecodedImage) -> DecodedImage:
@@ -159,13 +183,12 @@ def _maybe_16bit_colour(data: np.ndarray, decoded: DecodedImage) -> DecodedImage
     array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if array is None or array.dtype != np.uint16 or array.ndim != 3:
         return decoded
-    array = array.astype(np.float32) / 65535.0
     if array.shape[-1] == 4:
         rgb = array[..., 2::-1]
-        alpha = array[..., 3]
+        alpha = array[..., 3].copy()
     else:
         rgb = array[..., ::-1]
-        alpha = decoded.alpha
+        alpha = None if decoded.alpha is None else decoded.alpha.astype(np.uint16) * np.uint16(257)
     if rgb.shape != decoded.rgb.shape:  # EXIF rotation applied by PIL: keep PIL's pixels
         return decoded
     return DecodedImage(np.ascontiguousarray(rgb), alpha, False, 16)
@@ -255,8 +278,10 @@ def find_images(sources: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
         if not source.exists():
             skipped.append((source, "no such file or folder"))
         elif source.is_dir():
-            for path in sorted(source.rglob("*")):
-                if is_image_name(path):
+            for path in sorted(source.rglob("*")):  # symbolic links to folders are not followed
+                if path.is_symlink() and path.is_dir():
+                    skipped.append((path, NOT_FOLLOWED))
+                elif is_image_name(path):
                     files.append(path)
                 elif path.is_file() and not path.name.startswith("."):
                     skipped.append((path, f"not an image file name ({path.suffix or 'no extension'})"))
