@@ -314,7 +314,26 @@ def _compiled_call(model):
     import tensorflow as tf
 
     signature = [tf.TensorSpec((None, None, None, 1), tf.float32)]
-    return tf.function(lambda batch: tf.cast(model(batch, training=False), tf.float32), input_signature=signature)
+    graph = tf.function(lambda batch: tf.cast(model(batch, training=False), tf.float32), input_signature=signature)
+    state = {"traced": False}
+
+    def call(batch):
+        if state["traced"] is None:
+            return model(batch, training=False)
+        try:
+            output = graph(batch)
+        except (TypeError, ValueError, NotImplementedError, tf.errors.OperatorNotAllowedInGraphError):
+            if state["traced"]:
+                raise
+            # Some layers cannot be traced for unknown sizes (Keras' bilinear UpSampling2D):
+            # such a model runs eagerly, once per working shape, as it always could.
+            log.debug("model %s runs eagerly (not traceable for any size)", getattr(model, "name", "?"), exc_info=True)
+            state["traced"] = None
+            return model(batch, training=False)
+        state["traced"] = True
+        return output
+
+    return call
 
 
 _Runner = Runner  # the name colorize.evaluation imports
