@@ -49,27 +49,43 @@ $(WORK)/faces128/manifest.json: | install
 	$(BIN)/colorize prepare $(DATA)/utkface/images $(DATA)/humanfaces/images -o $(WORK)/faces128
 data: $(WORK)/utk128/manifest.json $(WORK)/hf128/manifest.json $(WORK)/faces128/manifest.json
 
-# The recipe of the bundled default model (CPU, about 2 h 15 min on 2 cores; resumable:
-# re-running `make default-model` continues an interrupted stage). Stage 1 learns faces on
-# UTKFace crops; stage 2 fine-tunes it on UTKFace + Human Faces (head-and-shoulders framings).
-DEFAULT_RUN := $(WORK)/runs/default-unet16
-DEFAULT_MIXED := $(WORK)/runs/default-unet16-mixed
-UNET16 := --model unet --option base_filters=16 --image-size 128 --batch-size 16 --steps-per-epoch 250 --augment
-default-model: data
-	if [ -f $(DEFAULT_RUN)/config.json ]; then $(BIN)/colorize train --resume $(DEFAULT_RUN); \
-	else $(BIN)/colorize train $(WORK)/utk128 $(UNET16) --epochs 7 -o $(DEFAULT_RUN); fi
-	if [ -f $(DEFAULT_MIXED)/config.json ]; then $(BIN)/colorize train --resume $(DEFAULT_MIXED); \
-	else $(BIN)/colorize train $(WORK)/faces128 $(UNET16) --epochs 8 --learning-rate 3e-4 \
-	  --init-weights $(DEFAULT_RUN) -o $(DEFAULT_MIXED); fi
-	$(BIN)/colorize evaluate $(DEFAULT_MIXED) $(DEFAULT_RUN) $(WORK)/hf128 --split test --baselines --overwrite -o $(WORK)/reports/default-hf
-	$(BIN)/colorize evaluate $(DEFAULT_MIXED) $(DEFAULT_RUN) $(WORK)/utk128 --split test --baselines --overwrite -o $(WORK)/reports/default-utk
-	$(BIN)/python -c "import keras, sys; keras.saving.load_model(sys.argv[1], compile=False).save(sys.argv[2])" \
-	  $(DEFAULT_MIXED)/best.keras colorize/assets/default.keras   # weights only: no optimizer state
+$(WORK)/scenes128/manifest.json: | install
+	$(BIN)/colorize prepare $(DATA)/scenes/images -o $(WORK)/scenes128
+data: $(WORK)/scenes128/manifest.json
 
-# Every model family under one training budget (UTKFace train split), evaluated side by side
-# with the baselines on the Human Faces test split: work/compare/summary.md and report/.
+# The recipe of the bundled default model: seed 000's U-Net trunk with seed 002's bins head
+# (unet_classification), rebalanced cross-entropy, faces + scenes half and half. Stage 1 at
+# 64 px, stage 2 at 128 px, each resumable (re-running continues an interrupted stage); bfloat16
+# only where the CPU has it (AVX-512 BF16 / AMX). INIT is where stage 1 starts: `default`
+# continues the committed model (more training on top of what it has seen, see its model card);
+# `none` starts from scratch. The export's annealed-mean temperature was chosen on the val splits.
+INIT ?= default
+EPOCHS64 ?= 8
+EPOCHS128 ?= 12
+TEMPERATURE ?= 0.38
+BF16 := $(shell grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && echo --mixed-precision)
+BINS := $(WORK)/faces128 $(WORK)/scenes128 --mix 0.5,0.5 --model unet_classification --option base_filters=16 \
+	--loss rebalanced_crossentropy --batch-size 16 --augment $(BF16)
+STAGE64 := $(WORK)/runs/default-bins64
+STAGE128 := $(WORK)/runs/default-bins128
+default-model: data
+	if [ -f $(STAGE64)/config.json ]; then $(BIN)/colorize train --resume $(STAGE64); \
+	else $(BIN)/colorize train $(BINS) --image-size 64 --steps-per-epoch 500 --epochs $(EPOCHS64) \
+	  $(if $(filter none,$(INIT)),,--init-weights $(INIT)) -o $(STAGE64); fi
+	if [ -f $(STAGE128)/config.json ]; then $(BIN)/colorize train --resume $(STAGE128); \
+	else $(BIN)/colorize train $(BINS) --image-size 128 --steps-per-epoch 250 --epochs $(EPOCHS128) \
+	  --learning-rate 3e-4 --init-weights $(STAGE64) -o $(STAGE128); fi
+	$(BIN)/colorize export $(STAGE128) -o $(WORK)/default-candidate.keras --temperature $(TEMPERATURE) --overwrite
+	$(BIN)/colorize evaluate $(WORK)/default-candidate.keras default $(WORK)/scenes128 --split test --baselines --overwrite -o $(WORK)/reports/default-scenes
+	$(BIN)/colorize evaluate $(WORK)/default-candidate.keras default $(WORK)/hf128 --split test --baselines --overwrite -o $(WORK)/reports/default-hf
+	cp $(WORK)/default-candidate.keras colorize/assets/default.keras
+
+# The objective study (issue: colour quality): four objectives under one budget (20,480 images
+# at 64 px, faces + scenes), evaluated side by side on both test splits: work/compare/summary.md.
 compare: data
-	$(BIN)/python benchmarks/compare_models.py $(WORK)/utk128 --eval-data $(WORK)/hf128 -o $(WORK)/compare
+	$(BIN)/python benchmarks/compare_models.py $(WORK)/faces128 $(WORK)/scenes128 --mix 0.5,0.5 \
+	  --eval-data $(WORK)/scenes128 --eval-data $(WORK)/hf128 --steps 1280 --epochs 4 --image-size 64 $(BF16) \
+	  --models unet:l1,classification,unet_classification,unet_classification:rebalanced_crossentropy_l1 -o $(WORK)/compare
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
