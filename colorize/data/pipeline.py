@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from colorize import color
+from colorize.color import tf_ops
 from colorize.data.images import find_images
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ _SHUFFLE_BUFFER = 2048
 
 # The RGB -> Lab maths per image, fused by XLA: ~2-3x faster than the op-by-op graph
 # inside tf.data (whose ops run single-threaded), measured on a 2-core CPU.
-_rgb_to_model_io = tf.function(color.rgb_to_model_io, jit_compile=True, reduce_retracing=True)
+_rgb_to_model_io = tf.function(tf_ops.rgb_to_model_io, jit_compile=True, reduce_retracing=True)
 
 _FEATURES = {
     "image": tf.io.FixedLenFeature([], tf.string),
