@@ -14,6 +14,8 @@ Output files (in ``output_dir``):
 * ``<split>-NNNNN-of-MMMMM.tfrecord``: ``tf.train.Example`` records with ``"image"``
   (PNG bytes, ``image_size`` square, RGB 8-bit), ``"name"`` (path relative to its
   source) and ``"source"`` (the source argument), in content-hash order.
+* ``<split>-NNNNN-of-MMMMM.npy``: the same images as uint8 arrays ``(N, S, S, 3)``, in the
+  same order, for training without TensorFlow (:mod:`colorize.data.arrays`).
 * ``manifest.json``: counts per split, every skipped file with its reason, options,
   version, and one entry per kept image.
 * ``ab_distribution.npz``: ``histogram`` (22 x 22 pixel counts over a* rows, b*
@@ -214,6 +216,7 @@ def prepare(
 
     output_dir.mkdir(parents=True, exist_ok=True)
     shards = _write_shards(output_dir, by_split, images_per_shard)
+    array_shards = _write_array_shards(output_dir, by_split, images_per_shard)
     histogram = np.zeros((len(AB_EDGES) - 1,) * 2, np.float64)
     for item in by_split["train"]:
         histogram += item["histogram"]
@@ -241,6 +244,7 @@ def prepare(
         "removed": removed,
         "faces_found": faces_found,
         "shards": shards,
+        "array_shards": array_shards,
         "ab_distribution": AB_DISTRIBUTION_NAME,
         "skipped": [{"path": p, "reason": r} for p, r in skipped],
         "images": [
@@ -496,6 +500,13 @@ def _write_shards(output_dir: Path, by_split: dict[str, list[dict]], images_per_
             names.append(name)
         shards[split_name] = names
     return shards
+
+
+def _write_array_shards(output_dir: Path, by_split: dict[str, list[dict]], images_per_shard: int) -> dict:
+    """The same images as uint8 ``.npy`` shards, readable without TensorFlow (:mod:`colorize.data.arrays`)."""
+    from colorize.data import arrays
+
+    return arrays.write_shards(output_dir, by_split, images_per_shard)
 
 
 def _example(tf, item: dict) -> bytes:
