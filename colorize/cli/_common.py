@@ -52,15 +52,15 @@ def select_backend(ctx, param, value) -> None:
     """Click callback of ``--backend``: set KERAS_BACKEND before Keras is imported."""
     if value is None:
         return
+    if importlib.util.find_spec(value) is None:
+        extra = {"tensorflow": ""}.get(value, f"[{value}]")
+        raise click.BadParameter(f"{value} is not installed (pip install colorize{extra})", param_hint="--backend")
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != value:
         raise click.BadParameter(
             f"Keras is already running on {sys.modules['keras'].backend.backend()} in this process; "
             f"set KERAS_BACKEND={value} before starting it",
             param_hint="--backend",
         )
-    if importlib.util.find_spec(value) is None:
-        extra = {"tensorflow": ""}.get(value, f"[{value}]")
-        raise click.BadParameter(f"{value} is not installed (pip install colorize{extra})", param_hint="--backend")
     os.environ["KERAS_BACKEND"] = value
 
 
