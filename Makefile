@@ -5,12 +5,12 @@ DATA ?= ../shared/data
 WORK ?= work
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test test-slow demo bench lint clean default-model data compare gallery
+.PHONY: install test test-slow demo bench bench-backends lint clean default-model data compare gallery gpu-train
 
 $(BIN)/colorize: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e .[dev]
+	$(BIN)/pip install -e .[dev,jax]
 	touch $(BIN)/colorize
 
 install: $(BIN)/colorize
@@ -35,6 +35,10 @@ bench: install
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_train.py --steps 3 --batch-size 8
 	$(BIN)/python benchmarks/bench_predict.py
+
+# The default U-Net's training speed on every installed Keras backend, side by side.
+bench-backends: install
+	$(BIN)/python benchmarks/bench_train.py --backends tensorflow,jax,torch --steps 8 --batch-size 16
 
 lint: install
 	$(BIN)/python -m compileall -q colorize tests examples benchmarks
@@ -89,3 +93,25 @@ compare: data
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
+
+# Train the default model with the JAX backend on a machine without TensorFlow (e.g. a GPU
+# box): a separate venv with only JAX, Keras, NumPy, OpenCV and colorize's small pure-Python
+# dependencies (colorize itself installed --no-deps), from a prepared set copied there
+# (PREPARED, written by `colorize prepare`, which also writes the .npy shards it reads).
+# Writes $(GPU_RUN)/best.keras, which `colorize predict --model $(GPU_RUN)` loads anywhere.
+# Checked on a CPU with: make gpu-train JAX_EXTRA=cpu JAX_PLATFORMS=cpu PREPARED=... GPU_TRAIN_ARGS=...
+GPU_VENV ?= .venv-gpu
+JAX_EXTRA ?= cuda12
+PREPARED ?= $(WORK)/utk128
+GPU_RUN ?= $(WORK)/runs/gpu-unet16
+GPU_TRAIN_ARGS ?= $(UNET16) --epochs 7
+$(GPU_VENV)/bin/colorize: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(GPU_VENV)
+	$(GPU_VENV)/bin/pip install --upgrade pip
+	$(GPU_VENV)/bin/pip install "jax[$(JAX_EXTRA)]" "keras>=3.15" numpy opencv-python-headless pillow click pyyaml \
+	  h5py scipy matplotlib tqdm
+	$(GPU_VENV)/bin/pip install --no-deps -e .
+	touch $(GPU_VENV)/bin/colorize
+gpu-train: $(GPU_VENV)/bin/colorize
+	if [ -f $(GPU_RUN)/config.json ]; then KERAS_BACKEND=jax $(GPU_VENV)/bin/colorize train --resume $(GPU_RUN); \
+	else KERAS_BACKEND=jax $(GPU_VENV)/bin/colorize train $(PREPARED) $(GPU_TRAIN_ARGS) -o $(GPU_RUN); fi

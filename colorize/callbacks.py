@@ -12,7 +12,8 @@ from typing import Callable
 import keras
 import numpy as np
 
-from colorize import color, visualize
+from colorize import visualize
+from colorize.color import np_ops
 from colorize.data.images import atomic_output
 from colorize.errors import ColorizeError
 
@@ -178,10 +179,11 @@ class SampleImages(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         l_scaled, ab_scaled = self.batch[0], self.batch[1]
-        predicted = np.asarray(self.predict(l_scaled), np.float32)
-        gray = color.model_io_to_rgb(l_scaled, np.zeros_like(np.asarray(ab_scaled))).numpy()
-        prediction = color.model_io_to_rgb(l_scaled, predicted).numpy()
-        truth = color.model_io_to_rgb(l_scaled, ab_scaled).numpy()
+        l_scaled, ab_scaled = (keras.ops.convert_to_numpy(x).astype(np.float32) for x in (l_scaled, ab_scaled))
+        predicted = keras.ops.convert_to_numpy(self.predict(l_scaled)).astype(np.float32)
+        gray = np_ops.model_io_to_rgb(l_scaled, np.zeros_like(ab_scaled))
+        prediction = np_ops.model_io_to_rgb(l_scaled, predicted)
+        truth = np_ops.model_io_to_rgb(l_scaled, ab_scaled)
         loss = (logs or {}).get("val_loss")
         title = f"epoch {epoch + 1}" + (f", val_loss {loss:.4f}" if loss is not None else "")
         visualize.save_image_grid(

@@ -42,6 +42,7 @@ from typing import Iterable
 
 import numpy as np
 
+from colorize import color
 from colorize.data.images import NOT_FOLLOWED, DecodedImage, decode_image, find_images, is_image_name, read_image
 from colorize.errors import ColorizeError
 
@@ -53,12 +54,9 @@ SIZE_MULTIPLE = 32  # working sizes are multiples of this (U-Net / encoder down-
 COMPARE_MAX_HEIGHT = 1024  # side-by-side images are at most this tall
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 
-# sRGB (D65) <-> XYZ, the same matrix as colorize.color (and scikit-image); its rows
-# are normalised by the white they map (1, 1, 1) to, so R = G = B is exactly neutral.
-_XYZ_FROM_RGB = np.array(
-    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]],
-    np.float64,
-)
+# sRGB (D65) <-> XYZ, colorize.color's matrix (scikit-image's); its rows are normalised
+# by the white they map (1, 1, 1) to, so R = G = B is exactly neutral.
+_XYZ_FROM_RGB = np.array(color.XYZ_FROM_RGB, np.float64)
 _WHITE = _XYZ_FROM_RGB.sum(axis=1)
 _LUMA = (_XYZ_FROM_RGB[1] / _WHITE[1]).astype(np.float32)  # Y of linear RGB
 _RGB_FROM_XYZ_WHITE = (np.linalg.inv(_XYZ_FROM_RGB) * _WHITE[None, :]).astype(np.float32)

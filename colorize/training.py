@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib.util
 import json
 import logging
 import math
@@ -309,33 +310,37 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
 
 
 def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | None) -> TrainResult:
+    import contextlib
+
     import keras
-    import tensorflow as tf
 
     from colorize.callbacks import EpochTracker
 
+    tf = None
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
     keras.utils.set_random_seed(config.seed)
-    previous_jit = tf.config.optimizer.get_jit()
+    previous_jit = tf.config.optimizer.get_jit() if tf else None
     previous_policy = keras.mixed_precision.global_policy().name
     try:
-        strategy = make_strategy(config.strategy)
+        strategy = make_strategy(config.strategy) if tf else None  # other backends: one device
         run_dir = _worker_output_dir(run_dir, strategy)
         run_dir.mkdir(parents=True, exist_ok=True)
         sources = _sources(config)
         embeddings = _cached_embeddings(config, sources) if config.cache_embeddings else None
-        if config.jit:
+        if config.jit and tf:
             tf.config.optimizer.set_jit(True)
         if config.mixed_precision:
-            on_gpu = bool(tf.config.list_physical_devices("GPU"))
-            keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
-        with strategy.scope():
+            keras.mixed_precision.set_global_policy("mixed_float16" if _on_gpu() else "mixed_bfloat16")
+        with strategy.scope() if strategy else contextlib.nullcontext():
             setup = _build_and_compile(config, sources, embedding_input=embeddings is not None)
         train_data, val_data, sample_batch, steps = _datasets(config, sources, setup.model, embeddings)
         if config.strategy == "multiworker":
             _build_before_fit(setup.model, strategy, train_data)
         tracker = EpochTracker()
         built_in, stopper = _callbacks(config, run_dir, setup, sample_batch)
-        if strategy.num_replicas_in_sync > 1:
+        if strategy and strategy.num_replicas_in_sync > 1:
             log.info("training on %d replicas; global batch %d", strategy.num_replicas_in_sync, config.batch_size)
         started = time.time()
         try:
@@ -359,7 +364,8 @@ def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | N
         elapsed = time.time() - started
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
-        tf.config.optimizer.set_jit(previous_jit)
+        if tf:
+            tf.config.optimizer.set_jit(previous_jit)
 
     history = read_history(run_dir / "history.csv")
     files = {"run_dir": run_dir, "config": run_dir / "config.json", "history": run_dir / "history.csv"}
@@ -374,7 +380,8 @@ def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | N
             files[name] = run_dir / f"{name}.keras"
     if (run_dir / "samples").exists():
         files["samples"] = run_dir / "samples"
-    files["tensorboard"] = run_dir / "logs"
+    if (run_dir / "logs").exists():
+        files["tensorboard"] = run_dir / "logs"
     best_epoch, best_metrics = _best(history)
     if stopper.message:
         raise TrainingStopped(stopper.message)
@@ -454,7 +461,16 @@ def _check_options(config: TrainConfig) -> None:
     """Everything that can be checked before the run directory is made."""
     import inspect
 
+    import keras
+
     from colorize import models
+
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        if config.strategy in ("mirrored", "multiworker"):
+            raise ValueError(f"--strategy {config.strategy} needs the TensorFlow backend (Keras runs on {backend})")
+        if config.cache_embeddings:
+            raise ValueError(f"--cache-embeddings needs the TensorFlow backend (Keras runs on {backend})")
 
     if config.model not in models.MODELS:
         raise ValueError(f"Unknown model. Expected one of {sorted(models.MODELS)}. Received: model={config.model!r}")
@@ -587,7 +603,7 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
             generator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
             discriminator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
             alternate=config.gan_schedule == "alternate",
-            jit_compile=config.jit,
+            jit_compile=_jit_compile(config),
         )
     else:
         loss_name = config.effective_loss
@@ -598,7 +614,7 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
             optimizer=keras.optimizers.Adam(config.learning_rate),
             loss=_make_loss(loss_name, config, sources),
             metrics=compile_metrics,
-            jit_compile=config.jit,
+            jit_compile=_jit_compile(config),
         )
     if config.init_weights is not None:
         _load_initial_weights(model, config.init_weights)
@@ -606,6 +622,31 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
         return _embedding_setup(config, model)
     inference = models.as_inference_model(model)
     return _Setup(model, lambda: model, lambda l_scaled: inference(l_scaled, training=False))
+
+
+def _jit_compile(config: TrainConfig) -> bool:
+    """``--jit`` means XLA under TensorFlow and torch.compile under PyTorch; JAX always compiles its step."""
+    import keras
+
+    return True if keras.backend.backend() == "jax" else bool(config.jit)
+
+
+def _on_gpu() -> bool:
+    """Whether Keras' backend computes on a GPU."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def _load_initial_weights(model, source: str) -> None:
@@ -698,15 +739,59 @@ def _ab_distribution(config: TrainConfig, sources: _Sources):
 
     log.info("counting the a*b* distribution of %d training images", sources.num_train)
     histogram = np.zeros((len(metrics.AB_EDGES) - 1,) * 2)
-    data = pipeline.make_dataset(sources.train, split="train", image_size=config.image_size, batch_size=64, shuffle=False)
-    for _, ab_scaled in data:
-        histogram += metrics.ab_histogram(ab_scaled.numpy() * color.AB_SCALE)
+    for _, ab_scaled in _batches(sources.train, "train", config.image_size, 64):
+        histogram += metrics.ab_histogram(np.asarray(ab_scaled) * color.AB_SCALE)
     return histogram, metrics.AB_EDGES
 
 
+def _batches(source, split: str, image_size: int, batch_size: int):
+    """One unshuffled pass over a source as (l_scaled, ab_scaled) batches: tf.data under TensorFlow, else NumPy."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        from colorize.data import pipeline
+
+        yield from pipeline.make_dataset(source, split=split, image_size=image_size, batch_size=batch_size, shuffle=False)
+        return
+    from colorize.data import pydataset
+
+    data = pydataset.make_pydataset(source, split, image_size=image_size, batch_size=batch_size, shuffle=False)
+    for index in range(len(data)):
+        yield data[index]
+
+
+def _py_datasets(config: TrainConfig, sources: _Sources):
+    """Without TensorFlow: the same streams as Keras PyDatasets (NumPy / OpenCV in worker threads)."""
+    from colorize.data import pydataset
+
+    parts = sources.parts or [sources]
+    common = dict(image_size=config.image_size, batch_size=config.batch_size, seed=config.seed)
+    train_data = pydataset.LabBatches([pydataset.open_source(part.train, "train") for part in parts],
+                                      config.mix_weights, augment=config.augment, shuffle=True, repeat=True, **common)  # fmt: skip
+    val_data = pydataset.LabBatches([pydataset.open_source(part.val, "val") for part in parts], **common)
+    steps = {
+        "train": config.steps_per_epoch or max(1, -(-sources.num_train // config.batch_size)),
+        "val": config.validation_steps,
+    }
+    sample_batch = None
+    if config.num_samples:
+        per_part = -(-config.num_samples // len(parts))
+        batches = [pydataset.make_pydataset(part.val, "val", config.image_size, per_part, shuffle=False)[0] for part in parts]
+        sample_batch = tuple(np.concatenate(arrays) for arrays in zip(*batches))
+    return train_data, val_data, sample_batch, steps
+
+
 def _datasets(config: TrainConfig, sources: _Sources, model, embeddings=None):
-    """Training and validation tf.data pipelines, the steps per epoch, and a fixed batch of samples."""
+    """Training and validation tf.data pipelines, the steps per epoch, and a fixed batch of samples.
+
+    Under another Keras backend than TensorFlow: Keras PyDatasets (:func:`_py_datasets`).
+    """
+    import keras
+
     from colorize.data import pipeline
+
+    if keras.backend.backend() != "tensorflow":
+        return _py_datasets(config, sources)
 
     common = dict(image_size=config.image_size, batch_size=config.batch_size, seed=config.seed)
     steps = {"train": config.steps_per_epoch, "val": config.validation_steps}
@@ -980,8 +1065,9 @@ def _callbacks(config: TrainConfig, run_dir: Path, setup: _Setup, sample_batch):
         stopper,
         ModelExport(run_dir, setup.export, best_so_far=min(earlier, default=math.inf)),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-        keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0),
     ]
+    if importlib.util.find_spec("tensorflow") is not None:  # Keras writes TensorBoard logs with tf.summary
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0))
     if sample_batch is not None:
         callbacks.append(SampleImages(run_dir / "samples", setup.predict, sample_batch))
     return callbacks, stopper

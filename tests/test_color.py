@@ -83,3 +83,30 @@ def test_rgb_to_lab_gradient_matches_finite_differences():
     rgb = tf.constant([[0.2, 0.5, 0.9], [0.6, 0.3, 0.1], [0.03, 0.8, 0.45]], tf.float64)
     theoretical, numerical = tf.test.compute_gradient(lambda x: color.rgb_to_lab(tf.cast(x, tf.float32)), [rgb])
     np.testing.assert_allclose(theoretical[0], numerical[0], rtol=0.02, atol=0.5)
+
+
+def test_numpy_and_keras_ops_agree_with_the_tensorflow_conversion(rgb_grid):
+    import keras
+
+    from colorize.color import keras_ops, np_ops, tf_ops
+
+    reference = tf_ops.rgb_to_lab(rgb_grid).numpy()
+    np.testing.assert_allclose(np_ops.rgb_to_lab(rgb_grid), reference, atol=2e-3)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras_ops.rgb_to_lab(rgb_grid)), reference, atol=2e-3)
+    lab = np.array([[50, 200, -200], [60, 20, 30], [-5, 0, 0]], np.float32)
+    expected = tf_ops.lab_to_rgb(lab).numpy()
+    np.testing.assert_allclose(np_ops.lab_to_rgb(lab), expected, atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras_ops.lab_to_rgb(lab)), expected, atol=1e-5)
+    l_scaled, ab_scaled = np_ops.rgb_to_model_io(rgb_grid)
+    np.testing.assert_allclose(np_ops.model_io_to_rgb(l_scaled, ab_scaled), rgb_grid, atol=1.0 / 255.0)
+
+
+def test_constants_import_without_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from colorize import color; from colorize.color import np_ops; "
+            "np_ops.rgb_to_lab([[0.5, 0.2, 0.1]]); assert color.AB_SCALE == 128.0; "
+            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")  # fmt: skip
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)

@@ -1,6 +1,7 @@
 """Helpers shared by the subcommand modules: error handling and small click types."""
 
 import functools
+import importlib.util
 import logging
 import math
 import os
@@ -63,8 +64,27 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+def select_backend(ctx, param, value) -> None:
+    """Click callback of ``--backend``: set KERAS_BACKEND before Keras is imported."""
+    if value is None:
+        return
+    if importlib.util.find_spec(value) is None:
+        extra = {"tensorflow": ""}.get(value, f"[{value}]")
+        raise click.BadParameter(f"{value} is not installed (pip install colorize{extra})", param_hint="--backend")
+    if "keras" in sys.modules and sys.modules["keras"].backend.backend() != value:
+        raise click.BadParameter(
+            f"Keras is already running on {sys.modules['keras'].backend.backend()} in this process; "
+            f"set KERAS_BACKEND={value} before starting it",
+            param_hint="--backend",
+        )
+    os.environ["KERAS_BACKEND"] = value
+
+
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow and find its devices with the C++ start-up chatter filtered out.
+
+    Only where TensorFlow is installed (Keras then imports it on every backend, e.g. in
+    ``keras.utils.set_random_seed``); a JAX-only or PyTorch-only machine imports nothing.
 
     The chatter is written straight to file descriptor 2 before TensorFlow's own log
     settings apply, so it is caught in a temporary file and everything else in it is
@@ -73,6 +93,8 @@ def import_tensorflow_quietly() -> None:
     """
     if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         return
+    if importlib.util.find_spec("tensorflow") is None:
+        return  # e.g. JAX or PyTorch alone; where it is installed, Keras imports it on any backend
     try:
         saved = os.dup(2)
     except OSError:  # no usable stderr: nothing to filter

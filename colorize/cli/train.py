@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import FiniteFloatRange, handle_errors
+from colorize.cli._common import FiniteFloatRange, handle_errors, select_backend
 
 MODEL_NAMES = ("fusion", "unet", "uvgg", "classification", "unet_classification", "regression", "vgg16_autoencoder", "naive_cnn", "resnet50", "gan")
 EXTRACTOR_NAMES = ("vggface", "vgg19", "inception_resnet_v2", "none")
@@ -52,6 +52,8 @@ def _parse_options(values):
 @click.option("--gan-schedule", type=click.Choice(("both", "alternate")), help="GAN: both networks every step, or alternate every epoch (seed 004) [both].")
 @click.option("--init-weights", metavar="MODEL",
               help="Start from a saved model's weights: 'default', a .keras file or a run directory (fine-tuning).")
+@click.option("--backend", type=click.Choice(("tensorflow", "jax", "torch")), callback=select_backend, is_eager=True,
+              expose_value=False, help="Keras backend [KERAS_BACKEND, else tensorflow]; jax and torch read data without TensorFlow.")
 @click.option("--option", "model_options", multiple=True, metavar="KEY=VALUE", help="Extra builder option, e.g. base_filters=32.")
 @handle_errors
 def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags):
@@ -126,4 +128,5 @@ def _summary(result):
         click.echo(f"Best epoch: {result.best_epoch} ({shown})")
     for name, path in result.files.items():
         click.echo(f"  {name:<11} {path}")
-    click.echo(f"Watch with: tensorboard --logdir {result.run_dir / 'logs'}")
+    if "tensorboard" in result.files:
+        click.echo(f"Watch with: tensorboard --logdir {result.files['tensorboard']}")

@@ -1,6 +1,8 @@
 """tf.data input pipelines: prepared TFRecord shards or a plain folder -> (L, ab) batches.
 
-Everything on the hot path is a TensorFlow op (file reading, PNG/JPEG decoding,
+Importing this module does not import TensorFlow (the prepared-set helpers work without it;
+:mod:`colorize.data.pydataset` reads the same data on any Keras backend). Everything on
+the hot path is a TensorFlow op (file reading, PNG/JPEG decoding,
 cropping, resizing, augmentation, the RGB -> CIELAB conversion), so the pipeline runs
 in parallel in TensorFlow's thread pool and never holds the Python GIL.
 
@@ -27,10 +29,10 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-import tensorflow as tf
+import functools
 
-from colorize import color
+import numpy as np
+
 from colorize.data.images import find_images
 
 log = logging.getLogger(__name__)
@@ -46,15 +48,17 @@ TF_DECODABLE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 _MIN_CROP_FRACTION = 0.85
 _SHUFFLE_BUFFER = 2048
 
-# The RGB -> Lab maths per image, fused by XLA: ~2-3x faster than the op-by-op graph
-# inside tf.data (whose ops run single-threaded), measured on a 2-core CPU.
-_rgb_to_model_io = tf.function(color.rgb_to_model_io, jit_compile=True, reduce_retracing=True)
 
-_FEATURES = {
-    "image": tf.io.FixedLenFeature([], tf.string),
-    "name": tf.io.FixedLenFeature([], tf.string, default_value=""),
-    "source": tf.io.FixedLenFeature([], tf.string, default_value=""),
-}
+
+@functools.cache
+def _rgb_to_model_io():
+    """The RGB -> Lab maths per batch, fused by XLA: ~2-3x faster than the op-by-op graph
+    inside tf.data (whose ops run single-threaded), measured on a 2-core CPU."""
+    import tensorflow as tf
+
+    from colorize.color import tf_ops
+
+    return tf.function(tf_ops.rgb_to_model_io, jit_compile=True, reduce_retracing=True)
 
 
 def is_prepared_dir(source: str | os.PathLike) -> bool:
@@ -162,6 +166,8 @@ def make_dataset(
         >>> train = make_dataset("data/utk128", "train", augment=True, repeat=True)  # doctest: +SKIP
         >>> model.fit(train, steps_per_epoch=500)  # doctest: +SKIP
     """
+    import tensorflow as tf
+
     if int(image_size) < 8:
         raise ValueError(f"image_size must be at least 8. Received: image_size={image_size!r}")
     if int(batch_size) < 1:
@@ -232,11 +238,20 @@ def _plain_files(sources: list) -> list[Path]:
 
 
 def _decode_record(record):
-    parsed = tf.io.parse_single_example(record, _FEATURES)
+    import tensorflow as tf
+
+    features = {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "name": tf.io.FixedLenFeature([], tf.string, default_value=""),
+        "source": tf.io.FixedLenFeature([], tf.string, default_value=""),
+    }
+    parsed = tf.io.parse_single_example(record, features)
     return tf.io.decode_png(parsed["image"], channels=3, dtype=tf.uint8)
 
 
 def _decode_file(path):
+    import tensorflow as tf
+
     data = tf.io.read_file(path)
     # dtype=uint8 also reduces 16-bit PNGs to 8 bits, like the prepared shards.
     return tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
@@ -244,6 +259,8 @@ def _decode_file(path):
 
 def _to_example(rgb, image_size: int, key, with_rgb: bool):
     """Decoded uint8 image -> square float RGB in [0, 1] -> scaled L and ab."""
+    import tensorflow as tf
+
     rgb = _square_crop(rgb, key)
     # Resizing the uint8 pixels (output float32 0-255) and scaling the small result is cheaper.
     if key is None:
@@ -260,7 +277,7 @@ def _to_example(rgb, image_size: int, key, with_rgb: bool):
 
 def _batch_to_model_io(rgb, with_rgb: bool):
     """A batch of RGB images -> scaled L and ab: one fused Lab conversion per batch, not per image."""
-    l_scaled, ab_scaled = _rgb_to_model_io(rgb)
+    l_scaled, ab_scaled = _rgb_to_model_io()(rgb)
     if with_rgb:
         return l_scaled, ab_scaled, rgb
     return l_scaled, ab_scaled
@@ -268,6 +285,8 @@ def _batch_to_model_io(rgb, with_rgb: bool):
 
 def _square_crop(rgb, key):
     """Centre square crop; with ``key``, a random square of 85-100% of the short side."""
+    import tensorflow as tf
+
     shape = tf.shape(rgb)
     height, width = shape[0], shape[1]
     side = tf.minimum(height, width)

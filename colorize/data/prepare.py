@@ -14,6 +14,8 @@ Output files (in ``output_dir``):
 * ``<split>-NNNNN-of-MMMMM.tfrecord``: ``tf.train.Example`` records with ``"image"``
   (PNG bytes, ``image_size`` square, RGB 8-bit), ``"name"`` (path relative to its
   source) and ``"source"`` (the source argument), in content-hash order.
+* ``<split>-NNNNN-of-MMMMM.npy``: the same images as uint8 arrays ``(N, S, S, 3)``, in the
+  same order, for training without TensorFlow (:mod:`colorize.data.arrays`).
 * ``manifest.json``: counts per split, every skipped file with its reason, options,
   version, and one entry per kept image.
 * ``ab_distribution.npz``: ``histogram`` (22 x 22 pixel counts over a* rows, b*
@@ -240,6 +242,7 @@ def prepare(
     try:
         staging.mkdir(parents=True)
         shards = _write_shards(staging, by_split, images_per_shard)
+        array_shards = _write_array_shards(staging, by_split, images_per_shard)
         _save_npz(staging / AB_DISTRIBUTION_NAME, histogram=histogram, edges=AB_EDGES.astype(np.float64))
         manifest = {
             "format": FORMAT_VERSION,
@@ -262,6 +265,7 @@ def prepare(
             "removed": removed,
             "faces_found": faces_found,
             "shards": shards,
+            "array_shards": array_shards,
             "ab_distribution": AB_DISTRIBUTION_NAME,
             "skipped": [{"path": p, "reason": r} for p, r in skipped],
             "images": [
@@ -538,6 +542,13 @@ def _write_shards(output_dir: Path, by_split: dict[str, list[dict]], images_per_
     return shards
 
 
+def _write_array_shards(output_dir: Path, by_split: dict[str, list[dict]], images_per_shard: int) -> dict:
+    """The same images as uint8 ``.npy`` shards, readable without TensorFlow (:mod:`colorize.data.arrays`)."""
+    from colorize.data import arrays
+
+    return arrays.write_shards(output_dir, by_split, images_per_shard)
+
+
 def _example(tf, item: dict) -> bytes:
     def feature(value: bytes):
         return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
@@ -560,7 +571,7 @@ def _save_npz(path: Path, **arrays) -> None:
 # ----------------------------------------------------------------------------- the swap
 
 # What a prepare run writes into its folder (and the training embeddings cache kept there).
-_OWN_NAMES = ("*.tfrecord", ".*.tfrecord.tmp-*", ".*.part*", AB_DISTRIBUTION_NAME, MANIFEST_NAME, "embeddings")
+_OWN_NAMES = ("*.tfrecord", "*-of-*.npy", ".*.tfrecord.tmp-*", ".*.part*", AB_DISTRIBUTION_NAME, MANIFEST_NAME, "embeddings")
 
 
 def _check_output_free(output_dir: Path, overwrite: bool) -> None:

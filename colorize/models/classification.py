@@ -34,7 +34,7 @@ def gamut_bins(grid: int = GRID, ab_range: int = AB_RANGE) -> np.ndarray:
     """Centres (Q, 2) of the a*b* bins that hold a displayable sRGB colour (computed, not a table).
 
     Every 8-bit colour on the surface of the sRGB cube is converted with
-    :func:`colorize.color.rgb_to_lab` (the pipeline's own conversion) and its a*b* is
+    the project's one Lab conversion (:mod:`colorize.color`, in NumPy) and its a*b* is
     rounded to the nearest multiple of ``grid``. The surface is enough: the a*b*
     footprint of the solid gamut is the footprint of its surface. Grid 10 gives 261
     bins (Zhang et al. report 313 for their gamut definition; ours is the tighter sRGB
@@ -44,7 +44,7 @@ def gamut_bins(grid: int = GRID, ab_range: int = AB_RANGE) -> np.ndarray:
         >>> len(gamut_bins())
         261
     """
-    from colorize import color
+    from colorize.color import np_ops
 
     values = np.linspace(0.0, 1.0, 256, dtype=np.float32)
     u, w = (array.ravel() for array in np.meshgrid(values, values, indexing="ij"))
@@ -55,7 +55,7 @@ def gamut_bins(grid: int = GRID, ab_range: int = AB_RANGE) -> np.ndarray:
             columns.insert(axis, np.full_like(u, level))
             faces.append(np.stack(columns, axis=-1))
     rgb = np.concatenate(faces)[:, None, :]
-    ab = np.asarray(color.rgb_to_lab(rgb)).reshape(-1, 3)[:, 1:]
+    ab = np_ops.rgb_to_lab(rgb).reshape(-1, 3)[:, 1:]
     cells = np.unique(np.round(ab / grid).astype(int), axis=0)
     cells = cells[np.all(np.abs(cells * grid) <= ab_range, axis=1)]
     return (cells * grid).astype(np.float32)

@@ -10,7 +10,6 @@ Both networks are updated every step, or, with ``alternate=True``, in turns of
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import layers, ops
 
 from colorize import models as registry
@@ -32,10 +31,18 @@ def build_discriminator(image_size: int = 128, width: float = 1.0) -> keras.Mode
 
 @keras.saving.register_keras_serializable(package="colorize")
 class ColorizationGAN(keras.Model):
-    """Generator + discriminator with their own optimizers and ``train_step``.
+    """Generator + discriminator with their own optimizers and ``train_step``, on any Keras backend.
 
     ``model.generator`` is a plain colorizer (l_input -> ab_output) that can be saved and
     used alone; :meth:`inference_model` returns it.
+
+    The losses are written once in ``keras.ops`` (:meth:`_gan_losses`); the step that turns
+    them into updates follows the Keras guide for each backend ("Customizing what happens
+    in fit()"): ``tf.GradientTape`` under TensorFlow, ``torch.autograd`` under PyTorch, and
+    the stateless ``train_step(state, data)`` under JAX. The two Adam optimizers are the
+    parts of one ``keras.optimizers.MultiOptimizer`` (``model.optimizer``), so every
+    backend carries, saves and restores both; the alternation's step counter is a Keras
+    variable of the model (saved with it, restored by ``--resume``).
     """
 
     def __init__(self, generator, discriminator, l2_weight=0.1, alternate_every=100, **kwargs):
@@ -45,6 +52,9 @@ class ColorizationGAN(keras.Model):
         self.l2_weight = float(l2_weight)
         self.alternate_every = int(alternate_every)
         self.alternate = False
+        self.step_counter = self.add_variable(
+            (), initializer="zeros", dtype="int32", trainable=False, name="step_counter"
+        )
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.l2_tracker = keras.metrics.Mean(name="loss")  # the generator's L2: "val_loss" for checkpoints
@@ -54,14 +64,17 @@ class ColorizationGAN(keras.Model):
         return self.generator(inputs, training=training)
 
     def compile(self, generator_optimizer=None, discriminator_optimizer=None, alternate=False, jit_compile=False, **kwargs):
-        super().compile(jit_compile=jit_compile, **kwargs)
         self.generator_optimizer = generator_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.discriminator_optimizer = discriminator_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.alternate = bool(alternate)
-        self.step_counter = tf.Variable(0, trainable=False, dtype=tf.int64)
-        # Build both optimizers' slots now: updates may run inside tf.cond branches.
-        self.generator_optimizer.build(self.generator.trainable_variables)
-        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+        # One optimizer for Keras (its variables are what JAX carries and what is saved): each
+        # discriminator variable maps to the discriminator's Adam, the rest to the generator's.
+        selector = keras.optimizers.OptimizerMap(
+            self.generator_optimizer, {v.path: self.discriminator_optimizer for v in self.discriminator.trainable_variables}
+        )
+        super().compile(optimizer=keras.optimizers.MultiOptimizer(selector), jit_compile=jit_compile, **kwargs)
+        # Build both optimizers' slots now: updates may run inside conditional branches.
+        self.optimizer.build(self.generator.trainable_variables + self.discriminator.trainable_variables)
 
     def get_compile_config(self):
         return {"alternate": self.alternate, "jit_compile": bool(getattr(self, "jit_compile", False))}
@@ -74,50 +87,150 @@ class ColorizationGAN(keras.Model):
     def metrics(self):
         return [self.l2_tracker, self.g_loss_tracker, self.d_loss_tracker]
 
+    # -- the losses, once, in keras.ops ---------------------------------------------------------
+
     def _gan_losses(self, l_scaled, ab_true, training):
-        ab_fake = self.generator(l_scaled, training=training)
-        real = ops.concatenate([l_scaled, ops.cast(ab_true, "float32")], axis=-1)
-        fake = ops.concatenate([l_scaled, ops.cast(ab_fake, "float32")], axis=-1)
-        p_real = self.discriminator(real, training=training)
-        p_fake = self.discriminator(fake, training=training)
-        l2 = ops.mean(ops.square(ops.cast(ab_true, "float32") - ops.cast(ab_fake, "float32")))
+        """(generator loss, discriminator loss, L2) of one batch; one forward pass of each network."""
+        ab_true = ops.cast(ab_true, "float32")
+        ab_fake = ops.cast(self.generator(l_scaled, training=training), "float32")
+        l_scaled = ops.cast(l_scaled, "float32")
+        p_real = self.discriminator(ops.concatenate([l_scaled, ab_true], axis=-1), training=training)
+        p_fake = self.discriminator(ops.concatenate([l_scaled, ab_fake], axis=-1), training=training)
+        l2 = ops.mean(ops.square(ab_true - ab_fake))
         g_loss = self.bce(ops.ones_like(p_fake), p_fake) + self.l2_weight * l2
         d_loss = self.bce(ops.ones_like(p_real), p_real) + self.bce(ops.zeros_like(p_fake), p_fake)
         return g_loss, d_loss, l2
 
-    def train_step(self, data):
-        l_scaled, ab_true = data[0], data[1]
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            g_loss, d_loss, l2 = self._gan_losses(l_scaled, ab_true, training=True)
-        g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
-        d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
-
-        def update_generator():
-            self.generator_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
-            return tf.constant(0)
-
-        def update_discriminator():
-            self.discriminator_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
-            return tf.constant(0)
-
-        if self.alternate:
-            turn = (self.step_counter // self.alternate_every) % 2
-            tf.cond(tf.equal(turn, 0), update_generator, update_discriminator)
-        else:
-            update_generator()
-            update_discriminator()
-        self.step_counter.assign_add(1)
-        return self._update(g_loss, d_loss, l2)
-
-    def test_step(self, data):
-        g_loss, d_loss, l2 = self._gan_losses(data[0], data[1], training=False)
-        return self._update(g_loss, d_loss, l2)
+    def _generator_turn(self):
+        """True while the generator is updated in the alternating schedule."""
+        return ops.equal((self.step_counter.value // self.alternate_every) % 2, 0)
 
     def _update(self, g_loss, d_loss, l2):
         self.g_loss_tracker.update_state(g_loss)
         self.d_loss_tracker.update_state(d_loss)
         self.l2_tracker.update_state(l2)
         return {metric.name: metric.result() for metric in self.metrics}
+
+    # -- one training step per backend ----------------------------------------------------------
+
+    def train_step(self, *args):
+        backend = keras.backend.backend()
+        if backend == "jax":
+            return self._train_step_jax(*args)
+        if backend == "torch":
+            return self._train_step_torch(*args)
+        return self._train_step_tensorflow(*args)
+
+    def test_step(self, *args):
+        if keras.backend.backend() == "jax":
+            state, data = args
+            trainable, non_trainable, metrics_values = state
+            mapping = zip(
+                self.trainable_variables + self.non_trainable_variables + self.metrics_variables,
+                [*trainable, *non_trainable, *metrics_values],
+            )
+            with keras.StatelessScope(state_mapping=list(mapping)) as scope:
+                logs = self._update(*self._gan_losses(data[0], data[1], training=False))
+            return logs, (trainable, non_trainable, _current(scope, self.metrics_variables))
+        data = args[0]
+        return self._update(*self._gan_losses(data[0], data[1], training=False))
+
+    def _apply_updates(self, g_grads, d_grads):
+        """Stateful updates (TensorFlow, PyTorch): both networks, or the one whose turn it is."""
+        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+
+        def update_generator():
+            self.generator_optimizer.apply(g_grads, g_vars)
+            return ops.zeros(())
+
+        def update_discriminator():
+            self.discriminator_optimizer.apply(d_grads, d_vars)
+            return ops.zeros(())
+
+        if self.alternate:
+            ops.cond(self._generator_turn(), update_generator, update_discriminator)
+        else:
+            update_generator()
+            update_discriminator()
+        self.optimizer.iterations.assign_add(1)
+        self.step_counter.assign_add(1)
+
+    def _train_step_tensorflow(self, data):
+        import tensorflow as tf
+
+        with tf.GradientTape(persistent=True) as tape:
+            g_loss, d_loss, l2 = self._gan_losses(data[0], data[1], training=True)
+        g_grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        d_grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        del tape
+        self._apply_updates(g_grads, d_grads)
+        return self._update(g_loss, d_loss, l2)
+
+    def _train_step_torch(self, data):
+        import torch
+
+        g_loss, d_loss, l2 = self._gan_losses(data[0], data[1], training=True)
+        grads = []
+        for loss, network in ((g_loss, self.generator), (d_loss, self.discriminator)):
+            values = [v.value for v in network.trainable_variables]
+            found = torch.autograd.grad(loss, values, retain_graph=True, allow_unused=True)
+            grads.append([torch.zeros_like(v) if g is None else g for g, v in zip(found, values)])
+        with torch.no_grad():
+            self._apply_updates(*grads)
+        return self._update(g_loss.detach(), d_loss.detach(), l2.detach())
+
+    def _train_step_jax(self, state, data):
+        import jax
+
+        trainable, non_trainable, optimizer_values, metrics_values = state
+        g_index = _positions(self.trainable_variables, self.generator.trainable_variables)
+        d_index = _positions(self.trainable_variables, self.discriminator.trainable_variables)
+
+        def losses(g_values, d_values):
+            values = list(trainable)
+            for index, value in zip(g_index + d_index, [*g_values, *d_values]):
+                values[index] = value
+            mapping = zip(self.trainable_variables + self.non_trainable_variables, [*values, *non_trainable])
+            with keras.StatelessScope(state_mapping=list(mapping)) as scope:
+                g_loss, d_loss, l2 = self._gan_losses(data[0], data[1], training=True)
+            return (g_loss, d_loss), (l2, _current(scope, self.non_trainable_variables))
+
+        g_values, d_values = [trainable[i] for i in g_index], [trainable[i] for i in d_index]
+        (g_loss, d_loss), backward, (l2, non_trainable) = jax.vjp(losses, g_values, d_values, has_aux=True)
+        g_grads = backward((ops.ones_like(g_loss), ops.zeros_like(d_loss)))[0]
+        d_grads = backward((ops.zeros_like(g_loss), ops.ones_like(d_loss)))[1]
+
+        g_slots = _positions(self.optimizer.variables, self.generator_optimizer.variables)
+        d_slots = _positions(self.optimizer.variables, self.discriminator_optimizer.variables)
+        g_state = [optimizer_values[i] for i in g_slots]
+        d_state = [optimizer_values[i] for i in d_slots]
+
+        def update_generator():
+            return (*self.generator_optimizer.stateless_apply(g_state, g_grads, g_values), d_values, d_state)
+
+        def update_discriminator():
+            return (g_values, g_state, *self.discriminator_optimizer.stateless_apply(d_state, d_grads, d_values))
+
+        if self.alternate:
+            step = non_trainable[_positions(self.non_trainable_variables, [self.step_counter])[0]]
+            turn = ops.equal((step // self.alternate_every) % 2, 0)
+            g_values, g_state, d_values, d_state = jax.lax.cond(turn, update_generator, update_discriminator)
+        else:
+            g_values, g_state = update_generator()[:2]
+            d_values, d_state = update_discriminator()[2:]
+
+        trainable, optimizer_values, non_trainable = list(trainable), list(optimizer_values), list(non_trainable)
+        for index, value in zip(g_index + d_index, [*g_values, *d_values]):
+            trainable[index] = value
+        for index, value in zip(g_slots + d_slots, [*g_state, *d_state]):
+            optimizer_values[index] = value
+        iterations = _positions(self.optimizer.variables, [self.optimizer.iterations])[0]
+        optimizer_values[iterations] = optimizer_values[iterations] + 1
+        counter = _positions(self.non_trainable_variables, [self.step_counter])[0]
+        non_trainable[counter] = non_trainable[counter] + 1
+        with keras.StatelessScope(state_mapping=list(zip(self.metrics_variables, metrics_values))) as scope:
+            logs = self._update(g_loss, d_loss, l2)
+        return logs, (trainable, non_trainable, optimizer_values, _current(scope, self.metrics_variables))
 
     def inference_model(self):
         return self.generator
@@ -137,6 +250,21 @@ class ColorizationGAN(keras.Model):
         generator = keras.saving.deserialize_keras_object(config.pop("generator"))
         discriminator = keras.saving.deserialize_keras_object(config.pop("discriminator"))
         return cls(generator, discriminator, **config)
+
+
+def _positions(variables, subset) -> list[int]:
+    """Indices in ``variables`` of each variable of ``subset`` (by identity), in ``subset``'s order."""
+    index = {id(variable): position for position, variable in enumerate(variables)}
+    return [index[id(variable)] for variable in subset]
+
+
+def _current(scope, variables) -> list:
+    """The values a StatelessScope holds for ``variables`` (their own value where it holds none)."""
+    values = []
+    for variable in variables:
+        value = scope.get_current_value(variable)
+        values.append(variable.value if value is None else value)
+    return values
 
 
 def build_gan(
