@@ -33,6 +33,7 @@ import functools
 
 import numpy as np
 
+from colorize.data import MIN_CROP_FRACTION
 from colorize.data.images import find_images
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ SPLITS = ("train", "val", "test")
 # Extensions tf.io.decode_image reads natively (others need `colorize prepare`).
 TF_DECODABLE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
-# Augmentation: crop a square of this fraction (uniform) of the shorter side.
-_MIN_CROP_FRACTION = 0.85
 _SHUFFLE_BUFFER = 2048
 
 
@@ -294,7 +293,7 @@ def _square_crop(rgb, key):
         top = (height - side) // 2
         left = (width - side) // 2
     else:
-        fraction = tf.random.stateless_uniform([], seed=key, minval=_MIN_CROP_FRACTION, maxval=1.0)
+        fraction = tf.random.stateless_uniform([], seed=key, minval=MIN_CROP_FRACTION, maxval=1.0)
         side = tf.maximum(tf.cast(tf.cast(side, tf.float32) * fraction, tf.int32), 1)
         offsets = tf.random.stateless_uniform([2], seed=key[::-1], minval=0.0, maxval=1.0)
         top = tf.cast(offsets[0] * tf.cast(height - side + 1, tf.float32), tf.int32)

@@ -32,11 +32,10 @@ import keras
 import numpy as np
 
 from colorize.color import np_ops
+from colorize.data import MIN_CROP_FRACTION
 
 log = logging.getLogger(__name__)
 
-# Augmentation: crop a square of this fraction (uniform) of the shorter side (as the tf.data pipeline).
-_MIN_CROP_FRACTION = 0.85
 DEFAULT_WORKERS = 2
 
 
@@ -172,7 +171,7 @@ class LabBatches(keras.utils.PyDataset):
             top, left = (height - side) // 2, (width - side) // 2
         else:
             rng = np.random.default_rng(key)
-            side = max(1, int(side * rng.uniform(_MIN_CROP_FRACTION, 1.0)))
+            side = max(1, int(side * rng.uniform(MIN_CROP_FRACTION, 1.0)))
             top = min(int(rng.uniform() * (height - side + 1)), height - side)
             left = min(int(rng.uniform() * (width - side + 1)), width - side)
         crop = image[top : top + side, left : left + side]
