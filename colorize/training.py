@@ -953,18 +953,25 @@ def make_strategy(name: str):
 
 
 def _build_before_fit(model, strategy, data) -> None:
-    """Build metrics, loss and optimizer state from a local batch, before ``fit``.
+    """Build the model, loss, metrics and optimizer state from a local batch, before ``fit``.
 
-    Keras 3.15's ``fit`` builds them from the first distributed batch, which fails under
-    MultiWorkerMirroredStrategy (it reduces a PerReplica batch it cannot convert); with
-    everything built here, that step is skipped for this model.
+    Everything is built through public calls (the model on a batch, ``compute_loss``,
+    ``compute_metrics``, ``optimizer.build``). Keras 3's ``fit`` would otherwise build them
+    from the first distributed batch, which fails under MultiWorkerMirroredStrategy: it
+    reduces a nested PerReplica batch, which that strategy cannot (keras-team/keras#20585,
+    open). Keras offers no public switch for that step, so it is the one private name
+    replaced here, and only on the multi-worker path (``tests/test_training_distributed.py``).
     """
     import tensorflow as tf
 
-    batch = next(iter(data.take(1)))
+    x, y = next(iter(data.take(1)))[:2]
     with strategy.scope():
-        model._symbolic_build(data_batch=batch)
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+        y_pred = model(x, training=False)
+        model.compute_loss(x, y, y_pred)
+        model.compute_metrics(x, y, y_pred, sample_weight=None)
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None  # keras-team/keras#20585
     # Its cross-worker reduction of the step's logs is a MEAN over axis 0, which a scalar lacks.
     for name in ("train_step", "test_step"):
         step = getattr(model, name)
