@@ -37,8 +37,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-ALL_MODELS = ("unet", "uvgg", "fusion", "classification", "unet_classification", "regression", "vgg16_autoencoder", "naive_cnn",
-              "resnet50", "gan")
+from colorize import registry  # noqa: E402  (keras-free: --help stays fast)
+
+ALL_MODELS = tuple(registry.MODELS)
 
 
 def main():

@@ -30,7 +30,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import importlib
 import io
 import logging
 import os
@@ -104,28 +103,14 @@ def resolve_model_path(model: str | os.PathLike = "default") -> Path:
 
 
 def _register_custom_objects() -> None:
-    """Import the colorize modules that register Keras layers, losses and metrics."""
-    import pkgutil
-
-    for name in ("colorize.models", "colorize.losses", "colorize.metrics"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:  # pragma: no cover - a partial checkout
-            log.debug("could not import %s", name, exc_info=True)
-            continue
-        for info in pkgutil.iter_modules(getattr(module, "__path__", [])):
-            try:
-                importlib.import_module(f"{name}.{info.name}")
-            except ImportError:  # pragma: no cover - optional families
-                log.debug("could not import %s.%s", name, info.name, exc_info=True)
+    """Register every colorize layer, loss and metric with Keras (``import colorize.models`` does it)."""
+    import colorize.models  # noqa: F401
 
 
 def _as_inference(model):
-    """``colorize.models.as_inference_model(model)``, or the model itself without it."""
-    try:
-        from colorize.models import as_inference_model
-    except ImportError:  # pragma: no cover - a partial checkout
-        return model
+    """``colorize.models.as_inference_model(model)``."""
+    from colorize.models import as_inference_model
+
     return as_inference_model(model)
 
 

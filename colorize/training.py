@@ -34,26 +34,16 @@ from typing import Any
 
 import numpy as np
 
+from colorize import registry
 from colorize.errors import ColorizeError, WeightsNotFoundError
 
 log = logging.getLogger(__name__)
 
 STRATEGIES = ("auto", "one", "mirrored", "multiworker")
 
-# The loss each model family was trained with in its seed document.
-DEFAULT_LOSSES = {
-    "fusion": "mse",  # seed 001
-    "unet": "l1",  # seed 000
-    "uvgg": "l1",  # seed 000
-    "classification": "rebalanced_crossentropy",  # seed 002
-    "unet_classification": "rebalanced_crossentropy",  # seed 002's objective on seed 000's trunk
-    "regression": "mse",  # seed 002's L2 baseline
-    "vgg16_autoencoder": "mse",  # seed 003
-    "naive_cnn": "mse",  # seed 004
-    "resnet50": "mse",  # seed 004
-    "gan": "gan",  # seed 004: BCE + lambda * L2 inside the GAN's train_step
-}
-LOSSES = ("l1", "mse", "rebalanced_crossentropy", "rebalanced_crossentropy_l1", "colour_weighted_l1", "colour_weighted_l2")
+# The loss each model family was trained with in its seed document (from the registry).
+DEFAULT_LOSSES = {name: spec.default_loss for name, spec in registry.MODELS.items()}
+LOSSES = registry.LOSSES
 # rebalanced_crossentropy_l1: the L1 term's weight on the annealed-mean a*b* (scaled units, where a
 # typical error is ~0.08 and the rebalanced cross-entropy ~2-4 nats: both terms matter).
 BINS_L1_WEIGHT = 10.0
@@ -400,22 +390,12 @@ def _fit_verbosity() -> int:
         return 2
 
 
-# Models whose builder loads the weights of one fixed extractor (the others take ``extractor``).
-_FIXED_EXTRACTORS = {"uvgg": "vgg19", "vgg16_autoencoder": "vgg16"}
-
-
 def _weights_extractor(config: TrainConfig) -> str | None:
     """The extractor whose pretrained weights the model loads, or None when it has none."""
-    import inspect
-
-    from colorize import models
-
-    if config.model not in models.MODELS:
+    spec = registry.MODELS.get(config.model)
+    if spec is None or not spec.loads_extractor_weights:
         return None
-    builder = models._resolve(models.MODELS[config.model][0])
-    if "extractor_weights" not in inspect.signature(builder).parameters:
-        return None
-    name = _FIXED_EXTRACTORS.get(config.model) or _extractor_name(config)
+    name = spec.fixed_extractor or _extractor_name(config)
     return None if name == "none" else name
 
 
@@ -442,16 +422,14 @@ def _builder_parameters(model: str, options: dict) -> dict:
     """The keyword arguments a model's builder takes (a GAN's include its generator's)."""
     import inspect
 
-    from colorize import models
-
-    signature = inspect.signature(models._resolve(models.MODELS[model][0]))
+    signature = inspect.signature(registry.get(model).resolve_builder())
     named = {
         name: parameter for name, parameter in signature.parameters.items()
         if parameter.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
     }  # fmt: skip
     passes_on = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
     generator = options.get("generator", named["generator"].default) if "generator" in named else None
-    if passes_on and generator in models.MODELS and generator != model:
+    if passes_on and generator in registry.MODELS and generator != model:
         for name, parameter in _builder_parameters(generator, {}).items():
             named.setdefault(name, parameter)
     return named
@@ -459,11 +437,7 @@ def _builder_parameters(model: str, options: dict) -> dict:
 
 def _check_options(config: TrainConfig) -> None:
     """Everything that can be checked before the run directory is made."""
-    import inspect
-
     import keras
-
-    from colorize import models
 
     backend = keras.backend.backend()
     if backend != "tensorflow":
@@ -472,8 +446,7 @@ def _check_options(config: TrainConfig) -> None:
         if config.cache_embeddings:
             raise ValueError(f"--cache-embeddings needs the TensorFlow backend (Keras runs on {backend})")
 
-    if config.model not in models.MODELS:
-        raise ValueError(f"Unknown model. Expected one of {sorted(models.MODELS)}. Received: model={config.model!r}")
+    registry.get(config.model)  # unknown name: ValueError listing the allowed ones
     parameters = _builder_parameters(config.model, config.model_options)
     set_here = {"image_size", "extractor", "extractor_weights", "embedding_input"}
     allowed = sorted(name for name in parameters if name not in set_here)
@@ -523,18 +496,11 @@ def _check_run_dir_apart(run_dir: Path, data: Path) -> None:
 
 
 def _extractor_name(config: TrainConfig) -> str:
-    """The extractor the model will use: the option, else the builder's default."""
-    import inspect
-
-    from colorize import models
-
+    """The extractor the model will use: the option, else the registry's default for the model."""
     if config.extractor is not None:
         return config.extractor
-    if config.model not in models.MODELS:
-        return "none"
-    builder = models._resolve(models.MODELS[config.model][0])
-    default = inspect.signature(builder).parameters.get("extractor")
-    return default.default if default is not None and isinstance(default.default, str) else "none"
+    spec = registry.MODELS.get(config.model)
+    return spec.extractor if spec is not None and spec.extractor is not None else "none"
 
 
 @dataclasses.dataclass
@@ -987,18 +953,25 @@ def make_strategy(name: str):
 
 
 def _build_before_fit(model, strategy, data) -> None:
-    """Build metrics, loss and optimizer state from a local batch, before ``fit``.
+    """Build the model, loss, metrics and optimizer state from a local batch, before ``fit``.
 
-    Keras 3.15's ``fit`` builds them from the first distributed batch, which fails under
-    MultiWorkerMirroredStrategy (it reduces a PerReplica batch it cannot convert); with
-    everything built here, that step is skipped for this model.
+    Everything is built through public calls (the model on a batch, ``compute_loss``,
+    ``compute_metrics``, ``optimizer.build``). Keras 3's ``fit`` would otherwise build them
+    from the first distributed batch, which fails under MultiWorkerMirroredStrategy: it
+    reduces a nested PerReplica batch, which that strategy cannot (keras-team/keras#20585,
+    open). Keras offers no public switch for that step, so it is the one private name
+    replaced here, and only on the multi-worker path (``tests/test_training_distributed.py``).
     """
     import tensorflow as tf
 
-    batch = next(iter(data.take(1)))
+    x, y = next(iter(data.take(1)))[:2]
     with strategy.scope():
-        model._symbolic_build(data_batch=batch)
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+        y_pred = model(x, training=False)
+        model.compute_loss(x, y, y_pred)
+        model.compute_metrics(x, y, y_pred, sample_weight=None)
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None  # keras-team/keras#20585
     # Its cross-worker reduction of the step's logs is a MEAN over axis 0, which a scalar lacks.
     for name in ("train_step", "test_step"):
         step = getattr(model, name)

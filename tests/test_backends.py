@@ -105,3 +105,4 @@ def test_backend_option_refuses_a_backend_that_is_not_installed(monkeypatch):
     monkeypatch.setattr(_common.importlib.util, "find_spec", lambda name: None)
     result = CliRunner().invoke(main, ["train", "--backend", "torch", "x"])
     assert result.exit_code == 2 and "torch is not installed" in result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash

@@ -33,6 +33,7 @@ def test_help_does_not_import_tensorflow():
 def test_unknown_command_fails():
     result = CliRunner().invoke(main, ["frobnicate"])
     assert result.exit_code != 0
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
 
 
 def test_tensorflow_startup_chatter_is_filtered(tmp_path):

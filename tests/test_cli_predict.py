@@ -44,6 +44,7 @@ def test_folder_with_a_corrupt_file_writes_the_others_and_names_it(tmp_path, mod
     out = tmp_path / "out"
     result = _invoke("predict", folder, "-o", out, "--model", model_path, "--compare", "--batch-size", 1)
     assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     assert "broken.jpg" in result.output and "Failed (1)" in result.output
     assert Image.open(out / "a_colorized.png").size == (60, 40)
     assert Image.open(out / "sub" / "b_colorized.png").size == (30, 50)
@@ -75,6 +76,7 @@ def test_single_file_to_a_named_output_and_never_onto_the_input(tmp_path, model_
     assert Image.open(named).size == (36, 24)
     result = _invoke("predict", source, "-o", source, "--model", model_path, "--overwrite")
     assert result.exit_code == 1 and "replace the input" in result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     assert {p: d for p, d in _digests(tmp_path).items() if p.parent == tmp_path} == before
 
 
@@ -87,6 +89,7 @@ def test_missing_or_corrupt_model_is_a_one_line_error(tmp_path, content):
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(image)
     result = _invoke("predict", image, "--model", model_path)
     assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     assert result.output.startswith("Error:") and len(result.output.strip().splitlines()) == 1
     assert "m.keras" in result.output
     assert not (tmp_path / "x_colorized.png").exists()
@@ -96,11 +99,13 @@ def test_no_images_found_and_help(tmp_path, model_path):
     (tmp_path / "empty").mkdir()
     result = _invoke("predict", tmp_path / "empty", "--model", model_path)
     assert result.exit_code == 1 and "no image files found" in result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     two = [tmp_path / "a.png", tmp_path / "b.png"]
     for path in two:
         Image.fromarray(np.zeros((8, 8), np.uint8)).save(path)
     result = _invoke("predict", *two, "-o", tmp_path / "out.png", "--model", model_path)
     assert result.exit_code == 1 and "is a file name" in result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     help_text = _invoke("predict", "--help").output
     assert "--render-size" in help_text and "Exit status" in help_text
 

@@ -116,17 +116,21 @@ def test_cli_errors_are_one_line(tmp_path, image_folder, arguments, message):
     arguments = [argument.format(tmp=tmp_path, images=image_folder) for argument in arguments]
     result = CliRunner().invoke(main, ["evaluate", *arguments])
     assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     assert result.output.startswith("Error:") and message in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 
-def _tiny_model(path, size=32):
+def _tiny_model(path, size=32, zero_output=False):
+    """A tiny l_input -> ab model; ``zero_output``: it predicts ab = 0 (the gray baseline's colours)."""
     import keras
     from keras import layers
 
     inputs = keras.Input((size, size, 1), name="l_input")
     hidden = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
-    outputs = layers.Conv2D(2, 3, padding="same", activation="tanh", name="ab_output")(hidden)
+    initializer = "zeros" if zero_output else "glorot_uniform"
+    outputs = layers.Conv2D(2, 3, padding="same", activation="tanh", kernel_initializer=initializer,
+                            name="ab_output")(hidden)  # fmt: skip
     keras.Model(inputs, outputs).save(path)
     return path
 
@@ -135,15 +139,22 @@ def test_a_saved_model_beside_the_baselines(image_folder, tmp_path):
     from colorize import inference
 
     model = inference.load_model(_tiny_model(tmp_path / "tiny.keras"))
-    models = {"tiny": model, "gray": "gray", "random": "random"}
+    zero = inference.load_model(_tiny_model(tmp_path / "zero.keras", zero_output=True))
+    models = {"tiny": model, "zero": zero, "gray": "gray", "random": "random"}
     assert evaluation.working_size(models) == 32
     result = evaluation.evaluate(models, image_folder, batch_size=4, num_samples=3)
     assert result.image_size == 32 and result.num_images == 6
-    assert set(result.summary) == {"tiny", "gray", "random", "ground truth"}
-    assert len(result.rows) == 6 * 3
+    assert set(result.summary) == {"tiny", "zero", "gray", "random", "ground truth"}
+    assert len(result.rows) == 6 * 4
     assert all(len(images) == 3 for images in result.samples.values())
     assert result.summary["gray"]["colourfulness"] == 0.0
-    assert 0 <= result.summary["tiny"]["auc"] <= 100
+    # A model predicting ab = 0 scores exactly what the gray baseline scores, image by image.
+    for key in ("auc", "ab_mae", "colourfulness"):
+        assert result.summary["zero"][key] == pytest.approx(result.summary["gray"][key], abs=1e-4), key
+    by_image = {(row["model"], row["image"]): row["auc"] for row in result.rows}
+    assert [by_image["zero", i] for i in range(6)] == pytest.approx([by_image["gray", i] for i in range(6)], abs=1e-4)
+    # The summary is the mean of the per-image values.
+    assert result.summary["tiny"]["auc"] == pytest.approx(np.mean([by_image["tiny", i] for i in range(6)]), abs=1e-3)
 
 
 def test_random_baseline_is_deterministic_and_never_the_image_itself(image_folder):
@@ -173,9 +184,11 @@ def test_full_resolution(image_folder, tmp_path):
 def test_full_resolution_with_a_model_and_a_prepared_dir_refused(image_folder, tmp_path):
     from colorize import inference
 
-    model = inference.load_model(_tiny_model(tmp_path / "tiny.keras"))
-    result = evaluation.evaluate({"tiny": model}, image_folder, image_size=32, batch_size=4, full_resolution=True)
-    assert result.num_images == 6 and 0 <= result.summary["tiny"]["auc"] <= 100
+    model = inference.load_model(_tiny_model(tmp_path / "tiny.keras", zero_output=True))
+    result = evaluation.evaluate({"tiny": model, "gray": "gray"}, image_folder, image_size=32, batch_size=4,
+                                 full_resolution=True)  # fmt: skip
+    assert result.num_images == 6
+    assert result.summary["tiny"]["auc"] == pytest.approx(result.summary["gray"]["auc"], abs=1e-4)  # ab = 0 is gray
     prepared = tmp_path / "prepared"
     prepared.mkdir()
     (prepared / "manifest.json").write_text("{}")
@@ -314,5 +327,6 @@ def test_cli_without_truth_errors_are_one_line(gray_photos, tmp_path, arguments,
     arguments = [a.format(model=model, photos=gray_photos, tmp=tmp_path, prepared=tmp_path / "prepared") for a in arguments]
     result = CliRunner().invoke(main, ["evaluate", *arguments, "--no-truth", "-o", str(tmp_path / "o")])
     assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     assert result.output.startswith("Error:") and message in result.output
     assert len(result.output.strip().splitlines()) == 1

@@ -111,6 +111,7 @@ def test_row16_an_unwritable_output_fails_before_any_photo_is_decoded(tmp_path, 
     monkeypatch.setattr(inference, "_read", lambda path: decoded.append(path) or original(path))
     result = _invoke("predict", folder, "-o", output, "--model", model_path)
     assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     assert result.output.startswith("Error:") and len(result.output.strip().splitlines()) == 1
     assert str(output.parent if kind == "below a file" else output) in result.output
     assert decoded == [] and blocker.read_text() == "mine"
@@ -142,6 +143,7 @@ def test_row20_render_size_is_capped_at_the_photo_and_checked_against_memory(tmp
     monkeypatch.setattr(inference, "_available_memory", lambda: 64 * 2**20)
     result = _invoke("predict", source, "--model", model_path, "--render-size", 400, "--overwrite")
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     assert "--render-size 400 needs about" in result.output and "use --render-size" in result.output
 
 

@@ -201,13 +201,17 @@ def test_cli_prepare_summary_and_errors(tmp_path):
 
     bad = runner.invoke(main, ["prepare", str(tmp_path / "nothing"), "-o", str(tmp_path / "o2")])
     assert bad.exit_code == 1
+    assert isinstance(bad.exception, SystemExit), bad.exception  # an error message, not a crash
     assert bad.output.strip().startswith("Error:") and len(bad.output.strip().splitlines()) == 1
 
     bad_split = runner.invoke(main, ["prepare", str(folder), "-o", str(tmp_path / "o3"), "--split", "a,b"])
     assert bad_split.exit_code == 1 and "split" in bad_split.output
+    assert isinstance(bad_split.exception, SystemExit), bad_split.exception  # an error message, not a crash
 
     inside = runner.invoke(main, ["prepare", str(folder), "-o", str(folder / "out")])
     assert inside.exit_code == 1 and "inside source" in inside.output
+    assert isinstance(inside.exception, SystemExit), inside.exception  # an error message, not a crash
 
     usage = runner.invoke(main, ["prepare", str(folder)])
     assert usage.exit_code == 2  # missing -o
+    assert isinstance(usage.exception, SystemExit), usage.exception  # an error message, not a crash

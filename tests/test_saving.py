@@ -33,6 +33,8 @@ def test_export_bfloat16_classification_model_to_float32_with_temperature(tmp_pa
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(reference(x)), atol=1e-5)
     again = CliRunner().invoke(main, ["export", str(tmp_path / "best.keras"), "-o", str(tmp_path / "out.keras")])
     assert again.exit_code == 1 and "--overwrite" in again.output
+    assert isinstance(again.exception, SystemExit), again.exception  # an error message, not a crash
     bad = CliRunner().invoke(main, ["export", str(tmp_path / "best.keras"), "-o", str(tmp_path / "x.keras"),
                                     "--temperature", "0"])  # fmt: skip
     assert bad.exit_code == 2 and "--temperature" in bad.output
+    assert isinstance(bad.exception, SystemExit), bad.exception  # an error message, not a crash

@@ -109,11 +109,12 @@ def test_cli_config_file_and_flags(image_folder, tmp_path):
 def test_cli_bad_input_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["train", str(tmp_path / "missing")])
     assert result.exit_code != 0
-    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     bad = tmp_path / "bad.yaml"
     bad.write_text("epochz: 3\n")
     result = CliRunner().invoke(main, ["train", str(tmp_path), "--config", str(bad)])
     assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     assert result.output.strip().startswith("Error:") and "epochz" in result.output
 
 
@@ -239,9 +240,11 @@ def test_init_weights_fine_tunes_a_saved_model(image_folder, tmp_path):
          "--option", "batch_norm=false", "--init-weights", str(first.run_dir / "last.keras")],
     )
     assert result.exit_code != 0
-    assert "does not fit this model" in result.output and "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
+    assert "does not fit this model" in result.output
     result = CliRunner().invoke(main, ["train", str(image_folder), "--init-weights", str(tmp_path / "none.keras")])
     assert result.exit_code != 0 and "not found" in result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
 
 
 def test_several_data_sources_mixed_by_shares(image_folder, tmp_path):
@@ -272,3 +275,4 @@ def test_several_data_sources_mixed_by_shares(image_folder, tmp_path):
         TrainConfig(data=[str(image_folder), str(other)], mix=[float("nan"), 1.0])
     bad = CliRunner().invoke(main, ["train", str(image_folder), str(other), "--mix", "a,b", "-o", str(tmp_path / "r2")])
     assert bad.exit_code == 2 and "--mix" in bad.output
+    assert isinstance(bad.exception, SystemExit), bad.exception  # an error message, not a crash

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import click
 
+from colorize import registry
 from colorize.cli._common import FiniteFloatRange, handle_errors, select_backend
 
-MODEL_NAMES = ("fusion", "unet", "uvgg", "classification", "unet_classification", "regression", "vgg16_autoencoder", "naive_cnn", "resnet50", "gan")
-EXTRACTOR_NAMES = ("vggface", "vgg19", "inception_resnet_v2", "none")
-LOSS_NAMES = ("l1", "mse", "rebalanced_crossentropy", "rebalanced_crossentropy_l1", "colour_weighted_l1", "colour_weighted_l2")
+MODEL_NAMES = tuple(registry.MODELS)
+EXTRACTOR_NAMES = registry.EXTRACTORS
+LOSS_NAMES = registry.LOSSES
 
 
 def _parse_options(values):
@@ -32,7 +33,7 @@ def _parse_options(values):
               help="Continue an interrupted run from its last finished epoch.")
 @click.option("--mix", metavar="SHARES", help="With several DATA: the share of training examples from each, e.g. 0.5,0.5 [equal].")
 @click.option("--model", type=click.Choice(MODEL_NAMES), help="Model to train [unet].")
-@click.option("--extractor", type=click.Choice(EXTRACTOR_NAMES), help="Global feature extractor (fusion, uvgg).")
+@click.option("--extractor", type=click.Choice(EXTRACTOR_NAMES), help="Global feature extractor (" + ", ".join(name for name, spec in registry.MODELS.items() if spec.extractor) + ").")
 @click.option("--extractor-weights",
               help="A weights file, 'imagenet' or 'vggface' (from ~/.keras/models), or 'random' (untrained) "
                    "[the extractor's official file].")

@@ -1,5 +1,9 @@
 """Model builders for every architecture in the project's seed documents.
 
+Every builder is here by name (``models.build_unet(...)``), and importing this package
+registers every custom layer, loss and metric of the project with Keras, so
+``keras.saving.load_model("runs/x/best.keras")`` works right after ``import colorize.models``.
+
 Every model maps ``l_input`` (H, W, 1), the scaled lightness, to ``ab_output``
 (H, W, 2), the scaled a*b* (see :mod:`colorize.color`); :func:`as_inference_model`
 turns any trained model (classification, GAN, embedding-input fusion) into that form.
@@ -13,30 +17,12 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-
 import keras
 
-# name -> ("module:function", one-line description). Modules are imported on use.
-MODELS = {
-    "fusion": ("colorize.models.colorizer:build_fusion_colorizer", "encoder + global extractor + fusion + decoder, MSE (seed 001)"),
-    "unet": ("colorize.models.unet:build_unet", "U-Net, L1 (seed 000)"),
-    "classification": ("colorize.models.classification:build_classification_colorizer",
-                       "softmax over quantized ab bins, rebalanced cross-entropy, annealed mean (seed 002)"),
-    "unet_classification": ("colorize.models.unet:build_unet_classification",
-                            "U-Net trunk + softmax over ab bins, rebalanced cross-entropy (+ L1), annealed mean"),
-    "regression": ("colorize.models.classification:build_regression_colorizer", "seed 002's trunk, L2 (seed 002)"),
-    "vgg16_autoencoder": ("colorize.models.autoencoder:build_vgg16_autoencoder", "CNN auto-encoder + VGG16 features (seed 003)"),
-    "naive_cnn": ("colorize.models.naive:build_naive_cnn", "encoder-decoder CNN with dense bottleneck (seed 004)"),
-    "resnet50": ("colorize.models.resnet:build_resnet50_colorizer", "ResNet-50 encoder + conv decoder (seed 004)"),
-    "gan": ("colorize.models.gan:build_gan", "generator + discriminator, BCE + 0.1 L2 (seed 004)"),
-    "uvgg": ("colorize.models.unet:build_uvgg", "U-Net + frozen VGG19 at the bottleneck, L1 (seed 000)"),
-}
+from colorize import registry
 
-
-def _resolve(target: str):
-    module_name, function_name = target.split(":")
-    return getattr(importlib.import_module(module_name), function_name)
+#: name -> :class:`colorize.registry.ModelSpec` (builder, default loss, extractor, inference wrapper).
+MODELS = registry.MODELS
 
 
 def build_model(name: str, image_size: int | None = 128, **options) -> keras.Model:
@@ -50,9 +36,7 @@ def build_model(name: str, image_size: int | None = 128, **options) -> keras.Mod
     Raises:
         ValueError: unknown name (the message lists the allowed ones).
     """
-    if name not in MODELS:
-        raise ValueError(f"Unknown model. Expected one of {sorted(MODELS)}. Received: model={name!r}")
-    return _resolve(MODELS[name][0])(image_size=image_size, **options)
+    return registry.get(name).resolve_builder()(image_size=image_size, **options)
 
 
 def as_inference_model(model: keras.Model, extractor_weights=None, extractor_input_size: int | None = None) -> keras.Model:
@@ -117,3 +101,21 @@ def nonfinite_weights(model: keras.Model) -> list[str]:
         if value.dtype.kind == "f" and not np.isfinite(value).all():
             bad.append(getattr(variable, "path", variable.name))
     return bad
+
+
+# Importing every family (and the losses and metrics) registers their custom objects, so any
+# file the project saves loads after `import colorize.models`. At the bottom: the submodules
+# import this package (gan builds its generator through build_model).
+from colorize import losses, metrics  # noqa: E402,F401
+from colorize.models import autoencoder, classification, colorizer, extractors, gan, naive, resnet, unet  # noqa: E402,F401
+from colorize.models.autoencoder import build_vgg16_autoencoder  # noqa: E402,F401
+from colorize.models.classification import (  # noqa: E402,F401
+    build_classification_colorizer,
+    build_regression_colorizer,
+    with_annealed_mean,
+)
+from colorize.models.colorizer import build_decoder, build_encoder, build_fusion_colorizer  # noqa: E402,F401
+from colorize.models.gan import build_discriminator, build_gan  # noqa: E402,F401
+from colorize.models.naive import build_naive_cnn  # noqa: E402,F401
+from colorize.models.resnet import build_resnet50_colorizer  # noqa: E402,F401
+from colorize.models.unet import build_unet, build_unet_classification, build_uvgg  # noqa: E402,F401

@@ -1,0 +1,116 @@
+"""What the project knows about each model family, in one place and without Keras.
+
+The CLI (``colorize train --model/--loss/--extractor``), training (default loss, the
+extractor a model uses), the benchmarks and :mod:`colorize.models` (``MODELS``,
+``build_model``) all read these facts. This module imports nothing heavy, so the CLI's
+``--help`` stays fast; the builders are named as ``"module:function"`` and imported on use.
+
+Example:
+    >>> from colorize import registry
+    >>> registry.MODELS["unet"].default_loss
+    'l1'
+    >>> registry.MODELS["fusion"].extractor
+    'vggface'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Callable
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """One model family.
+
+    Attributes:
+        name: the name given to ``--model`` and ``build_model``.
+        builder: ``"module:function"`` of its ``build_*`` function.
+        description: one line for listings.
+        default_loss: the loss of its seed document (one of :data:`LOSSES`, or ``"gan"``:
+            the GAN's own objective inside its ``train_step``).
+        extractor: the default of the builder's ``extractor`` argument when the model takes a
+            selectable global extractor (``--extractor``), else None.
+        fixed_extractor: the pretrained network built into the model (its weights are
+            loaded through ``extractor_weights``), else None.
+        inference: ``"module:function"`` that turns a trained model into the
+            ``l_input -> ab`` form, or None when the model already has it
+            (:func:`colorize.models.as_inference_model` applies it).
+    """
+
+    name: str
+    builder: str
+    description: str
+    default_loss: str
+    extractor: str | None = None
+    fixed_extractor: str | None = None
+    inference: str | None = None
+
+    @property
+    def loads_extractor_weights(self) -> bool:
+        """Whether the builder takes ``extractor_weights`` (a pretrained extractor inside)."""
+        return self.extractor is not None or self.fixed_extractor is not None
+
+    def resolve_builder(self) -> Callable:
+        """The builder function itself (imports its module, and so Keras)."""
+        return resolve(self.builder)
+
+
+def resolve(target: str) -> Callable:
+    """The object named by ``"module:function"``."""
+    module_name, attribute = target.split(":")
+    found = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        found = getattr(found, part)
+    return found
+
+
+_ANNEALED_MEAN = "colorize.models.classification:with_annealed_mean"
+
+_SPECS = (
+    ModelSpec("fusion", "colorize.models.colorizer:build_fusion_colorizer",
+              "encoder + global extractor + fusion + decoder, MSE (seed 001)", "mse", extractor="vggface",
+              inference="colorize.models.colorizer:fusion_inference_model"),
+    ModelSpec("unet", "colorize.models.unet:build_unet", "U-Net, L1 (seed 000)", "l1"),
+    ModelSpec("uvgg", "colorize.models.unet:build_uvgg", "U-Net + frozen VGG19 at the bottleneck, L1 (seed 000)", "l1",
+              fixed_extractor="vgg19"),
+    ModelSpec("classification", "colorize.models.classification:build_classification_colorizer",
+              "softmax over quantized ab bins, rebalanced cross-entropy, annealed mean (seed 002)",
+              "rebalanced_crossentropy", inference=_ANNEALED_MEAN),
+    ModelSpec("unet_classification", "colorize.models.unet:build_unet_classification",
+              "U-Net trunk + softmax over ab bins, rebalanced cross-entropy (+ L1), annealed mean",
+              "rebalanced_crossentropy", inference=_ANNEALED_MEAN),
+    ModelSpec("regression", "colorize.models.classification:build_regression_colorizer",
+              "seed 002's trunk, L2 (seed 002)", "mse"),
+    ModelSpec("vgg16_autoencoder", "colorize.models.autoencoder:build_vgg16_autoencoder",
+              "CNN auto-encoder + VGG16 features (seed 003)", "mse", fixed_extractor="vgg16"),
+    ModelSpec("naive_cnn", "colorize.models.naive:build_naive_cnn",
+              "encoder-decoder CNN with dense bottleneck (seed 004)", "mse"),
+    ModelSpec("resnet50", "colorize.models.resnet:build_resnet50_colorizer",
+              "ResNet-50 encoder + conv decoder (seed 004)", "mse"),
+    ModelSpec("gan", "colorize.models.gan:build_gan", "generator + discriminator, BCE + 0.1 L2 (seed 004)", "gan",
+              inference="colorize.models.gan:ColorizationGAN.inference_model"),
+)  # fmt: skip
+
+#: name -> :class:`ModelSpec`, in the order the CLI lists them.
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+
+#: The losses ``colorize train --loss`` takes (see :mod:`colorize.losses`).
+LOSSES = ("l1", "mse", "rebalanced_crossentropy", "rebalanced_crossentropy_l1", "colour_weighted_l1",
+          "colour_weighted_l2")  # fmt: skip
+
+#: The global extractors a model with a selectable one takes (``--extractor``), see
+#: :data:`colorize.models.extractors.EXTRACTORS`.
+EXTRACTORS = ("vggface", "vgg19", "inception_resnet_v2", "none")
+
+
+def get(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` of a model name.
+
+    Raises:
+        ValueError: unknown name (the message lists the allowed ones).
+    """
+    if name not in MODELS:
+        raise ValueError(f"Unknown model. Expected one of {sorted(MODELS)}. Received: model={name!r}")
+    return MODELS[name]
