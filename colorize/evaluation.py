@@ -325,14 +325,16 @@ def evaluate(
 
 
 def _to_rgb(l_scaled: np.ndarray, ab_scaled: np.ndarray) -> np.ndarray:
-    """RGB of scaled L and ab; pixels with a*b* exactly 0 come out exactly neutral.
+    """RGB of scaled L and ab, converted as ``colorize predict`` converts (lightness kept,
+    out-of-gamut colours desaturated, not clipped per channel); pixels with a*b* exactly 0
+    come out exactly neutral.
 
     float32 Lab -> RGB leaves channel differences of ~1e-7 on neutral pixels, which
     8-bit rounding can turn into a 1/255 tint; a gray prediction must score colourfulness 0.
     """
-    from colorize import color
+    from colorize import inference
 
-    rgb = np.asarray(color.model_io_to_rgb(l_scaled, ab_scaled))
+    rgb = np.clip(inference.model_io_to_rgb(l_scaled, ab_scaled), 0.0, 1.0)
     neutral = np.all(np.asarray(ab_scaled) == 0, axis=-1)
     if neutral.any():
         rgb = rgb.copy()

@@ -465,6 +465,19 @@ def _lab_to_srgb_keeping_l(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return _linear_to_srgb(linear)
 
 
+def model_io_to_rgb(l_scaled: np.ndarray, ab_scaled: np.ndarray) -> np.ndarray:
+    """sRGB in [0, 1] (..., H, W, 3) of scaled L (..., H, W, 1) and scaled a*b*, as predict builds it.
+
+    The conversion ``colorize predict`` writes with (lightness kept, out-of-gamut colours
+    desaturated towards the gray of the same luminance), not a per-channel clip: what
+    ``colorize evaluate`` scores is the picture a user gets.
+    """
+    from colorize.color import AB_SCALE, L_HALF
+
+    lightness = (np.asarray(l_scaled, np.float32)[..., 0] + np.float32(1)) * np.float32(L_HALF)
+    return _lab_to_srgb_keeping_l(lightness, np.asarray(ab_scaled, np.float32) * np.float32(AB_SCALE))
+
+
 def _peak(dtype: np.dtype) -> float | None:
     return {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(np.dtype(dtype))
 

@@ -330,3 +330,15 @@ def test_cli_without_truth_errors_are_one_line(gray_photos, tmp_path, arguments,
     assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     assert result.output.startswith("Error:") and message in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_evaluate_scores_the_rgb_predict_writes_not_a_per_channel_clip():
+    from colorize import color, inference
+
+    # L = 60 with a*b* = (90, -80) is far outside sRGB: predict desaturates it at constant L.
+    l_scaled = np.full((1, 2, 2, 1), 60.0 / 50.0 - 1.0, np.float32)
+    ab_scaled = np.broadcast_to(np.array([90.0, -80.0], np.float32) / 128.0, (1, 2, 2, 2)).copy()
+    scored = evaluation._to_rgb(l_scaled, ab_scaled)
+    np.testing.assert_allclose(scored, inference.model_io_to_rgb(l_scaled, ab_scaled), atol=1e-6)
+    lightness = np.asarray(color.rgb_to_lab(scored.astype(np.float32)))[..., 0]
+    np.testing.assert_allclose(lightness, 60.0, atol=0.05)  # a per-channel clip gives about 57.8
