@@ -180,5 +180,15 @@ def test_unet_classification_bins_at_half_resolution_and_size_free_inference(tmp
     free = models.build_model("unet_classification", image_size=None, base_filters=4, depth=2)
     free_inference = models.as_inference_model(free)
     assert tuple(free_inference(np.zeros((1, 48, 64, 1), "float32")).shape) == (1, 48, 64, 2)
+    # ... and traces once for any size (predict's shape-relaxed graph), unlike bilinear UpSampling2D.
+    import tensorflow as tf
+
+    graph = tf.function(lambda batch: free_inference(batch), input_signature=[tf.TensorSpec((None, None, None, 1))])
+    for shape in ((1, 48, 64, 1), (2, 32, 96, 1)):
+        probe = np.random.default_rng(0).uniform(-1, 1, shape).astype("float32")
+        np.testing.assert_allclose(np.asarray(graph(probe)), np.asarray(free_inference(probe)), atol=1e-5)
+    path = tmp_path / "inference.keras"
+    free_inference.save(path)
+    assert keras.saving.load_model(path, compile=False).get_layer("ab_output").factor == 2
     with pytest.raises(ValueError, match="output_level"):
         models.build_model("unet_classification", image_size=32, depth=2, output_level=2)

@@ -147,6 +147,43 @@ class AnnealedMean(layers.Layer):
         return {**super().get_config(), "temperature": self.temperature, "grid": self.grid}
 
 
+@keras.saving.register_keras_serializable(package="colorize")
+class BilinearUpsampling(layers.Layer):
+    """Bilinear up-sampling by an integer ``factor`` that traces for any input size.
+
+    ``layers.UpSampling2D(interpolation="bilinear")`` cannot be traced by ``tf.function``
+    for unknown sizes (Keras checks the target size in Python), so a model ending with it
+    would run eagerly, per photo shape, in ``colorize predict``. The same resize
+    (``tf.image.resize``, half-pixel centres, no antialias) with the size taken from
+    the tensor's dynamic shape; ``keras.ops`` on the other backends, whose shapes are
+    concrete when traced.
+    """
+
+    def __init__(self, factor: int = 2, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, inputs):
+        if self.factor == 1:
+            return inputs
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            return tf.image.resize(inputs, tf.shape(inputs)[1:3] * self.factor, method="bilinear")
+        shape = ops.shape(inputs)
+        return ops.image.resize(inputs, (shape[1] * self.factor, shape[2] * self.factor), interpolation="bilinear")
+
+    def compute_output_shape(self, input_shape):
+        def scaled(value):
+            return None if value is None else value * self.factor
+
+        return (input_shape[0], scaled(input_shape[1]), scaled(input_shape[2]), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
 def _trunk(l_input, width: float, dropout: float):
     """Conv blocks (2-3 conv + ReLU, then batch norm and dropout), down to 1/4 resolution."""
     x = l_input
@@ -201,7 +238,7 @@ def with_annealed_mean(model: keras.Model, temperature: float = TEMPERATURE) -> 
     else:  # a size-free model: measure its output stride on a probe
         probe = np.zeros((1, 64, 64, 1), np.float32)
         factor = 64 // int(keras.Model(model.inputs[0], probabilities)(probe).shape[1])
-    ab = layers.UpSampling2D(factor, interpolation="bilinear", name="ab_output", dtype="float32")(ab)
+    ab = BilinearUpsampling(factor, name="ab_output")(ab)
     # A single input tensor, not a list of one: the model is then called with a plain array.
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     return keras.Model(inputs, ab, name=f"{model.name}_annealed_mean")
