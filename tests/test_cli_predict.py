@@ -10,22 +10,6 @@ from PIL import Image
 from colorize.cli import main
 
 
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    """A tiny fully convolutional colorizer l_input -> ab_output, saved as .keras."""
-    import keras
-    from keras import layers
-
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((32, 32, 1), name="l_input")
-    x = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
-    x = layers.Conv2D(2, 3, padding="same", activation="tanh")(x)
-    outputs = layers.Rescaling(0.3, dtype="float32", name="ab_output")(x)
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    keras.Model(inputs, outputs).save(path)
-    return path
-
-
 def _digests(folder):
     return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
