@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import io
@@ -238,17 +237,25 @@ class Runner:
         precision = resolve_precision(precision)
         shape = model.inputs[0].shape
         trained = None if shape[1] is None and shape[2] is None else int(shape[1])
+        from colorize.saving import rebuild
+
         dtype = "mixed_bfloat16" if precision == "bfloat16" else None
-        rebuilt = _rebuilt(model, dynamic=trained is not None, dtype=dtype)
+        rebuilt = rebuild(model, dynamic=trained is not None, dtype=dtype)
         if rebuilt is not None:
             return cls(rebuilt, None, trained, precision)
         if dtype is not None:  # keeps its fixed size; try the precision alone
-            rebuilt = _rebuilt(model, dynamic=False, dtype=dtype)
+            rebuilt = rebuild(model, dynamic=False, dtype=dtype)
             if rebuilt is not None:
                 return cls(rebuilt, trained, trained, precision)
         if trained is None:
             return cls(model, None, None, "float32")
         return cls(model, trained, trained, "float32")
+
+    @property
+    def default_render_size(self) -> int:
+        """The long side a photo is rendered at without ``render_size``: the fixed size, else
+        :data:`DEFAULT_RENDER_SIZE` or the training size if larger."""
+        return self.fixed_size or max(DEFAULT_RENDER_SIZE, self.trained_size or 0)
 
     def working_shape(self, height: int, width: int, render_size: int | None = None) -> tuple[int, int]:
         """(height, width) at which the model sees a photo of ``height`` x ``width``.
@@ -261,7 +268,7 @@ class Runner:
         """
         if self.fixed_size is not None:
             return self.fixed_size, self.fixed_size
-        default = max(DEFAULT_RENDER_SIZE, self.trained_size or 0)
+        default = self.default_render_size
         target = render_size or default
         if target > max(height, width, default):
             target = max(default, -(-max(height, width) // SIZE_MULTIPLE) * SIZE_MULTIPLE)
@@ -308,7 +315,8 @@ def _compiled_call(model):
         except (TypeError, ValueError, NotImplementedError, tf.errors.OperatorNotAllowedInGraphError):
             if state["traced"]:
                 raise
-            # Some layers cannot be traced for unknown sizes (Keras' bilinear UpSampling2D):
+            # Some layers cannot be traced for unknown sizes (Keras' bilinear UpSampling2D, in
+            # models saved before colorize used BilinearUpsampling):
             # such a model runs eagerly, once per working shape, as it always could.
             log.debug("model %s runs eagerly (not traceable for any size)", getattr(model, "name", "?"), exc_info=True)
             state["traced"] = None
@@ -322,39 +330,6 @@ def _compiled_call(model):
 _Runner = Runner  # the name colorize.evaluation imports
 
 
-def _rebuilt(model, dynamic: bool, dtype: str | None):
-    """The same network from its config: accepting any input size (``dynamic``, when it
-    is fully convolutional) and/or with the dtype policy ``dtype`` (output kept float32).
-    None when nothing is asked or the network cannot be rebuilt so."""
-    if not dynamic and dtype is None:
-        return None
-    try:
-        config = copy.deepcopy(model.get_config())
-        input_layers = [layer for layer in config["layers"] if layer["class_name"] == "InputLayer"]
-        if len(input_layers) != 1:
-            return None
-        if dynamic:
-            input_layers[0]["config"]["batch_shape"] = [None, None, None, 1]
-        if dtype is not None:
-            outputs = set(_layer_names(config.get("output_layers", [])))
-            for layer in config["layers"]:
-                if layer["class_name"] != "InputLayer" and layer["config"].get("name") not in outputs:
-                    layer["config"]["dtype"] = dtype
-        rebuilt = model.__class__.from_config(config)
-        rebuilt.set_weights(model.get_weights())
-        probe = np.zeros((1, 2 * SIZE_MULTIPLE, 3 * SIZE_MULTIPLE, 1), np.float32)
-        if not dynamic:
-            size = int(model.inputs[0].shape[1])
-            probe = np.zeros((1, size, size, 1), np.float32)
-        expected = tuple(model(probe, training=False).shape) if not dynamic else probe.shape[:3] + (2,)
-        if tuple(rebuilt(probe, training=False).shape) != expected:
-            return None
-        return rebuilt
-    except Exception:  # dense layers, fixed reshapes, nested models ...: keep the model as it is
-        log.debug("model %s could not be rebuilt", getattr(model, "name", "?"), exc_info=True)
-        return None
-
-
 def load_runner(model: str | os.PathLike = "default", precision: str = "auto") -> Runner:
     """:func:`load_model` wrapped in a :class:`Runner` at ``precision`` (cached per file version).
 
@@ -363,18 +338,6 @@ def load_runner(model: str | os.PathLike = "default", precision: str = "auto") -
         >>> colour = colorize_image("grandma.jpg", model=runner)  # doctest: +SKIP
     """
     return _runner(model, precision)
-
-
-def _layer_names(structure) -> list[str]:
-    """Layer names in a functional config's ``output_layers`` ([name, node, index], nested)."""
-    if isinstance(structure, (list, tuple)) and structure and isinstance(structure[0], str):
-        return [structure[0]]
-    if isinstance(structure, dict):
-        structure = list(structure.values())
-    names = []
-    for item in structure if isinstance(structure, (list, tuple)) else []:
-        names.extend(_layer_names(item))
-    return names
 
 
 def _runner(model, precision: str = "float32") -> Runner:
@@ -707,8 +670,6 @@ def _predict_grouped(runner: Runner, smalls: list[np.ndarray]) -> list[np.ndarra
         members = [index for index, s in enumerate(shapes) if s == shape]
         batch = np.stack([scale_l(smalls[index]) for index in members])[..., None].astype(np.float32)
         ab = runner.predict(batch)
-        if not np.isfinite(ab).all():
-            raise ValueError("the model predicted non-finite colours (NaN or inf); is the model file sound?")
         for member, predicted in zip(members, ab):
             outputs[member] = predicted
     return outputs
@@ -1269,8 +1230,6 @@ def colorize_files(
 
     def submit(batch):
         return [(path, target, readers.submit(read, path)) for path, target in batch]
-
-    from colorize.visualize import atomic_write_bytes
 
     try:
         upcoming, writing = submit(batches[0]), []  # decoded while the model loads

@@ -86,8 +86,9 @@ class RebalancedCrossEntropy(keras.losses.Loss):
             table = ops.convert_to_tensor(np.asarray(self.weights, np.float32))
             loss = loss * ops.take(table, ops.argmax(target, axis=-1))
         if self.l1_weight:
-            annealed = ops.softmax(ops.log(ops.maximum(y_pred, 1e-8)) / self.temperature, axis=-1)
-            ab = ops.matmul(annealed, ops.convert_to_tensor(self.quantizer.centres)) / AB_SCALE
+            from colorize.models.classification import annealed_mean
+
+            ab = annealed_mean(y_pred, self.quantizer.centres, self.temperature)
             loss = loss + self.l1_weight * ops.mean(ops.abs(ab - y_true), axis=-1)
         return ops.mean(loss, axis=(1, 2))
 

@@ -17,6 +17,8 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
+
 log = logging.getLogger(__name__)
 
 
@@ -27,25 +29,70 @@ def float32_copy(model):
     config, and would run in bfloat16 wherever it is loaded: 10x slower on a CPU
     without bfloat16 instructions. Models that already compute in float32 are returned
     as they are.
-    """
-    import keras
 
+    Raises:
+        ValueError: the network cannot be rebuilt from its config (not a functional model).
+    """
     if all(_policy_name(layer) in ("float32", None) for layer in model.layers):
         return model
-    config = model.get_config()
-    for layer in config["layers"]:
-        if "dtype" in layer.get("config", {}):
-            layer["config"]["dtype"] = "float32"
-    copy = model.__class__.from_config(config)
-    copy.set_weights(model.get_weights())
-    if not isinstance(copy, keras.Model):  # pragma: no cover - from_config always gives a model here
-        raise TypeError(f"cannot rebuild {model.name!r} in float32")
+    copy = rebuild(model, dynamic=model.inputs[0].shape[1] is None, dtype="float32")
+    if copy is None:
+        raise ValueError(f"cannot rebuild model {model.name!r} in float32 (not a functional network)")
     return copy
 
 
 def _policy_name(layer):
     policy = getattr(layer, "dtype_policy", None)
     return getattr(policy, "name", None)
+
+
+def rebuild(model, dynamic: bool, dtype: str | None):
+    """The same network from its config: accepting any input size (``dynamic``, when it
+    is fully convolutional) and/or with the dtype policy ``dtype`` (output kept float32).
+    None when nothing is asked or the network cannot be rebuilt so."""
+    import copy
+
+    from colorize.inference import SIZE_MULTIPLE
+
+    if not dynamic and dtype is None:
+        return None
+    try:
+        config = copy.deepcopy(model.get_config())
+        input_layers = [layer for layer in config["layers"] if layer["class_name"] == "InputLayer"]
+        if len(input_layers) != 1:
+            return None
+        if dynamic:
+            input_layers[0]["config"]["batch_shape"] = [None, None, None, 1]
+        if dtype is not None:
+            outputs = set(_output_layer_names(config.get("output_layers", [])))
+            for layer in config["layers"]:
+                if layer["class_name"] != "InputLayer" and layer["config"].get("name") not in outputs:
+                    layer["config"]["dtype"] = dtype
+        rebuilt = model.__class__.from_config(config)
+        rebuilt.set_weights(model.get_weights())
+        probe = np.zeros((1, 2 * SIZE_MULTIPLE, 3 * SIZE_MULTIPLE, 1), np.float32)
+        if not dynamic:
+            size = int(model.inputs[0].shape[1])
+            probe = np.zeros((1, size, size, 1), np.float32)
+        expected = tuple(model(probe, training=False).shape) if not dynamic else probe.shape[:3] + (2,)
+        if tuple(rebuilt(probe, training=False).shape) != expected:
+            return None
+        return rebuilt
+    except Exception:  # dense layers, fixed reshapes, nested models ...: keep the model as it is
+        log.debug("model %s could not be rebuilt", getattr(model, "name", "?"), exc_info=True)
+        return None
+
+
+def _output_layer_names(structure) -> list[str]:
+    """Layer names in a functional config's ``output_layers`` ([name, node, index], nested)."""
+    if isinstance(structure, (list, tuple)) and structure and isinstance(structure[0], str):
+        return [structure[0]]
+    if isinstance(structure, dict):
+        structure = list(structure.values())
+    names = []
+    for item in structure if isinstance(structure, (list, tuple)) else []:
+        names.extend(_output_layer_names(item))
+    return names
 
 
 def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature: float | None = None) -> Path:
@@ -72,12 +119,13 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
 
     if temperature is not None and not (math.isfinite(temperature) and 0 < temperature <= 10):
         raise ValueError(f"temperature must be in (0, 10]. Received: temperature={temperature!r}")
-    saved = float32_copy(inference.load_saved_model(source))
+    saved = inference.load_saved_model(source)
     names = [layer.name for layer in saved.layers]
     if temperature is not None and "ab_bins" in names and saved.outputs[0].shape[-1] != 2:
         exported = classification.with_annealed_mean(saved, temperature)
-    else:
+    else:  # a GAN gives its generator, an embedding-input fusion model its extractor-wired form
         exported = models.as_inference_model(saved)
+    exported = float32_copy(exported)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")

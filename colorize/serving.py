@@ -94,7 +94,7 @@ def create_app(
         "fixed_size": runner.fixed_size,
         "max_upload_mb": max_upload_mb,
         "render_sizes": list(RENDER_SIZES),
-        "default_render_size": runner.fixed_size or max(inference.DEFAULT_RENDER_SIZE, runner.trained_size or 0),
+        "default_render_size": runner.default_render_size,
     }
     # One worker thread: photos go through the model one at a time, in arrival order.
     worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorize-model")

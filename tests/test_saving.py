@@ -38,3 +38,18 @@ def test_export_bfloat16_classification_model_to_float32_with_temperature(tmp_pa
                                     "--temperature", "0"])  # fmt: skip
     assert bad.exit_code == 2 and "--temperature" in bad.output
     assert isinstance(bad.exception, SystemExit), bad.exception  # an error message, not a crash
+
+
+def test_export_of_a_bfloat16_gan_gives_its_float32_generator(tmp_path):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        gan = models.build_model("gan", image_size=32, generator="unet", base_filters=2, depth=2,
+                                 discriminator_width=0.0625)  # fmt: skip
+        gan.compile()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    gan.save(tmp_path / "gan.keras")
+    saving.export_model(tmp_path / "gan.keras", tmp_path / "generator.keras")
+    exported = keras.saving.load_model(tmp_path / "generator.keras", compile=False)
+    assert exported.output_shape == (None, 32, 32, 2)
+    assert {layer.dtype_policy.name for layer in exported.layers} == {"float32"}

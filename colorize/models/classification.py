@@ -119,6 +119,18 @@ def rebalancing_weights(histogram, edges, lambda_: float = 0.5, sigma: float = 5
     return (weights / np.sum(probability * weights)).astype(np.float32)
 
 
+def annealed_mean(probabilities, centres, temperature: float = TEMPERATURE):
+    """Scaled a*b* (..., 2) of bin probabilities (..., Q) by the annealed mean (``keras.ops``).
+
+    ``f_T(z) = exp(log z / T) / sum(exp(log z / T))``, then the mean of the bin ``centres``
+    (Q, 2, a*b* units) under ``f_T``: used by :class:`AnnealedMean` at inference and by
+    ``RebalancedCrossEntropy``'s L1 term in training.
+    """
+    logits = ops.log(ops.maximum(ops.cast(probabilities, "float32"), 1e-12)) / temperature
+    ab = ops.matmul(ops.softmax(logits, axis=-1), ops.convert_to_tensor(centres))
+    return ab / AB_SCALE
+
+
 @keras.saving.register_keras_serializable(package="colorize")
 class AnnealedMean(layers.Layer):
     """Bin probabilities (..., Q) -> scaled a*b* (..., 2) by the annealed mean (seed 002).
@@ -135,10 +147,7 @@ class AnnealedMean(layers.Layer):
         self.centres = gamut_bins(self.grid)
 
     def call(self, probabilities):
-        logits = ops.log(ops.maximum(ops.cast(probabilities, "float32"), 1e-12)) / self.temperature
-        annealed = ops.softmax(logits, axis=-1)
-        ab = ops.matmul(annealed, ops.convert_to_tensor(self.centres))
-        return ab / AB_SCALE
+        return annealed_mean(probabilities, self.centres, self.temperature)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (2,)
@@ -224,7 +233,7 @@ def build_regression_colorizer(image_size: int | None = 128, width: float = 1.0,
     l_input = keras.Input((image_size, image_size, 1), name="l_input")
     x = _trunk(l_input, width, dropout)
     x = layers.Conv2D(2, 1, activation="tanh", name="ab_quarter", dtype="float32")(x)
-    outputs = layers.UpSampling2D(4, interpolation="bilinear", name="ab_output", dtype="float32")(x)
+    outputs = BilinearUpsampling(4, name="ab_output")(x)
     return keras.Model(l_input, outputs, name="regression")
 
 
