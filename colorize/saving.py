@@ -114,6 +114,8 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
     """
     import math
 
+    import keras
+
     from colorize import inference, models
     from colorize.models import classification
 
@@ -121,7 +123,9 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
         raise ValueError(f"temperature must be in (0, 10]. Received: temperature={temperature!r}")
     saved = inference.load_saved_model(source)
     names = [layer.name for layer in saved.layers]
-    if temperature is not None and "ab_bins" in names and saved.outputs[0].shape[-1] != 2:
+    if temperature is not None and "ab_bins" in names:
+        if saved.outputs[0].shape[-1] == 2:  # already decoded: decode the bins again at this temperature
+            saved = keras.Model(saved.inputs, saved.get_layer("ab_bins").output, name=saved.name)
         exported = classification.with_annealed_mean(saved, temperature)
     else:  # a GAN gives its generator, an embedding-input fusion model its extractor-wired form
         exported = models.as_inference_model(saved)

@@ -40,6 +40,19 @@ def test_export_bfloat16_classification_model_to_float32_with_temperature(tmp_pa
     assert isinstance(bad.exception, SystemExit), bad.exception  # an error message, not a crash
 
 
+
+def test_exporting_an_exported_model_decodes_again_at_the_new_temperature(tmp_path):
+    trained = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2)
+    trained.save(tmp_path / "best.keras")
+    saving.export_model(tmp_path / "best.keras", tmp_path / "cold.keras", temperature=0.2)
+    saving.export_model(tmp_path / "cold.keras", tmp_path / "warm.keras", temperature=1.0)
+    warm = keras.saving.load_model(tmp_path / "warm.keras", compile=False)
+    assert warm.get_layer("annealed_mean").temperature == pytest.approx(1.0)
+    assert warm.output_shape == (None, 32, 32, 2)
+    x = np.linspace(-1, 1, 32 * 32, dtype="float32").reshape(1, 32, 32, 1)
+    reference = models.classification.with_annealed_mean(trained, 1.0)
+    np.testing.assert_allclose(np.asarray(warm(x)), np.asarray(reference(x)), atol=1e-5)
+
 def test_export_of_a_bfloat16_gan_gives_its_float32_generator(tmp_path):
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
