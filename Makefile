@@ -64,21 +64,24 @@ data: $(WORK)/scenes128/manifest.json
 # continues the committed model (more training on top of what it has seen, see its model card);
 # `none` starts from scratch. The export's annealed-mean temperature was chosen on the val splits.
 INIT ?= default
-EPOCHS64 ?= 8
-EPOCHS128 ?= 12
+EPOCHS64 ?= 5
+EPOCHS128 ?= 4
+LR64 ?= 5e-4
+LR128 ?= 2e-4
+REBALANCE ?= 0.9
 TEMPERATURE ?= 0.38
 BF16 := $(shell grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && echo --mixed-precision)
 BINS := $(WORK)/faces128 $(WORK)/scenes128 --mix 0.5,0.5 --model unet_classification --option base_filters=16 \
-	--loss rebalanced_crossentropy --batch-size 16 --augment $(BF16)
+	--loss rebalanced_crossentropy --rebalance $(REBALANCE) --batch-size 16 --augment $(BF16)
 STAGE64 := $(WORK)/runs/default-bins64
 STAGE128 := $(WORK)/runs/default-bins128
 default-model: data
 	if [ -f $(STAGE64)/config.json ]; then $(BIN)/colorize train --resume $(STAGE64); \
-	else $(BIN)/colorize train $(BINS) --image-size 64 --steps-per-epoch 500 --epochs $(EPOCHS64) \
+	else $(BIN)/colorize train $(BINS) --image-size 64 --steps-per-epoch 500 --epochs $(EPOCHS64) --learning-rate $(LR64) \
 	  $(if $(filter none,$(INIT)),,--init-weights $(INIT)) -o $(STAGE64); fi
 	if [ -f $(STAGE128)/config.json ]; then $(BIN)/colorize train --resume $(STAGE128); \
 	else $(BIN)/colorize train $(BINS) --image-size 128 --steps-per-epoch 250 --epochs $(EPOCHS128) \
-	  --learning-rate 3e-4 --init-weights $(STAGE64) -o $(STAGE128); fi
+	  --learning-rate $(LR128) --init-weights $(STAGE64) -o $(STAGE128); fi
 	$(BIN)/colorize export $(STAGE128) -o $(WORK)/default-candidate.keras --temperature $(TEMPERATURE) --overwrite
 	$(BIN)/colorize evaluate $(WORK)/default-candidate.keras default $(WORK)/scenes128 --split test --baselines --overwrite -o $(WORK)/reports/default-scenes
 	$(BIN)/colorize evaluate $(WORK)/default-candidate.keras default $(WORK)/hf128 --split test --baselines --overwrite -o $(WORK)/reports/default-hf

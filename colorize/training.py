@@ -78,6 +78,8 @@ class TrainConfig:
         epochs: number of epochs to reach (also when resuming).
         learning_rate: Adam learning rate.
         loss: one of :data:`LOSSES`; None picks the seed's loss for the model.
+        rebalance: the class-rebalancing mix lambda of the colour-weighted losses (seed 002):
+            weights ~ ((1 - lambda) p + lambda / Q)^-1; 0.5 is the seed's, 1 no rebalancing.
         augment: random flips and small scale/crop jitter on the training split.
         seed: random seed for weights, shuffling and augmentation.
         steps_per_epoch: limit the batches per epoch (None: one pass over the training split).
@@ -105,6 +107,7 @@ class TrainConfig:
     epochs: int = 20
     learning_rate: float = 1e-3
     loss: str | None = None
+    rebalance: float = 0.5
     augment: bool = False
     seed: int = 0
     steps_per_epoch: int | None = None
@@ -138,6 +141,9 @@ class TrainConfig:
             if value < (0 if name in ("seed", "num_samples") else 1):
                 raise ValueError(f"{name} must be at least 1. Received: {name}={value}")
         self.learning_rate = check_learning_rate(self.learning_rate)
+        if isinstance(self.rebalance, bool) or not isinstance(self.rebalance, (int, float)) or not 0 < self.rebalance <= 1:
+            raise ValueError(f"rebalance must be a number in (0, 1] (1: no rebalancing). Received: rebalance={self.rebalance!r}")
+        self.rebalance = float(self.rebalance)
         if not isinstance(self.model_options, dict):
             raise ValueError(
                 "model_options must be a mapping of builder options (base_filters: 16, ...). "
@@ -674,11 +680,12 @@ def _make_loss(name: str, config: TrainConfig, sources: _Sources):
         from colorize.models import classification
 
         return losses.RebalancedCrossEntropy(
-            weights=classification.rebalancing_weights(*distribution),
+            weights=classification.rebalancing_weights(*distribution, lambda_=config.rebalance),
             l1_weight=BINS_L1_WEIGHT if name.endswith("_l1") else 0.0,
         )
     power = 1 if name.endswith("l1") else 2
-    return losses.ColourWeightedLoss(histogram=distribution[0], edges=distribution[1], power=power)
+    return losses.ColourWeightedLoss(histogram=distribution[0], edges=distribution[1], power=power,
+                                     lambda_=config.rebalance)
 
 
 def _ab_distribution(config: TrainConfig, sources: _Sources):

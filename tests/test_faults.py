@@ -157,6 +157,11 @@ def test_row3_bad_learning_rates_refused(image_folder, tmp_path):
     for value in (float("nan"), float("inf"), 1e30, -5, 0, "abc"):
         with pytest.raises(ValueError, match="learning_rate"):
             TrainConfig(data="x", learning_rate=value)
+    for value in (0, -0.1, 1.5, float("nan"), "abc"):
+        with pytest.raises(ValueError, match="rebalance"):
+            TrainConfig(data="x", rebalance=value)
+    result = CliRunner().invoke(main, _tiny_train_args(image_folder, tmp_path / "r", "--rebalance", "0"))
+    assert "--rebalance" in _one_line_error(result, code=2)
     settings = tmp_path / "s.yaml"
     settings.write_text("learning_rate: -5\n")
     result = CliRunner().invoke(main, ["train", str(image_folder), "--config", str(settings), "-o", str(tmp_path / "r")])

@@ -82,6 +82,9 @@ def test_rebalancing_weights():
     assert np.sum(probability * weights) == pytest.approx(1.0, rel=1e-5)  # expectation 1
     common = np.argmax(probability)
     assert weights[common] == weights.min() and weights.max() > 1.5 * weights[common]
+    milder = classification.rebalancing_weights(histogram, edges, lambda_=0.9)
+    assert 1.0 < milder.max() / milder[common] < weights.max() / weights[common]
+    np.testing.assert_allclose(classification.rebalancing_weights(histogram, edges, lambda_=1.0), 1.0, rtol=1e-5)
 
 
 def test_classification_model_loss_and_inference(tmp_path):

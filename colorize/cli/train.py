@@ -42,6 +42,8 @@ def _parse_options(values):
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs to reach [20].")
 @click.option("--learning-rate", type=FiniteFloatRange(min=0, min_open=True, max=10), help="Adam learning rate [1e-3].")
 @click.option("--loss", type=click.Choice(LOSS_NAMES), help="Loss [the model's seed loss].")
+@click.option("--rebalance", type=click.FloatRange(0, 1, min_open=True), metavar="LAMBDA",
+              help="Class rebalancing of the colour-weighted losses: lambda of ((1-lambda) p + lambda/Q)^-1; 1 = none [0.5].")
 @click.option("--augment/--no-augment", default=None, help="Flip / scale-crop jitter on training images.")
 @click.option("--seed", type=int, help="Random seed [0].")
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Batches per epoch [one pass].")
