@@ -12,32 +12,37 @@ from keras import ops
 from colorize.color import AB_SCALE
 
 
+class _PixelLoss(keras.losses.Loss):
+    """Per-pixel ``error(y_true - y_pred)`` averaged over a*b*, in float32 (mixed precision safe)."""
+
+    error = None  # the element-wise error of the difference, set by each subclass
+
+    def call(self, y_true, y_pred):
+        return ops.mean(type(self).error(ops.cast(y_true, "float32") - ops.cast(y_pred, "float32")), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="colorize")
-class L1(keras.losses.Loss):
+class L1(_PixelLoss):
     """Mean absolute error on scaled ab (seed 000's U-Net / uVGG-net loss).
 
     Example:
         >>> model.compile(optimizer="adam", loss=L1())  # doctest: +SKIP
     """
 
+    error = ops.abs
+
     def __init__(self, name="l1", reduction="sum_over_batch_size", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    def call(self, y_true, y_pred):
-        y_pred = ops.cast(y_pred, "float32")
-        return ops.mean(ops.abs(ops.cast(y_true, "float32") - y_pred), axis=-1)
-
 
 @keras.saving.register_keras_serializable(package="colorize")
-class MSE(keras.losses.Loss):
+class MSE(_PixelLoss):
     """Mean squared error on scaled ab (seed 001, 002's L2 baseline, 004)."""
+
+    error = ops.square
 
     def __init__(self, name="mse", reduction="sum_over_batch_size", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-
-    def call(self, y_true, y_pred):
-        y_pred = ops.cast(y_pred, "float32")
-        return ops.mean(ops.square(ops.cast(y_true, "float32") - y_pred), axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="colorize")

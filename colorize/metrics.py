@@ -28,6 +28,12 @@ class AbMAE(keras.metrics.Mean):
         return super().update_state(ops.mean(error, axis=(1, 2, 3)), sample_weight=sample_weight)
 
 
+def _ab_distance(y_true, y_pred):
+    """Per-pixel Euclidean a*b* distance (Lab units) of two scaled a*b* tensors (``keras.ops``)."""
+    difference = (ops.cast(y_true, "float32") - ops.cast(y_pred, "float32")) * AB_SCALE
+    return ops.sqrt(ops.sum(ops.square(difference), axis=-1))
+
+
 @keras.saving.register_keras_serializable(package="colorize")
 class ThresholdAccuracy(keras.metrics.Mean):
     """Share of pixels whose predicted ab lies within ``threshold`` Lab units of the truth (seed 004).
@@ -40,8 +46,7 @@ class ThresholdAccuracy(keras.metrics.Mean):
         self.threshold = float(threshold)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        difference = (ops.cast(y_true, "float32") - ops.cast(y_pred, "float32")) * AB_SCALE
-        distance = ops.sqrt(ops.sum(ops.square(difference), axis=-1))
+        distance = _ab_distance(y_true, y_pred)
         within = ops.cast(distance <= self.threshold, "float32")
         return super().update_state(ops.mean(within, axis=(1, 2)), sample_weight=sample_weight)
 
@@ -61,8 +66,7 @@ class AbAuC(keras.metrics.Mean):
         self.max_threshold = int(max_threshold)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        difference = (ops.cast(y_true, "float32") - ops.cast(y_pred, "float32")) * AB_SCALE
-        distance = ops.sqrt(ops.sum(ops.square(difference), axis=-1))
+        distance = _ab_distance(y_true, y_pred)
         # A pixel at distance d is within t for the integer thresholds t = ceil(d)..max_threshold,
         # so the mean over thresholds needs no (pixels x thresholds) tensor.
         count = ops.clip(self.max_threshold + 1.0 - ops.ceil(distance), 0.0, self.max_threshold + 1.0)

@@ -11,6 +11,7 @@ import click
 import numpy as np
 import pytest
 
+from backend_check import TINY as ALL_TINY
 from colorize import registry
 from colorize.cli.train import train
 
@@ -77,21 +78,9 @@ def test_every_builder_is_reachable_from_models():
     assert models.build_unet is registry.resolve(registry.MODELS["unet"].builder)
 
 
-# Tiny options per family; the heavy ones (full ImageNet backbones) run under --run-slow.
-TINY = {
-    "unet": {"base_filters": 4, "depth": 2},
-    "fusion": {"extractor": "none", "width": 0.125},
-    "classification": {"width": 0.0625},
-    "unet_classification": {"base_filters": 4, "depth": 2},
-    "regression": {"width": 0.0625},
-    "naive_cnn": {"width": 0.125, "dense_units": 8},
-    "gan": {"generator": "unet", "base_filters": 2, "depth": 2, "discriminator_width": 0.0625},
-}
-HEAVY = {
-    "uvgg": {"base_filters": 4, "extractor_input_size": 32},
-    "vgg16_autoencoder": {"width": 0.125, "extractor_input_size": 32},
-    "resnet50": {"decoder_width": 0.125},
-}
+# Tiny options per family (tests/backend_check.py's); the heavy ones (full ImageNet backbones) run under --run-slow.
+HEAVY = {name: options for name, options in ALL_TINY.items() if name in ("uvgg", "vgg16_autoencoder", "resnet50")}
+TINY = {name: options for name, options in ALL_TINY.items() if name not in HEAVY}
 assert set(TINY) | set(HEAVY) == set(registry.MODELS)
 
 

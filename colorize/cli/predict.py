@@ -74,16 +74,12 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, p
         raise click.ClickException(f"no image files found in {', '.join(map(str, paths))}{found}")
     for source, target in result.written:
         click.echo(f"{source} -> {target}")
-    if result.skipped:
-        click.echo(f"Kept {len(result.skipped)} existing output(s) (--overwrite replaces them):")
-        for source, target in result.skipped:
-            click.echo(f"  {target}")
+    _listed(f"Kept {len(result.skipped)} existing output(s) (--overwrite replaces them):",
+            [str(target) for _, target in result.skipped])
     for source, note in result.notes:
         click.echo(f"Note: {source}: {note}")
-    if result.ignored:
-        click.echo(f"Passed over {len(result.ignored)} file(s) or link(s) (not colorized, not failures):")
-        for source, reason in result.ignored:
-            click.echo(f"  {source}: {reason}")
+    _listed(f"Passed over {len(result.ignored)} file(s) or link(s) (not colorized, not failures):",
+            [f"{source}: {reason}" for source, reason in result.ignored])
     click.echo(
         f"Colorized {len(result.written)} image(s), kept {len(result.skipped)} existing, "
         f"{len(result.failed)} failed."
@@ -93,3 +89,9 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, p
         for source, reason in result.failed:
             click.echo(f"  {source}: {reason}", err=True)
         raise SystemExit(1)
+
+
+def _listed(heading: str, lines: list[str]) -> None:
+    """A heading and its indented lines, or nothing when there are none."""
+    if lines:
+        click.echo("\n".join([heading, *(f"  {line}" for line in lines)]))

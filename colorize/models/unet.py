@@ -52,19 +52,20 @@ def build_unet(
         >>> model.output_shape
         (None, 128, 128, 2)
     """
-    inputs, x = unet_trunk(image_size, base_filters, depth, batch_norm, bottleneck_features)
-    outputs = layers.Conv2D(2, 1, activation="tanh", dtype="float32", name="ab_output")(x)
-    return keras.Model(inputs, outputs, name=name)
+    head = [layers.Conv2D(2, 1, activation="tanh", dtype="float32", name="ab_output")]
+    return _with_head(unet_trunk(image_size, base_filters, depth, batch_norm, bottleneck_features), head, name)
 
 
-def unet_trunk(
-    image_size: int | None = 128,
-    base_filters: int = 32,
-    depth: int = 4,
-    batch_norm: bool = True,
-    bottleneck_features=None,
-    output_level: int = 0,
-):
+def _with_head(trunk, head: list, name: str) -> keras.Model:
+    """The model of a ``unet_trunk`` output ``(inputs, features)`` followed by the ``head`` layers."""
+    inputs, x = trunk
+    for layer in head:
+        x = layer(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def unet_trunk(image_size: int | None = 128, base_filters: int = 32, depth: int = 4, batch_norm: bool = True,
+               bottleneck_features=None, output_level: int = 0):  # fmt: skip
     """The U-Net's encoder and decoder without a head: ``(l_input, features)``.
 
     Skip connections are kept by layer name while the encoder is wired
@@ -124,10 +125,8 @@ def build_unet_classification(
     """
     from colorize.models.classification import gamut_bins
 
-    inputs, x = unet_trunk(image_size, base_filters, depth, batch_norm, output_level=output_level)
-    x = layers.Conv2D(len(gamut_bins(grid)), 1, name="bins_logits")(x)
-    outputs = layers.Softmax(name="ab_bins", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name=name)
+    head = [layers.Conv2D(len(gamut_bins(grid)), 1, name="bins_logits"), layers.Softmax(name="ab_bins", dtype="float32")]
+    return _with_head(unet_trunk(image_size, base_filters, depth, batch_norm, output_level=output_level), head, name)
 
 
 def build_uvgg(
