@@ -89,7 +89,8 @@ class TrainConfig:
             )
         if self.loss is not None and self.loss not in registry.LOSSES:
             raise ValueError(f"Unknown loss. Expected one of {registry.LOSSES}. Received: loss={self.loss!r}")
-        if self.cache_embeddings and self.model != "fusion":
+        spec = registry.MODELS.get(self.model)
+        if self.cache_embeddings and not (spec is not None and spec.takes_embeddings):
             raise ValueError(
                 "--cache-embeddings needs a model with a global extractor vector (fusion). "
                 f"Received: model={self.model!r}"

@@ -52,6 +52,16 @@ class ModelSpec:
         """Whether the builder takes ``extractor_weights`` (a pretrained extractor inside)."""
         return self.extractor is not None or self.fixed_extractor is not None
 
+    @property
+    def takes_embeddings(self) -> bool:
+        """Whether the builder can take the selectable extractor's vector as an input (``--cache-embeddings``)."""
+        return self.extractor is not None
+
+    @property
+    def adversarial(self) -> bool:
+        """Whether it is a GAN: its own objective in ``train_step``, compiled with two optimizers."""
+        return self.default_loss == "gan"
+
     def resolve_builder(self) -> Callable:
         """The builder function itself (imports its module, and so Keras)."""
         return resolve(self.builder)

@@ -316,14 +316,15 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
         options["extractor_weights"] = _extractor_weights(config)
     if embedding_input:
         options["embedding_input"] = True
-    if config.model == "gan" and config.gan_schedule == "alternate":
+    adversarial = registry.get(config.model).adversarial
+    if adversarial and config.gan_schedule == "alternate":
         # Seed 004 swapped generator and discriminator every epoch.
         options.setdefault("alternate_every", config.steps_per_epoch or max(1, -(-sources.num_train // config.batch_size)))
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = models.build_model(config.model, image_size=config.image_size, **options)
     trained = distribute.multiworker_model(model) if config.strategy == "multiworker" else model
     with strategy.scope() if strategy else contextlib.nullcontext():
-        if config.model == "gan":
+        if adversarial:
             trained.compile(
                 generator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
                 discriminator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),

@@ -54,6 +54,8 @@ def test_registry_facts_match_the_builder(name):
     extractor = parameters.get("extractor")
     assert spec.extractor == (extractor.default if extractor is not None else None)
     assert spec.loads_extractor_weights == ("extractor_weights" in parameters)
+    assert spec.takes_embeddings == ("embedding_input" in parameters)
+    assert spec.adversarial == ("generator" in parameters)
     if spec.inference is not None:
         assert callable(registry.resolve(spec.inference))
 
