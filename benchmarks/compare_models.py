@@ -62,6 +62,7 @@ def main():
     args = parser.parse_args()
 
     from colorize import evaluation, inference, training
+    from colorize.config import TrainConfig
 
     candidates = [name.strip() for name in args.models.split(",") if name.strip()]
     names = [candidate.split(":")[0] for candidate in candidates]
@@ -77,7 +78,7 @@ def main():
         name, _, loss = candidate.partition(":")
         label = candidate.replace(":", "+")
         run_dir = args.output / "runs" / label
-        config = training.TrainConfig(
+        config = TrainConfig(
             data=[str(path) for path in args.data] if len(args.data) > 1 else str(args.data[0]),
             mix=[float(share) for share in args.mix.split(",")] if args.mix else None,
             mixed_precision=args.mixed_precision,

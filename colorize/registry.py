@@ -52,6 +52,16 @@ class ModelSpec:
         """Whether the builder takes ``extractor_weights`` (a pretrained extractor inside)."""
         return self.extractor is not None or self.fixed_extractor is not None
 
+    @property
+    def takes_embeddings(self) -> bool:
+        """Whether the builder can take the selectable extractor's vector as an input (``--cache-embeddings``)."""
+        return self.extractor is not None
+
+    @property
+    def adversarial(self) -> bool:
+        """Whether it is a GAN: its own objective in ``train_step``, compiled with two optimizers."""
+        return self.default_loss == "gan"
+
     def resolve_builder(self) -> Callable:
         """The builder function itself (imports its module, and so Keras)."""
         return resolve(self.builder)
@@ -114,3 +124,25 @@ def get(name: str) -> ModelSpec:
     if name not in MODELS:
         raise ValueError(f"Unknown model. Expected one of {sorted(MODELS)}. Received: model={name!r}")
     return MODELS[name]
+
+
+def builder_parameters(name: str, options: dict | None = None) -> dict:
+    """The keyword parameters (``inspect.Parameter``) a model's builder takes; a GAN's include its generator's.
+
+    Example:
+        >>> "base_filters" in builder_parameters("unet")  # doctest: +SKIP
+        True
+    """
+    import inspect
+
+    signature = inspect.signature(get(name).resolve_builder())
+    named = {
+        key: parameter for key, parameter in signature.parameters.items()
+        if parameter.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+    }  # fmt: skip
+    passes_on = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+    generator = (options or {}).get("generator", named["generator"].default) if "generator" in named else None
+    if passes_on and generator in MODELS and generator != name:
+        for key, parameter in builder_parameters(generator).items():
+            named.setdefault(key, parameter)
+    return named

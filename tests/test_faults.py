@@ -149,7 +149,7 @@ def _nan_unet():
 
 
 def test_row3_bad_learning_rates_refused(image_folder, tmp_path):
-    from colorize.training import TrainConfig
+    from colorize.config import TrainConfig
 
     for value in ("nan", "inf", "1e30", "-1"):
         result = CliRunner().invoke(main, _tiny_train_args(image_folder, tmp_path / "r", "--learning-rate", value))
@@ -207,7 +207,8 @@ def test_rows3_18_21_train_log_lines_and_nan_backup_refused_on_resume(image_fold
 
 
 def test_row4_run_dir_and_data_kept_apart(image_folder, tmp_path, monkeypatch):
-    from colorize.training import split_folder
+    from colorize.data.folders import split_folder
+    from colorize.rundir import run_dirs_under
 
     result = CliRunner().invoke(main, _tiny_train_args(image_folder, image_folder / "run"))
     assert "inside the data folder" in _one_line_error(result)
@@ -222,7 +223,8 @@ def test_row4_run_dir_and_data_kept_apart(image_folder, tmp_path, monkeypatch):
     (old_run / "history.csv").write_text("epoch,loss\n0,1.0\n")
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(old_run / "loss.png")
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(old_run / "samples" / "epoch_001.png")
-    train_files, val_files = split_folder(image_folder)
+    assert run_dirs_under(image_folder) == [old_run]
+    train_files, val_files = split_folder(image_folder, exclude=run_dirs_under(image_folder))
     assert len(train_files) + len(val_files) == 6
     assert not any("old_run" in str(path) for path in train_files + val_files)
 
@@ -342,7 +344,8 @@ def test_row12_gray_photos_warned_and_report_not_overwritten(tmp_path):
 
 def test_row10_extractor_needs_weights_or_explicit_random(image_folder, tmp_path, monkeypatch):
     from colorize.errors import WeightsNotFoundError
-    from colorize.training import TrainConfig, _extractor_weights, train
+    from colorize.config import TrainConfig
+    from colorize.training import _extractor_weights, train
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     config = TrainConfig(data=str(image_folder), output_dir=str(tmp_path / "run"), model="fusion", extractor="vggface")

@@ -34,12 +34,17 @@ def test_cli_choices_are_the_registry():
 
 
 def test_training_and_models_read_the_registry():
-    from colorize import models, training
+    from colorize import models
+    from colorize.config import TrainConfig
 
     assert models.MODELS is registry.MODELS
-    assert training.LOSSES == registry.LOSSES
-    assert training.DEFAULT_LOSSES == {name: spec.default_loss for name, spec in registry.MODELS.items()}
-    assert training.DEFAULT_LOSSES["unet"] == "l1" and training.DEFAULT_LOSSES["fusion"] == "mse"
+    for name, spec in registry.MODELS.items():
+        assert TrainConfig(data="x", model=name).effective_loss == spec.default_loss
+    assert TrainConfig(data="x", model="unet").effective_loss == "l1"
+    assert TrainConfig(data="x", model="fusion").effective_loss == "mse"
+    assert TrainConfig(data="x", model="unet", loss="mse").effective_loss == "mse"
+    with pytest.raises(ValueError, match="Unknown loss"):
+        TrainConfig(data="x", loss="huber")
 
 
 @pytest.mark.parametrize("name", sorted(registry.MODELS))
@@ -50,6 +55,8 @@ def test_registry_facts_match_the_builder(name):
     extractor = parameters.get("extractor")
     assert spec.extractor == (extractor.default if extractor is not None else None)
     assert spec.loads_extractor_weights == ("extractor_weights" in parameters)
+    assert spec.takes_embeddings == ("embedding_input" in parameters)
+    assert spec.adversarial == ("generator" in parameters)
     if spec.inference is not None:
         assert callable(registry.resolve(spec.inference))
 

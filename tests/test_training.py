@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from colorize.cli import main
-from colorize.training import TrainConfig, read_history, train
+from colorize.config import TrainConfig
+from colorize.rundir import read_history
+from colorize.training import train
 
 # One level, no batch norm: few variables, so tracing the train step is quick.
 TINY = {"base_filters": 4, "depth": 1, "batch_norm": False}

@@ -78,14 +78,15 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
       colorize train --resume runs/unet
       colorize train my_photos/ --init-weights default --option base_filters=16 --learning-rate 1e-4
     """
+    from colorize import config as train_config
     from colorize import training
 
     if resume_dir is not None:
         if not (resume_dir / "config.json").is_file():
             raise click.ClickException(f"{resume_dir} is not a run directory (no config.json)")
-        values = training.read_config_file(resume_dir / "config.json")
+        values = train_config.read_config_file(resume_dir / "config.json")
     else:
-        values = training.read_config_file(config_file) if config_file else {}
+        values = train_config.read_config_file(config_file) if config_file else {}
     if data:
         values["data"] = str(data[0]) if len(data) == 1 else [str(item) for item in data]
     if mix is not None:
@@ -101,7 +102,7 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
     if "data" not in values:
         raise click.UsageError("DATA is required (or --config with a 'data' entry, or --resume RUN_DIR)")
     values.setdefault("output_dir", str(Path("runs") / values.get("model", "unet")))
-    config = training.TrainConfig.from_dict(values)
+    config = train_config.TrainConfig.from_dict(values)
     click.echo(f"Training {config.model} on {', '.join(config.data_sources)} -> {config.output_dir}", err=True)
     try:
         result = training.train(config, resume=resume_dir is not None)
