@@ -375,8 +375,9 @@ def test_full_resolution_save_predictions_equal_predict(tmp_path, model_path):
     for name in names:
         assert np.array_equal(_read_rgb(scored / name), _read_rgb(predicted / name))  # the same pixels
     # the scored images are those measured: rgb_mse of each row is that of the saved PNG
-    model = inference.load_model(model_path)
-    rows = {Path(row["file"]).name: row for row in evaluation.evaluate({"tiny": model}, photos, full_resolution=True).rows}
+    model = inference.load_runner(model_path, "auto")  # as the CLI runs it
+    measured = evaluation.evaluate({"tiny": model}, photos, full_resolution=True)
+    rows = {Path(row["file"]).name: row for row in measured.rows}
     truth = _read_rgb(photos / "astronaut.png")
     mse = ((_read_rgb(scored / "astronaut_colorized.png") - truth) * 255.0) ** 2
     assert rows["astronaut.png"]["rgb_mse"] == pytest.approx(mse.mean(), rel=1e-4)

@@ -11,7 +11,7 @@ split, ``ab_distribution.npz``.
 
 Output files (in ``output_dir``):
 
-* ``<split>-NNNNN-of-MMMMM.tfrecord``: ``tf.train.Example`` records with ``"image"``
+* ``<split>-NNNNN-of-MMMMM.tfrecord``: ``tf.train.Example`` records (:mod:`colorize.data.records`) with ``"image"``
   (PNG bytes, ``image_size`` square, RGB 8-bit), ``"name"`` (path relative to its
   source) and ``"source"`` (the source argument), in content-hash order.
 * ``<split>-NNNNN-of-MMMMM.npy``: the same images as uint8 arrays ``(N, S, S, 3)``, in the
