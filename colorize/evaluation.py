@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import io
@@ -66,6 +67,7 @@ class EvaluationResult:
     full_resolution: bool = False
     truth: bool = True  # False: black-and-white photos, only the colour measures
     skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (file, reason)
+    render_size: int | None = None  # full resolution: the long side the models saw (None: predict's default)
 
 
 DEFAULT_IMAGE_SIZE = 128
@@ -80,6 +82,8 @@ def working_size(models: dict, data: str | os.PathLike | None = None) -> int:
         128
     """
     for model in models.values():
+        if getattr(model, "trained_size", None):  # a colorize.inference.Runner
+            return int(model.trained_size)
         shape = getattr(model, "inputs", None) and model.inputs[0].shape
         if shape and shape[1] is not None and shape[1] == shape[2]:
             return int(shape[1])
@@ -107,37 +111,49 @@ class _Batch:
         return len(self.l_scaled)
 
 
-def _predictor(model, image_size: int) -> Callable[[_Batch], list | np.ndarray]:
-    """A function batch -> predicted ab_scaled for each image (the shape of its truth)."""
+def _predictor(model, render_size: int | None) -> Callable[[_Batch], list]:
+    """A function batch -> the scored ``(rgb, ab)`` of each image: the 8-bit RGB in [0, 1] a
+    user gets (the shape of its truth) and its predicted a*b*.
+
+    At working size the a*b* are the model's own (as in the seeds). At full resolution a
+    model colorizes each file with :func:`colorize.inference.colorize_image`, the very
+    function ``colorize predict`` uses, and the a*b* are those of its output.
+    """
     if isinstance(model, str):
         if model == "gray":
-            return lambda batch: [np.zeros_like(ab) for ab in batch.ab_scaled]
+            return lambda batch: _scored(batch.l_scaled, [np.zeros_like(ab) for ab in batch.ab_scaled])
         if model == "random":
-            return lambda batch: _random_baseline(batch)
+            return lambda batch: _scored(batch.l_scaled, _random_baseline(batch))
         raise ValueError(f"Unknown baseline. Expected one of {BASELINES}. Received: {model!r}")
-    from colorize.inference import Runner
+    from colorize import inference
 
-    runner = model if isinstance(model, Runner) else Runner.create(model)
+    runner = inference.Runner.create(model)
 
     def predict(batch):
-        if isinstance(batch.l_scaled, np.ndarray):  # one working size for the whole batch
-            size = runner.fixed_size
-            if size is None or size == batch.l_scaled.shape[1]:
-                return runner.predict(batch.l_scaled)
-            resized = np.stack([_resize(image, size, size) for image in batch.l_scaled])
-            return [_resize(ab, *batch.l_scaled.shape[1:3]) for ab in runner.predict(resized)]
-        # Full resolution: the model sees each photo at its working shape (long side
-        # ``image_size``), its ab is resized back to the photo's size.
-        shapes = [runner.working_shape(*image.shape[:2], image_size) for image in batch.l_scaled]
-        outputs: list = [None] * len(batch)
-        for shape in dict.fromkeys(shapes):
-            members = [index for index, s in enumerate(shapes) if s == shape]
-            small = np.stack([_resize(batch.l_scaled[index], *shape) for index in members])
-            for index, ab in zip(members, runner.predict(small)):
-                outputs[index] = _resize(ab, *batch.l_scaled[index].shape[:2])
-        return outputs
+        if batch.files:  # full resolution: what `colorize predict` writes
+            outputs = [inference.colorize_image(file, model=runner, render_size=render_size) for file in batch.files]
+            return [(rgb, _output_ab(rgb)) for rgb in map(_float_rgb, outputs)]
+        size = runner.fixed_size
+        if size is None or size == batch.l_scaled.shape[1]:
+            return _scored(batch.l_scaled, runner.predict(batch.l_scaled))
+        resized = np.stack([_resize(image, size, size) for image in batch.l_scaled])
+        return _scored(batch.l_scaled, [_resize(ab, *batch.l_scaled.shape[1:3]) for ab in runner.predict(resized)])
 
     return predict
+
+
+def _scored(l_scaled: list | np.ndarray, predicted: list | np.ndarray) -> list:
+    """``(rgb, ab)`` of each image from scaled L and predicted scaled ab: RGB rounded to the
+    8 bits a user would get (one conversion for a stacked batch), ab unscaled."""
+    from colorize import color
+
+    if isinstance(l_scaled, np.ndarray):
+        predicted = np.stack(predicted).astype(np.float32)
+        rgb = _to_rgb(l_scaled, predicted)
+    else:
+        predicted = [np.asarray(ab, np.float32) for ab in predicted]
+        rgb = [_to_rgb(l_image, ab) for l_image, ab in zip(l_scaled, predicted)]
+    return [(np.round(image * 255.0) / 255.0, color.unscale_ab(ab)) for image, ab in zip(rgb, predicted)]
 
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -177,11 +193,9 @@ def _working_size_batches(data, split: str, image_size: int, batch_size: int):
         yield l_scaled.numpy(), ab_scaled.numpy(), rgb.numpy(), None
 
 
-def _full_resolution_batches(data, batch_size: int):
-    """Lists of full-resolution (l_scaled, ab_scaled, rgb), one photo at a time from disk."""
-    from colorize import color
+def _photo_files(data) -> list[Path]:
+    """The photos of a plain folder (or file) evaluated at full resolution."""
     from colorize.data import images, pipeline
-    from colorize.errors import ColorizeError
 
     if pipeline.is_prepared_dir(data):
         raise ValueError(
@@ -191,6 +205,15 @@ def _full_resolution_batches(data, batch_size: int):
     files, skipped = images.find_images([data])
     for path, reason in skipped:
         log.warning("skipping %s: %s", path, reason)
+    return files
+
+
+def _full_resolution_batches(files: list[Path], batch_size: int):
+    """Lists of full-resolution (l_scaled, ab_scaled, rgb, file), one photo at a time from disk."""
+    from colorize import color
+    from colorize.data import images
+    from colorize.errors import ColorizeError
+
     batch: tuple[list, list, list, list] = ([], [], [], [])
     for path in files:
         try:
@@ -218,23 +241,32 @@ def evaluate(
     num_samples: int = 8,
     full_resolution: bool = False,
     progress: Callable[[int], None] | None = None,
+    save_predictions: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ) -> EvaluationResult:
     """Evaluate models (and baselines) on colour photos.
 
     Args:
-        models: ``{name: keras.Model | "gray" | "random"}``; a model maps scaled L to
-            scaled ab (see ``colorize.inference.load_model``).
+        models: ``{name: keras.Model | Runner | "gray" | "random"}``; a model maps scaled
+            L to scaled ab (see ``colorize.inference.load_model``; a
+            ``colorize.inference.Runner`` from ``load_runner`` keeps its precision).
         data: a prepared data set (its ``split`` is used) or a plain folder of colour images.
         split: the prepared split to use ("test" by default).
         image_size: the working size images are compared at; None: the first model's
             input size, else the prepared set's size, else 128. With ``full_resolution``,
-            the long side the models see.
+            the long side the models see (None: ``colorize predict``'s default).
         batch_size: images per batch.
         limit: stop after this many images.
         num_samples: images kept for the comparison grid.
-        full_resolution: compare at each photo's own size (plain folders only): the
-            predicted ab is resized up and joined with the photo's full-resolution L.
+        full_resolution: compare at each photo's own size (plain folders only): a model
+            colorizes each file with :func:`colorize.inference.colorize_image`, as
+            ``colorize predict`` does (the a*b* measures are those of its output).
         progress: optional callable ``progress(n)`` after each batch of n images.
+        save_predictions: a folder to write each scored image to as a PNG (a sub-folder
+            per model when there are several): at full resolution named as ``colorize
+            predict`` names its outputs (``photo_colorized.png``, sub-folders kept), else
+            ``NNNNN_colorized.png`` by position (the ``image`` column of the report).
+        overwrite: replace predictions already in ``save_predictions``.
 
     Returns:
         An :class:`EvaluationResult`.
@@ -245,15 +277,23 @@ def evaluate(
     """
     from colorize import color
 
+    from colorize.data import records
+
     if not models:
         raise ValueError("nothing to evaluate: give at least one model or --baselines")
+    records.check_complete(data)
+    if save_predictions is not None:
+        check_predictions_folder(save_predictions, overwrite)
+    render_size = image_size if full_resolution else None
     if image_size is None:
         image_size = working_size(models, data)
+    photos = _photo_files(data) if full_resolution else None
     if full_resolution:
-        batches = _full_resolution_batches(data, batch_size)
+        batches = _full_resolution_batches(photos, batch_size)
     else:
         batches = _working_size_batches(data, split, image_size, batch_size)
-    predictors = {name: _predictor(model, image_size) for name, model in models.items()}
+    predictors = {name: _predictor(model, render_size) for name, model in models.items()}
+    saver = None if save_predictions is None else _PredictionWriter(save_predictions, list(models), data, photos)
     names = list(models) + ["ground truth"]
     sums: dict[str, dict[str, float]] = {name: {} for name in names}
     histograms = {name: np.zeros((len(metrics.AB_EDGES) - 1,) * 2) for name in names}
@@ -282,20 +322,9 @@ def evaluate(
             gray = _to_rgb(l_scaled[index], np.zeros_like(ab_scaled[index]))
             samples["gray input"].append(_thumbnail(gray, image_size))
         for name, predict in predictors.items():
-            predicted = predict(batch)
-            if isinstance(l_scaled, np.ndarray):  # one conversion for the whole batch
-                predicted = np.stack(predicted).astype(np.float32)
-                all_rgb = _to_rgb(l_scaled, predicted)
-            for index in range(len(batch)):
-                predicted_scaled = np.asarray(predicted[index], np.float32)
-                # RGB measures use the 8-bit image a user would get; ab measures use the
-                # predicted a*b* directly, as in the seeds.
-                if isinstance(l_scaled, np.ndarray):
-                    predicted_rgb = all_rgb[index]
-                else:
-                    predicted_rgb = _to_rgb(l_scaled[index], predicted_scaled)
-                predicted_rgb = np.round(predicted_rgb * 255.0) / 255.0
-                predicted_ab = color.unscale_ab(predicted_scaled)
+            for index, (predicted_rgb, predicted_ab) in enumerate(predict(batch)):
+                if saver is not None:
+                    saver.save(name, count + index, files[index] if files else None, predicted_rgb)
                 histograms[name] += metrics.ab_histogram(predicted_ab)
                 if len(samples[name]) < num_samples:
                     samples[name].append(_thumbnail(predicted_rgb, image_size))
@@ -321,7 +350,57 @@ def evaluate(
             summary[name]["ab_intersection"] = metrics.histogram_intersection(
                 histograms[name], histograms["ground truth"]
             )
-    return EvaluationResult(summary, rows, histograms, samples, count, str(data), image_size, full_resolution)
+    return EvaluationResult(summary, rows, histograms, samples, count, str(data), image_size, full_resolution,
+                            render_size=render_size)  # fmt: skip
+
+
+def check_predictions_folder(folder: str | os.PathLike, overwrite: bool = False) -> None:
+    """Refuse to write predictions over those of an earlier run unless ``overwrite``.
+
+    Raises:
+        FileExistsError: ``folder`` already holds PNG images (and not ``overwrite``).
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"{folder} is a file; --save-predictions needs a folder")
+    earlier = next(folder.rglob("*.png"), None) if folder.is_dir() else None
+    if earlier is not None and not overwrite:
+        raise FileExistsError(
+            f"{folder} already holds predictions ({earlier.name} ...); pass --overwrite to replace them, "
+            "or choose another folder"
+        )
+
+
+class _PredictionWriter:
+    """Writes each scored image as a PNG (atomically, with the umask's mode).
+
+    Photos (``files`` given) are named as ``colorize predict`` names its outputs
+    (:func:`colorize.inference.output_path_for`, sub-folders below ``data`` kept, and
+    ``photo_jpg_colorized.png`` where ``photo.jpg`` and ``photo.png`` would share a name),
+    so the two folders compare file by file; images of a prepared set by position.
+    """
+
+    def __init__(self, folder, names: list[str], data, files: list[Path] | None):
+        from colorize import inference
+
+        folder = Path(folder)
+        self.folders = {name: folder / name if len(names) > 1 else folder for name in names}
+        root = Path(data) if Path(data).is_dir() else None
+        named = {str(path): inference.output_path_for(path, root, Path()) for path in files or []}
+        shared = collections.Counter(named.values())
+        for path in files or []:
+            if shared[named[str(path)]] > 1:
+                suffix = f"_{path.suffix.lower().lstrip('.')}_colorized"
+                named[str(path)] = inference.output_path_for(path, root, Path(), suffix)
+        self.targets = named  # photo -> its path below a model's folder
+
+    def save(self, name: str, index: int, file: str | None, rgb: np.ndarray) -> Path:
+        from colorize import visualize
+
+        relative = self.targets[file] if file is not None else Path(f"{index:05d}_colorized.png")
+        path = self.folders[name] / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return visualize.save_image(path, np.rint(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8))
 
 
 def _to_rgb(l_scaled: np.ndarray, ab_scaled: np.ndarray) -> np.ndarray:
@@ -448,6 +527,8 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
     files = {}
     payload = {"data": result.data, "num_images": result.num_images, "image_size": result.image_size,
                "full_resolution": result.full_resolution, "models": result.summary}  # fmt: skip
+    if result.full_resolution:
+        payload["render_size"] = result.render_size
     files["metrics"] = visualize.atomic_write_bytes(
         output_dir / "metrics.json", (json.dumps(payload, indent=2) + "\n").encode()
     )
@@ -465,8 +546,8 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
         f"# {title}",
         "",
         f"Data: `{result.data}` — {result.num_images} images compared at "
-        + ("their full resolution (models see a long side of "
-           f"{result.image_size} px)." if result.full_resolution else f"{result.image_size} x {result.image_size}."),
+        + (f"their full resolution, colorized as `colorize predict` does ({_render_text(result)})."
+           if result.full_resolution else f"{result.image_size} x {result.image_size}."),
         "Each colour image is turned gray, colorized, and compared with itself. `gray` predicts a*b* = 0;",
         "`random` uses the a*b* of another image of the set. AuC: area under the share of pixels",
         "within t (a*b* Euclidean distance), t = 0..150, in percent; acc@10: share within 10.",
@@ -614,14 +695,19 @@ def evaluate_without_truth(
 def _measured_rgb(output: np.ndarray) -> np.ndarray:
     """A colorize_image output (uint8 / uint16 / float, RGB or RGBA) as float RGB in [0, 1],
     area-downscaled to at most :data:`MEASURE_MAX_PIXELS` (bounded memory for big scans)."""
-    rgb = output[..., :3]
-    peak = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(rgb.dtype, 1.0)
-    rgb = rgb.astype(np.float32) / np.float32(peak)
+    rgb = _float_rgb(output)
     height, width = rgb.shape[:2]
     if height * width > MEASURE_MAX_PIXELS:
         scale = math.sqrt(MEASURE_MAX_PIXELS / (height * width))
         rgb = _resize(rgb, max(1, int(height * scale)), max(1, int(width * scale)))
     return rgb
+
+
+def _float_rgb(output: np.ndarray) -> np.ndarray:
+    """A colorize_image output (uint8 / uint16 / float, RGB or RGBA) as float32 RGB in [0, 1]."""
+    rgb = output[..., :3]
+    peak = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(rgb.dtype, 1.0)
+    return rgb.astype(np.float32) / np.float32(peak)
 
 
 def _fit(image: np.ndarray, size: int) -> np.ndarray:
@@ -658,6 +744,12 @@ def contact_sheet_columns(samples: dict[str, list[np.ndarray]], groups: int | No
             cells = list(samples[name][group * rows : (group + 1) * rows])
             columns.append((name, cells + [blank] * (rows - len(cells))))
     return columns
+
+
+def _render_text(result: EvaluationResult) -> str:
+    if result.render_size:
+        return f"models see a long side of {result.render_size} px"
+    return "at its default render size"
 
 
 def _write_colour_report(result: EvaluationResult, output_dir: Path, title: str) -> dict:

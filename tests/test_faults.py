@@ -311,6 +311,26 @@ def test_row19_messages(image_folder, tmp_path, caplog):
     assert any("split" in record.getMessage() and "no images" in record.getMessage() for record in caplog.records)
 
 
+def test_row19_evaluate_on_an_interrupted_prepare_says_so_as_train_does(tmp_path):
+    half = tmp_path / "half"  # shards written, killed before the manifest
+    half.mkdir()
+    (half / "test-00000-of-00001.tfrecord").write_bytes(b"\0" * 16)
+    trained = _one_line_error(CliRunner().invoke(main, _tiny_train_args(half, tmp_path / "run")))
+    result = CliRunner().invoke(main, ["evaluate", "--baselines", str(half), "-o", str(tmp_path / "report")])
+    output = _one_line_error(result)
+    assert len(output.strip().splitlines()) == 1 and output.startswith("Error: ")
+    assert output.strip()[len("Error: "):] in trained  # the message train gives
+    assert "incomplete (interrupted) prepare" in output and "colorize prepare ... --overwrite" in output
+    killed = tmp_path / "new"  # a first prepare killed before its staging folder was renamed into place
+    staging = tmp_path / ".new.tmp-999999"
+    staging.mkdir()
+    (staging / "train-00000-of-00001.tfrecord").write_bytes(b"\0" * 16)
+    for args in (["--baselines", str(killed)], ["--baselines", str(killed), "--full-resolution"]):
+        output = _one_line_error(CliRunner().invoke(main, ["evaluate", *args, "-o", str(tmp_path / "report")]))
+        assert "incomplete (interrupted) prepare" in output and ".new.tmp-999999" in output
+    assert not (tmp_path / "report").exists()
+
+
 # ----------------------------------------------------------------------------- rows 8, 12: evaluate
 
 

@@ -159,10 +159,10 @@ def test_faces_crop_and_drop(tmp_path):
 def test_killed_write_leaves_no_complete_looking_shard(tmp_path, monkeypatch):
     folder = _colour_folder(tmp_path / "src", 4)
 
-    def explode(tf, item):
+    def explode(png, name, source):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(prepare_lib, "_example", explode)
+    monkeypatch.setattr(prepare_lib, "encode_example", explode)
     with pytest.raises(KeyboardInterrupt):
         prepare([folder], tmp_path / "out", image_size=16, workers=1, progress=False)
     assert list(tmp_path.glob("*out*")) == []  # no set, no staging folder left behind
@@ -215,3 +215,15 @@ def test_cli_prepare_summary_and_errors(tmp_path):
     usage = runner.invoke(main, ["prepare", str(folder)])
     assert usage.exit_code == 2  # missing -o
     assert isinstance(usage.exception, SystemExit), usage.exception  # an error message, not a crash
+
+
+def test_records_round_trip_one_example():
+    import tensorflow as tf
+
+    from colorize.data import records
+
+    png = tf.io.encode_png(make_portrait_like(16)).numpy()
+    parsed = records.parse_example(records.encode_example(png, "a/ö.png", "photos"))
+    assert parsed["image"].numpy() == png
+    assert parsed["name"].numpy().decode("utf-8") == "a/ö.png" and parsed["source"].numpy() == b"photos"
+    assert records.shard_name("val", 2, 10) == "val-00002-of-00010.tfrecord"

@@ -29,6 +29,13 @@ _STARTUP_NOISE = (
 )
 
 
+# The model's compute type, for every command that colorizes photos (predict, evaluate).
+precision_option = click.option(
+    "--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
+    help="Model compute type: auto = bfloat16 where the CPU has AMX or AVX-512 BF16, else float32.",
+)
+
+
 def handle_errors(function=None, *, import_tensorflow: bool = True):
     """Turn expected library errors into a one-line message and exit code 1.
 

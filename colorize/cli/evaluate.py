@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors
+from colorize.cli._common import handle_errors, precision_option
 
 
 @click.command()
@@ -29,10 +29,14 @@ from colorize.cli._common import handle_errors
               help="DATA is a folder of genuine black-and-white photos: no pixel metrics, only the colour measures "
                    "of each model's output (as `colorize predict` makes it) and contact_sheet.png; "
                    "--image-size is then the long side the models see.")
-@click.option("--overwrite", is_flag=True, help="Replace a report already in the report folder.")
+@click.option("--save-predictions", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write every scored image here, one PNG per photo (a sub-folder per model when several): "
+                   "with --full-resolution named and made as `colorize predict` makes them.")
+@click.option("--overwrite", is_flag=True, help="Replace a report (and --save-predictions images) already there.")
+@precision_option
 @handle_errors
 def evaluate(args, extra_models, baselines, output, split, image_size, full_resolution, batch_size, limit,
-             num_samples, no_truth, overwrite):  # fmt: skip
+             num_samples, no_truth, save_predictions, overwrite, precision):  # fmt: skip
     """Evaluate MODELs (and baselines) on DATA: a prepared data set or a folder of colour photos.
 
     Each photo is turned gray, colorized and compared with itself. Writes
@@ -45,10 +49,12 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
       colorize evaluate default data/hf128 --baselines -o report/
       colorize evaluate --model runs/unet --model runs/fusion photos/ -o cmp/
       colorize evaluate default old_bw_photos/ --no-truth -o report-bw/
+      colorize evaluate default photos/ --full-resolution --save-predictions colour/
     """
     from tqdm import tqdm
 
     from colorize import evaluation, inference
+    from colorize.data import records
 
     if image_size is not None and not full_resolution and image_size % inference.SIZE_MULTIPLE:
         raise click.BadParameter(
@@ -58,8 +64,14 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
         )  # fmt: skip
     if not overwrite and any((output / name).exists() for name in ("metrics.json", "report.md")):
         raise click.ClickException(f"{output} already holds a report; pass --overwrite to replace it, or another -o")
+    if save_predictions is not None:
+        if no_truth:
+            raise ValueError("--save-predictions scores against colour truth; for black-and-white photos "
+                             "use `colorize predict`")
+        evaluation.check_predictions_folder(save_predictions, overwrite)
     *model_specs, data = args
     data = Path(data)
+    records.check_complete(data)
     if not data.exists():
         raise FileNotFoundError(f"DATA {data} does not exist: give a prepared data set or a folder of colour photos")
     model_specs = list(model_specs) + list(extra_models)
@@ -68,7 +80,7 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
     models = {}
     for spec in model_specs:
         name = _display_name(spec, models)
-        models[name] = inference.load_model(spec)
+        models[name] = inference.load_runner(spec, precision)  # as `colorize predict` runs it
     if no_truth:
         return _evaluate_without_truth(models, data, output, image_size, limit, num_samples)
     if baselines:
@@ -79,6 +91,7 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
         result = evaluation.evaluate(
             models, data, split=split, image_size=image_size, batch_size=batch_size, limit=limit,
             num_samples=num_samples or 8, full_resolution=full_resolution, progress=bar.update,
+            save_predictions=save_predictions, overwrite=overwrite,
         )  # fmt: skip
     files = evaluation.write_report(result, output)
     if evaluation.lacks_colour_truth(result):
@@ -88,6 +101,8 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
     click.echo(f"\n{result.num_images} images. Report: {files['report']}")
     for key in ("metrics", "per_image", "distribution", "samples"):
         click.echo(f"  {files[key]}")
+    if save_predictions is not None:
+        click.echo(f"Predictions: {save_predictions}")
 
 
 def _display_name(spec: str, taken: dict) -> str:

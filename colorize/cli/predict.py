@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors, import_tensorflow_quietly
+from colorize.cli._common import handle_errors, import_tensorflow_quietly, precision_option
 
 
 @click.command()
@@ -21,8 +21,7 @@ from colorize.cli._common import handle_errors, import_tensorflow_quietly
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (inputs never are).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Photos per model call.")
-@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
-              help="Model compute type: auto = bfloat16 where the CPU has AMX or AVX-512 BF16, else float32.")
+@precision_option
 @handle_errors(import_tensorflow=False)
 def predict(paths, output, model, render_size, compare, overwrite, batch_size, precision):
     """Colorize PATHS: image files, or folders searched recursively.

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from colorize.data.records import MANIFEST_NAME, SPLITS
+
 MANIFEST_KEY = "array_shards"
-SPLITS = ("train", "val", "test")
 
 
 def shard_name(split: str, index: int, count: int) -> str:
@@ -103,9 +104,9 @@ def open_split(data_dir: str | os.PathLike, split: str = "train") -> SplitImages
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}. Received: split={split!r}")
     data_dir = Path(data_dir)
-    manifest_path = data_dir / "manifest.json"
+    manifest_path = data_dir / MANIFEST_NAME
     if not manifest_path.is_file():
-        raise FileNotFoundError(f"{data_dir}: no manifest.json; run `colorize prepare SRC -o {data_dir}` first")
+        raise FileNotFoundError(f"{data_dir}: no {MANIFEST_NAME}; run `colorize prepare SRC -o {data_dir}` first")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     if MANIFEST_KEY not in manifest:
         raise FileNotFoundError(

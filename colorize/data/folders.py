@@ -27,14 +27,11 @@ def split_folder(
     Raises:
         ColorizeError: fewer than 2 images, or the TFRecords of an unfinished prepare.
     """
+    from colorize.data import records
     from colorize.data.images import find_images
 
     folder = Path(folder)
-    if folder.is_dir() and not (folder / "manifest.json").exists() and any(folder.glob("*.tfrecord")):
-        raise ColorizeError(
-            f"{folder} holds TFRecord shards but no manifest.json: an incomplete (interrupted) prepare; "
-            "run `colorize prepare ... --overwrite` again to finish it"
-        )
+    records.check_complete(folder)
     excluded = [Path(path) for path in exclude]
     files = [
         path for path in find_images([folder])[0]

@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -34,13 +35,12 @@ import functools
 import numpy as np
 
 from colorize.data import MIN_CROP_FRACTION
+from colorize.data import records
 from colorize.data.images import find_images
+from colorize.data.records import AB_DISTRIBUTION_NAME, MANIFEST_NAME, SPLITS  # noqa: F401 - also read as pipeline.NAME
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAME = "manifest.json"
-AB_DISTRIBUTION_NAME = "ab_distribution.npz"
-SPLITS = ("train", "val", "test")
 
 # Extensions tf.io.decode_image reads natively (others need `colorize prepare`).
 TF_DECODABLE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -127,6 +127,37 @@ def load_ab_distribution(data_dir: str | os.PathLike) -> tuple[np.ndarray, np.nd
         return np.asarray(data["histogram"], np.float64), np.asarray(data["edges"], np.float64)
 
 
+@dataclasses.dataclass(frozen=True)
+class DatasetOptions:
+    """How examples are drawn and batched: the options :func:`make_dataset` and
+    :func:`colorize.data.pydataset.make_pydataset` share (checked once, here).
+
+    ``shuffle=None`` becomes True for the train split only.
+
+    Example:
+        >>> DatasetOptions("val", image_size=64).shuffle
+        False
+    """
+
+    split: str = "train"
+    image_size: int = 128
+    batch_size: int = 16
+    augment: bool = False
+    shuffle: bool | None = None
+    repeat: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        if int(self.image_size) < 8:
+            raise ValueError(f"image_size must be at least 8. Received: image_size={self.image_size!r}")
+        if int(self.batch_size) < 1:
+            raise ValueError(f"batch_size must be at least 1. Received: batch_size={self.batch_size!r}")
+        resolved = {"image_size": int(self.image_size), "batch_size": int(self.batch_size), "seed": int(self.seed),
+                    "shuffle": self.split == "train" if self.shuffle is None else bool(self.shuffle)}  # fmt: skip
+        for name, value in resolved.items():
+            object.__setattr__(self, name, value)
+
+
 def make_dataset(
     source: str | os.PathLike | Sequence[str | os.PathLike],
     split: str = "train",
@@ -167,13 +198,8 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    if int(image_size) < 8:
-        raise ValueError(f"image_size must be at least 8. Received: image_size={image_size!r}")
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be at least 1. Received: batch_size={batch_size!r}")
-    image_size = int(image_size)
-    if shuffle is None:
-        shuffle = split == "train"
+    options = DatasetOptions(split, image_size, batch_size, augment, shuffle, repeat, seed)
+    image_size, shuffle = options.image_size, options.shuffle
     autotune = tf.data.AUTOTUNE
 
     single = not isinstance(source, (list, tuple))
@@ -239,13 +265,7 @@ def _plain_files(sources: list) -> list[Path]:
 def _decode_record(record):
     import tensorflow as tf
 
-    features = {
-        "image": tf.io.FixedLenFeature([], tf.string),
-        "name": tf.io.FixedLenFeature([], tf.string, default_value=""),
-        "source": tf.io.FixedLenFeature([], tf.string, default_value=""),
-    }
-    parsed = tf.io.parse_single_example(record, features)
-    return tf.io.decode_png(parsed["image"], channels=3, dtype=tf.uint8)
+    return tf.io.decode_png(records.parse_example(record)["image"], channels=3, dtype=tf.uint8)
 
 
 def _decode_file(path):

@@ -11,7 +11,7 @@ split, ``ab_distribution.npz``.
 
 Output files (in ``output_dir``):
 
-* ``<split>-NNNNN-of-MMMMM.tfrecord``: ``tf.train.Example`` records with ``"image"``
+* ``<split>-NNNNN-of-MMMMM.tfrecord``: ``tf.train.Example`` records (:mod:`colorize.data.records`) with ``"image"``
   (PNG bytes, ``image_size`` square, RGB 8-bit), ``"name"`` (path relative to its
   source) and ``"source"`` (the source argument), in content-hash order.
 * ``<split>-NNNNN-of-MMMMM.npy``: the same images as uint8 arrays ``(N, S, S, 3)``, in the
@@ -57,13 +57,11 @@ import numpy as np
 from colorize import __version__
 from colorize.data import faces as faces_lib
 from colorize.data.images import atomic_write_bytes, find_images, read_image
+from colorize.data.records import AB_DISTRIBUTION_NAME, MANIFEST_NAME, SPLITS, encode_example, shard_name
 from colorize.errors import ColorizeError, ImageDecodeError
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAME = "manifest.json"
-AB_DISTRIBUTION_NAME = "ab_distribution.npz"
-SPLITS = ("train", "val", "test")
 AB_EDGES = np.arange(-110, 111, 10)
 FITS = ("crop", "pad")
 FORMAT_VERSION = 1
@@ -533,10 +531,10 @@ def _write_shards(output_dir: Path, by_split: dict[str, list[dict]], images_per_
         count = math.ceil(len(items) / images_per_shard)
         names = []
         for index in range(count):
-            name = f"{split_name}-{index:05d}-of-{count:05d}.tfrecord"
+            name = shard_name(split_name, index, count)
             with tf.io.TFRecordWriter(str(output_dir / name)) as writer:
                 for item in items[index * images_per_shard : (index + 1) * images_per_shard]:
-                    writer.write(_example(tf, item))
+                    writer.write(encode_example(item["png"], item["name"], item["source"]))
             names.append(name)
         shards[split_name] = names
     return shards
@@ -547,19 +545,6 @@ def _write_array_shards(output_dir: Path, by_split: dict[str, list[dict]], image
     from colorize.data import arrays
 
     return arrays.write_shards(output_dir, by_split, images_per_shard)
-
-
-def _example(tf, item: dict) -> bytes:
-    def feature(value: bytes):
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
-
-    features = {
-        "image": feature(item["png"]),
-        "name": feature(item["name"].encode("utf-8")),
-        "source": feature(item["source"].encode("utf-8")),
-    }
-    example = tf.train.Example(features=tf.train.Features(feature=features))
-    return example.SerializeToString(deterministic=True)
 
 
 def _save_npz(path: Path, **arrays) -> None:

@@ -33,6 +33,7 @@ import numpy as np
 
 from colorize.color import np_ops
 from colorize.data import MIN_CROP_FRACTION
+from colorize.data.pipeline import DatasetOptions, is_prepared_dir
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,6 @@ class _FileImages:
 def open_source(source, split: str = "train"):
     """The images of a source: a prepared set's split (memory-mapped shards), or image files / folders."""
     from colorize.data import arrays
-    from colorize.data.pipeline import is_prepared_dir
 
     if not isinstance(source, (list, tuple)) and is_prepared_dir(source):
         return arrays.open_split(source, split)
@@ -102,10 +102,7 @@ class LabBatches(keras.utils.PyDataset):
     def __init__(self, sources, weights=None, image_size=128, batch_size=16, augment=False, shuffle=False,
                  repeat=False, seed=0, workers=DEFAULT_WORKERS, use_multiprocessing=False, max_queue_size=8):  # fmt: skip
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
-        if int(image_size) < 8:
-            raise ValueError(f"image_size must be at least 8. Received: image_size={image_size!r}")
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be at least 1. Received: batch_size={batch_size!r}")
+        DatasetOptions(image_size=image_size, batch_size=batch_size)  # the same checks as make_dataset's
         self.sources = list(sources)
         weights = [1.0] * len(self.sources) if weights is None else [float(w) for w in weights]
         self.weights = [w / sum(weights) for w in weights]
@@ -194,25 +191,22 @@ def _shares(weights: list[float], batch_size: int) -> list[int]:
     return counts
 
 
-def make_pydataset(
-    source: str | os.PathLike | Sequence[str | os.PathLike],
-    split: str = "train",
-    image_size: int = 128,
-    batch_size: int = 16,
-    augment: bool = False,
-    shuffle: bool | None = None,
-    repeat: bool = False,
-    seed: int = 0,
-    workers: int = DEFAULT_WORKERS,
-) -> LabBatches:
+def make_pydataset(source: str | os.PathLike | Sequence[str | os.PathLike], *options, workers: int = DEFAULT_WORKERS,
+                   **keywords) -> LabBatches:
     """A :class:`LabBatches` over one source: a prepared set's split, a folder, a file or a list of them.
 
-    The arguments mean what they mean for :func:`colorize.data.pipeline.make_dataset`.
+    Args:
+        source: as for :func:`colorize.data.pipeline.make_dataset`.
+        *options, **keywords: ``split``, ``image_size``, ``batch_size``, ``augment``,
+            ``shuffle``, ``repeat``, ``seed``, in that order: a
+            :class:`colorize.data.pipeline.DatasetOptions`, meaning what they mean for
+            ``make_dataset``.
+        workers: Keras worker threads.
 
     Raises:
         ValueError / FileNotFoundError: bad arguments, no images, or a prepared set
             without ``.npy`` shards.
     """
-    if shuffle is None:
-        shuffle = split == "train"
-    return LabBatches([open_source(source, split)], None, image_size, batch_size, augment, shuffle, repeat, seed, workers)
+    spec = DatasetOptions(*options, **keywords)
+    return LabBatches([open_source(source, spec.split)], None, spec.image_size, spec.batch_size, spec.augment,
+                      spec.shuffle, spec.repeat, spec.seed, workers)  # fmt: skip
