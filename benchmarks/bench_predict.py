@@ -140,10 +140,10 @@ def main() -> None:
         first, first_cpu, _ = run_cli("predict", one, "--model", args.model)
         print(f"2. time to the first colorized photo (480 x 640, fresh process): {first:.1f} s ({first_cpu:.1f} s CPU)")
 
-        from colorize import inference
+        from colorize import inference, runtime, saving
 
         start = time.perf_counter()
-        runner = inference.load_runner(args.model, "float32")
+        runner = runtime.load_runner(args.model, "float32")
         runner.predict(np.zeros((1, 64, 96, 1), np.float32))
         loaded = time.perf_counter() - start
         small_portraits(temporary / "mixed", args.small, mixed=True)
@@ -160,7 +160,7 @@ def main() -> None:
               f"mixed / one: {mixed / same:.2f}x  (target <= 1.15x)")
 
         batch = np.random.default_rng(0).uniform(-1, 1, (8, 192, 256, 1)).astype(np.float32)
-        runners = {p: inference.Runner.create(inference.load_model(args.model), p) for p in ("float32", "bfloat16")}
+        runners = {p: runtime.Runner.create(saving.load_model(args.model), p) for p in ("float32", "bfloat16")}
         speeds = {p: [] for p in runners}
         for runner in runners.values():
             runner.predict(batch)
@@ -175,8 +175,8 @@ def main() -> None:
               f"({best['float32'][1] * 1000:.0f} ms CPU), bfloat16 {best['bfloat16'][0] * 1000:.0f} ms/img "
               f"({best['bfloat16'][1] * 1000:.0f} ms CPU): bfloat16 {best['float32'][0] / best['bfloat16'][0]:.2f}x "
               f"as fast ({best['float32'][1] / best['bfloat16'][1]:.2f}x in CPU time); mean |delta ab| {difference:.3f}")
-        print(f"   auto picks {inference.resolve_precision('auto')} here "
-              f"(CPU flags amx_bf16 / avx512_bf16: {inference.cpu_has_fast_bfloat16()})")
+        print(f"   auto picks {runtime.resolve_precision('auto')} here "
+              f"(CPU flags amx_bf16 / avx512_bf16: {runtime.cpu_has_fast_bfloat16()})")
         print(f"   peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
 
 

@@ -6,8 +6,8 @@ ab = 0; the ``random`` baseline takes the ab of another image of the set (seed 0
 and both go through the same code as a model.
 
 Example:
-    >>> from colorize import evaluation, inference
-    >>> models = {"unet": inference.load_model("runs/unet"), "gray": "gray"}  # doctest: +SKIP
+    >>> from colorize import evaluation, saving
+    >>> models = {"unet": saving.load_model("runs/unet"), "gray": "gray"}  # doctest: +SKIP
     >>> result = evaluation.evaluate(models, "data/hf128")  # doctest: +SKIP
     >>> evaluation.write_report(result, "report/")  # doctest: +SKIP
 """
@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from colorize import metrics
+from colorize.data import images as image_io
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def _predictor(model, image_size: int) -> Callable[[_Batch], list | np.ndarray]:
         if model == "random":
             return lambda batch: _random_baseline(batch)
         raise ValueError(f"Unknown baseline. Expected one of {BASELINES}. Received: {model!r}")
-    from colorize.inference import Runner
+    from colorize.runtime import Runner
 
     runner = model if isinstance(model, Runner) else Runner.create(model)
 
@@ -124,33 +125,20 @@ def _predictor(model, image_size: int) -> Callable[[_Batch], list | np.ndarray]:
             size = runner.fixed_size
             if size is None or size == batch.l_scaled.shape[1]:
                 return runner.predict(batch.l_scaled)
-            resized = np.stack([_resize(image, size, size) for image in batch.l_scaled])
-            return [_resize(ab, *batch.l_scaled.shape[1:3]) for ab in runner.predict(resized)]
+            resized = np.stack([image_io.resize(image, size, size) for image in batch.l_scaled])
+            return [image_io.resize(ab, *batch.l_scaled.shape[1:3]) for ab in runner.predict(resized)]
         # Full resolution: the model sees each photo at its working shape (long side
         # ``image_size``), its ab is resized back to the photo's size.
         shapes = [runner.working_shape(*image.shape[:2], image_size) for image in batch.l_scaled]
         outputs: list = [None] * len(batch)
         for shape in dict.fromkeys(shapes):
             members = [index for index, s in enumerate(shapes) if s == shape]
-            small = np.stack([_resize(batch.l_scaled[index], *shape) for index in members])
+            small = np.stack([image_io.resize(batch.l_scaled[index], *shape) for index in members])
             for index, ab in zip(members, runner.predict(small)):
-                outputs[index] = _resize(ab, *batch.l_scaled[index].shape[:2])
+                outputs[index] = image_io.resize(ab, *batch.l_scaled[index].shape[:2])
         return outputs
 
     return predict
-
-
-def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize an (H, W, C) float image (area when shrinking, bilinear when enlarging)."""
-    import cv2
-
-    if image.shape[:2] == (height, width):
-        return image
-    shrink = height * width < image.shape[0] * image.shape[1]
-    resized = cv2.resize(
-        np.asarray(image, np.float32), (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    )
-    return resized.reshape(height, width, image.shape[-1])
 
 
 def _random_baseline(batch: _Batch) -> list:
@@ -164,7 +152,7 @@ def _random_baseline(batch: _Batch) -> list:
         sources = [batch.ab_scaled[1]] + [batch.ab_scaled[index - 1] for index in range(1, count)]
     else:
         sources = [np.zeros_like(batch.ab_scaled[0])]
-    return [_resize(source, *target.shape[:2]) for source, target in zip(sources, batch.ab_scaled)]
+    return [image_io.resize(source, *target.shape[:2]) for source, target in zip(sources, batch.ab_scaled)]
 
 
 def _working_size_batches(data, split: str, image_size: int, batch_size: int):
@@ -223,7 +211,7 @@ def evaluate(
 
     Args:
         models: ``{name: keras.Model | "gray" | "random"}``; a model maps scaled L to
-            scaled ab (see ``colorize.inference.load_model``).
+            scaled ab (see ``colorize.saving.load_model``).
         data: a prepared data set (its ``split`` is used) or a plain folder of colour images.
         split: the prepared split to use ("test" by default).
         image_size: the working size images are compared at; None: the first model's
@@ -332,9 +320,9 @@ def _to_rgb(l_scaled: np.ndarray, ab_scaled: np.ndarray) -> np.ndarray:
     float32 Lab -> RGB leaves channel differences of ~1e-7 on neutral pixels, which
     8-bit rounding can turn into a 1/255 tint; a gray prediction must score colourfulness 0.
     """
-    from colorize import inference
+    from colorize.color import np_ops
 
-    rgb = np.clip(inference.model_io_to_rgb(l_scaled, ab_scaled), 0.0, 1.0)
+    rgb = np.clip(np_ops.model_io_to_rgb_keeping_l(l_scaled, ab_scaled), 0.0, 1.0)
     neutral = np.all(np.asarray(ab_scaled) == 0, axis=-1)
     if neutral.any():
         rgb = rgb.copy()
@@ -373,7 +361,7 @@ def _thumbnail(image: np.ndarray, size: int) -> np.ndarray:
         return image
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
-    return np.clip(_resize(image[top : top + side, left : left + side], size, size), 0.0, 1.0)
+    return np.clip(image_io.resize(image[top : top + side, left : left + side], size, size), 0.0, 1.0)
 
 
 def _add(totals: dict, values: dict) -> None:
@@ -551,10 +539,10 @@ def evaluate_without_truth(
         An :class:`EvaluationResult` with ``truth=False``.
 
     Example:
-        >>> result = evaluate_without_truth({"default": inference.load_model()}, "old_photos/")  # doctest: +SKIP
+        >>> result = evaluate_without_truth({"default": saving.load_model()}, "old_photos/")  # doctest: +SKIP
         >>> result.summary["default"]["warm_share"]  # doctest: +SKIP
     """
-    from colorize import inference
+    from colorize import inference, runtime
     from colorize.data import images, pipeline
     from colorize.errors import ColorizeError
 
@@ -565,7 +553,7 @@ def evaluate_without_truth(
         raise ValueError(f"the baselines {baselines} need colour truth; without truth, evaluate models only")
     if pipeline.is_prepared_dir(data):
         raise ValueError(f"{data} is a prepared data set of colour photos; without truth, give a folder of photos")
-    runners = {name: inference.Runner.create(model) for name, model in models.items()}
+    runners = {name: runtime.Runner.create(model) for name, model in models.items()}
     files, passed_over = images.find_images([data])
     skipped = [(str(path), reason) for path, reason in passed_over]
     sums: dict[str, dict[str, float]] = {name: {} for name in models}
@@ -620,7 +608,7 @@ def _measured_rgb(output: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
     if height * width > MEASURE_MAX_PIXELS:
         scale = math.sqrt(MEASURE_MAX_PIXELS / (height * width))
-        rgb = _resize(rgb, max(1, int(height * scale)), max(1, int(width * scale)))
+        rgb = image_io.resize(rgb, max(1, int(height * scale)), max(1, int(width * scale)))
     return rgb
 
 
@@ -628,7 +616,7 @@ def _fit(image: np.ndarray, size: int) -> np.ndarray:
     """The whole image with its long side ``size`` pixels (aspect ratio kept)."""
     height, width = image.shape[:2]
     scale = size / max(height, width)
-    return np.clip(_resize(image, max(1, round(height * scale)), max(1, round(width * scale))), 0.0, 1.0)
+    return np.clip(image_io.resize(image, max(1, round(height * scale)), max(1, round(width * scale))), 0.0, 1.0)
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
