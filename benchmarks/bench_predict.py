@@ -11,6 +11,7 @@ Prints, in one run (issue 13):
 3. Mixed shapes against one shape: small portraits each of a different shape against
    as many copies of one shape, in-process with the model loaded (target <= 1.15x).
 4. The model alone at float32 and bfloat16 (what `--precision` changes).
+5. Peak memory of `colorize predict` on one 12000 x 9000 colour JPEG (target < 1.5 GB).
 
 The photos are written to a temporary folder (never into the repository).
 
@@ -135,6 +136,7 @@ def main() -> None:
 
         one = temporary / "one.jpg"
         import cv2
+        from skimage import data
 
         cv2.imwrite(str(one), cv2.resize(sources()[1], (480, 640)))
         first, first_cpu, _ = run_cli("predict", one, "--model", args.model)
@@ -178,6 +180,15 @@ def main() -> None:
         print(f"   auto picks {runtime.resolve_precision('auto')} here "
               f"(CPU flags amx_bf16 / avx512_bf16: {runtime.cpu_has_fast_bfloat16()})")
         print(f"   peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
+
+        big = temporary / "big" / "colour_12000x9000.jpg"
+        big.parent.mkdir()
+        photo = cv2.resize(data.astronaut()[..., ::-1], (12000, 9000), interpolation=cv2.INTER_LINEAR)
+        cv2.imwrite(str(big), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        del photo
+        seconds, cpu, peak = run_cli("predict", big, "-o", temporary / "out_big", "--model", args.model)
+        print(f"5. one 12000 x 9000 colour JPEG (fresh process): {seconds:.1f} s ({cpu:.1f} s CPU), "
+              f"peak memory {peak:.2f} GB  (target < 1.5 GB)")
 
 
 if __name__ == "__main__":
