@@ -139,14 +139,30 @@ def gray_levels(rgb: np.ndarray) -> np.ndarray:
     An 8-bit photo turned gray in 8 bits: its L is the colour's up to 8-bit rounding, in a
     third of the colour's memory (the L of gray k is ``lightness_table(255)[k]``). In strips.
     """
-    linear_table = srgb_to_linear(np.arange(256, dtype=np.float32) / np.float32(255))
-    levels = lightness_table(255)
-    edges = (levels[:-1] + levels[1:]) / np.float32(2)  # L halfway between neighbouring grays
+    import cv2
+
+    linear, gray_of_bin, upper = _gray_level_tables()
     gray = np.empty(rgb.shape[:2], np.uint8)
-    for top in range(0, rgb.shape[0], STRIP_ROWS // 4):
-        strip = _lightness_of_luminance(linear_table[rgb[top : top + STRIP_ROWS // 4]] @ LUMA)
-        gray[top : top + STRIP_ROWS // 4] = np.searchsorted(edges, strip)
+    for top in range(0, rgb.shape[0], STRIP_ROWS):
+        strip = np.ascontiguousarray(rgb[top : top + STRIP_ROWS])
+        luminance = cv2.transform(cv2.LUT(strip, linear), LUMA.reshape(1, 3)).reshape(strip.shape[:2])
+        level = gray_of_bin[(luminance * np.float32(65535)).astype(np.uint16)]
+        level += luminance > upper[level]  # at most one gray boundary lies within a bin
+        gray[top : top + STRIP_ROWS] = level
     return gray
+
+
+@functools.lru_cache(maxsize=1)
+def _gray_level_tables():
+    """For :func:`gray_levels`: linear RGB of each 8-bit value (as an OpenCV 3-channel LUT), the
+    gray of each of 65536 luminance bins (at its lower end), and the luminance at which each
+    gray gives way to the next (halfway in L)."""
+    linear = srgb_to_linear(np.arange(256, dtype=np.float32) / np.float32(255))
+    levels = lightness_table(255)
+    middle = (levels[:-1] + levels[1:]) / np.float32(2)
+    upper = np.append(color._lab_f_inverse(np, (middle + np.float32(16)) / np.float32(116)), np.float32(np.inf))
+    gray_of_bin = np.searchsorted(upper[:-1], np.arange(65536, dtype=np.float32) / np.float32(65535)).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(linear[None, :, None], 3, axis=-1)), gray_of_bin, upper.astype(np.float32)
 
 
 def lab_to_rgb_keeping_l(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
