@@ -11,6 +11,7 @@ Prints, in one run (issue 13):
 3. Mixed shapes against one shape: small portraits each of a different shape against
    as many copies of one shape, in-process with the model loaded (target <= 1.15x).
 4. The model alone at float32 and bfloat16 (what `--precision` changes).
+5. Peak memory of `colorize predict` on one 12000 x 9000 colour JPEG (target < 1.5 GB).
 
 The photos are written to a temporary folder (never into the repository).
 
@@ -135,15 +136,16 @@ def main() -> None:
 
         one = temporary / "one.jpg"
         import cv2
+        from skimage import data
 
         cv2.imwrite(str(one), cv2.resize(sources()[1], (480, 640)))
         first, first_cpu, _ = run_cli("predict", one, "--model", args.model)
         print(f"2. time to the first colorized photo (480 x 640, fresh process): {first:.1f} s ({first_cpu:.1f} s CPU)")
 
-        from colorize import inference
+        from colorize import inference, runtime, saving
 
         start = time.perf_counter()
-        runner = inference.load_runner(args.model, "float32")
+        runner = runtime.load_runner(args.model, "float32")
         runner.predict(np.zeros((1, 64, 96, 1), np.float32))
         loaded = time.perf_counter() - start
         small_portraits(temporary / "mixed", args.small, mixed=True)
@@ -160,7 +162,7 @@ def main() -> None:
               f"mixed / one: {mixed / same:.2f}x  (target <= 1.15x)")
 
         batch = np.random.default_rng(0).uniform(-1, 1, (8, 192, 256, 1)).astype(np.float32)
-        runners = {p: inference.Runner.create(inference.load_model(args.model), p) for p in ("float32", "bfloat16")}
+        runners = {p: runtime.Runner.create(saving.load_model(args.model), p) for p in ("float32", "bfloat16")}
         speeds = {p: [] for p in runners}
         for runner in runners.values():
             runner.predict(batch)
@@ -175,9 +177,18 @@ def main() -> None:
               f"({best['float32'][1] * 1000:.0f} ms CPU), bfloat16 {best['bfloat16'][0] * 1000:.0f} ms/img "
               f"({best['bfloat16'][1] * 1000:.0f} ms CPU): bfloat16 {best['float32'][0] / best['bfloat16'][0]:.2f}x "
               f"as fast ({best['float32'][1] / best['bfloat16'][1]:.2f}x in CPU time); mean |delta ab| {difference:.3f}")
-        print(f"   auto picks {inference.resolve_precision('auto')} here "
-              f"(CPU flags amx_bf16 / avx512_bf16: {inference.cpu_has_fast_bfloat16()})")
+        print(f"   auto picks {runtime.resolve_precision('auto')} here "
+              f"(CPU flags amx_bf16 / avx512_bf16: {runtime.cpu_has_fast_bfloat16()})")
         print(f"   peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
+
+        big = temporary / "big" / "colour_12000x9000.jpg"
+        big.parent.mkdir()
+        photo = cv2.resize(data.astronaut()[..., ::-1], (12000, 9000), interpolation=cv2.INTER_LINEAR)
+        cv2.imwrite(str(big), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        del photo
+        seconds, cpu, peak = run_cli("predict", big, "-o", temporary / "out_big", "--model", args.model)
+        print(f"5. one 12000 x 9000 colour JPEG (fresh process): {seconds:.1f} s ({cpu:.1f} s CPU), "
+              f"peak memory {peak:.2f} GB  (target < 1.5 GB)")
 
 
 if __name__ == "__main__":

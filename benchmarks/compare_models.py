@@ -61,7 +61,7 @@ def main():
     parser.add_argument("-o", "--output", type=Path, default=Path("work/compare"))
     args = parser.parse_args()
 
-    from colorize import evaluation, inference, training
+    from colorize import evaluation, saving, training
     from colorize.config import TrainConfig
 
     candidates = [name.strip() for name in args.models.split(",") if name.strip()]
@@ -101,7 +101,7 @@ def main():
         started = time.perf_counter()
         result = training.train(config, resume=resume)
         timings[label] = time.perf_counter() - started
-        trained[label] = inference.load_model(result.run_dir)
+        trained[label] = saving.load_model(result.run_dir)
         print(f"[{label}] done in {timings[label] / 60:.1f} min", flush=True)
 
     tables = []

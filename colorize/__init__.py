@@ -18,8 +18,12 @@ __all__ = ["__version__", "colorize_image", "load_model"]
 def __getattr__(name):
     # The public API is resolved lazily so that `import colorize` (and the CLI's
     # --help) never pays for importing TensorFlow.
-    if name in ("colorize_image", "load_model"):
+    if name == "colorize_image":
         from colorize import inference
 
-        return getattr(inference, name)
+        return inference.colorize_image
+    if name == "load_model":
+        from colorize import saving
+
+        return saving.load_model
     raise AttributeError(f"module 'colorize' has no attribute {name!r}")

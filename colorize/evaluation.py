@@ -6,8 +6,8 @@ ab = 0; the ``random`` baseline takes the ab of another image of the set (seed 0
 and both go through the same code as a model.
 
 Example:
-    >>> from colorize import evaluation, inference
-    >>> models = {"unet": inference.load_model("runs/unet"), "gray": "gray"}  # doctest: +SKIP
+    >>> from colorize import evaluation, saving
+    >>> models = {"unet": saving.load_model("runs/unet"), "gray": "gray"}  # doctest: +SKIP
     >>> result = evaluation.evaluate(models, "data/hf128")  # doctest: +SKIP
     >>> evaluation.write_report(result, "report/")  # doctest: +SKIP
 """
@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 
 from colorize import metrics
+from colorize.data import images as image_io
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def working_size(models: dict, data: str | os.PathLike | None = None) -> int:
         128
     """
     for model in models.values():
-        if getattr(model, "trained_size", None):  # a colorize.inference.Runner
+        if getattr(model, "trained_size", None):  # a colorize.runtime.Runner
             return int(model.trained_size)
         shape = getattr(model, "inputs", None) and model.inputs[0].shape
         if shape and shape[1] is not None and shape[1] == shape[2]:
@@ -126,8 +127,9 @@ def _predictor(model, render_size: int | None) -> Callable[[_Batch], list]:
             return lambda batch: _scored(batch.l_scaled, _random_baseline(batch))
         raise ValueError(f"Unknown baseline. Expected one of {BASELINES}. Received: {model!r}")
     from colorize import inference
+    from colorize.runtime import Runner
 
-    runner = inference.Runner.create(model)
+    runner = Runner.create(model)
 
     def predict(batch):
         if batch.files:  # full resolution: what `colorize predict` writes
@@ -136,8 +138,8 @@ def _predictor(model, render_size: int | None) -> Callable[[_Batch], list]:
         size = runner.fixed_size
         if size is None or size == batch.l_scaled.shape[1]:
             return _scored(batch.l_scaled, runner.predict(batch.l_scaled))
-        resized = np.stack([_resize(image, size, size) for image in batch.l_scaled])
-        return _scored(batch.l_scaled, [_resize(ab, *batch.l_scaled.shape[1:3]) for ab in runner.predict(resized)])
+        resized = np.stack([image_io.resize(image, size, size) for image in batch.l_scaled])
+        return _scored(batch.l_scaled, [image_io.resize(ab, *batch.l_scaled.shape[1:3]) for ab in runner.predict(resized)])
 
     return predict
 
@@ -156,19 +158,6 @@ def _scored(l_scaled: list | np.ndarray, predicted: list | np.ndarray) -> list:
     return [(np.round(image * 255.0) / 255.0, color.unscale_ab(ab)) for image, ab in zip(rgb, predicted)]
 
 
-def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize an (H, W, C) float image (area when shrinking, bilinear when enlarging)."""
-    import cv2
-
-    if image.shape[:2] == (height, width):
-        return image
-    shrink = height * width < image.shape[0] * image.shape[1]
-    resized = cv2.resize(
-        np.asarray(image, np.float32), (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    )
-    return resized.reshape(height, width, image.shape[-1])
-
-
 def _random_baseline(batch: _Batch) -> list:
     """Each image gets the ab of another image of the set, chosen deterministically and
     independently of the batch size: image k takes image k-1's ab, the first image takes
@@ -180,7 +169,7 @@ def _random_baseline(batch: _Batch) -> list:
         sources = [batch.ab_scaled[1]] + [batch.ab_scaled[index - 1] for index in range(1, count)]
     else:
         sources = [np.zeros_like(batch.ab_scaled[0])]
-    return [_resize(source, *target.shape[:2]) for source, target in zip(sources, batch.ab_scaled)]
+    return [image_io.resize(source, *target.shape[:2]) for source, target in zip(sources, batch.ab_scaled)]
 
 
 def _working_size_batches(data, split: str, image_size: int, batch_size: int):
@@ -248,8 +237,8 @@ def evaluate(
 
     Args:
         models: ``{name: keras.Model | Runner | "gray" | "random"}``; a model maps scaled
-            L to scaled ab (see ``colorize.inference.load_model``; a
-            ``colorize.inference.Runner`` from ``load_runner`` keeps its precision).
+            L to scaled ab (see ``colorize.saving.load_model``; a
+            ``colorize.runtime.Runner`` from ``load_runner`` keeps its precision).
         data: a prepared data set (its ``split`` is used) or a plain folder of colour images.
         split: the prepared split to use ("test" by default).
         image_size: the working size images are compared at; None: the first model's
@@ -411,9 +400,9 @@ def _to_rgb(l_scaled: np.ndarray, ab_scaled: np.ndarray) -> np.ndarray:
     float32 Lab -> RGB leaves channel differences of ~1e-7 on neutral pixels, which
     8-bit rounding can turn into a 1/255 tint; a gray prediction must score colourfulness 0.
     """
-    from colorize import inference
+    from colorize.color import np_ops
 
-    rgb = np.clip(inference.model_io_to_rgb(l_scaled, ab_scaled), 0.0, 1.0)
+    rgb = np.clip(np_ops.model_io_to_rgb_keeping_l(l_scaled, ab_scaled), 0.0, 1.0)
     neutral = np.all(np.asarray(ab_scaled) == 0, axis=-1)
     if neutral.any():
         rgb = rgb.copy()
@@ -452,7 +441,7 @@ def _thumbnail(image: np.ndarray, size: int) -> np.ndarray:
         return image
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
-    return np.clip(_resize(image[top : top + side, left : left + side], size, size), 0.0, 1.0)
+    return np.clip(image_io.resize(image[top : top + side, left : left + side], size, size), 0.0, 1.0)
 
 
 def _add(totals: dict, values: dict) -> None:
@@ -632,10 +621,10 @@ def evaluate_without_truth(
         An :class:`EvaluationResult` with ``truth=False``.
 
     Example:
-        >>> result = evaluate_without_truth({"default": inference.load_model()}, "old_photos/")  # doctest: +SKIP
+        >>> result = evaluate_without_truth({"default": saving.load_model()}, "old_photos/")  # doctest: +SKIP
         >>> result.summary["default"]["warm_share"]  # doctest: +SKIP
     """
-    from colorize import inference
+    from colorize import inference, runtime
     from colorize.data import images, pipeline
     from colorize.errors import ColorizeError
 
@@ -646,7 +635,7 @@ def evaluate_without_truth(
         raise ValueError(f"the baselines {baselines} need colour truth; without truth, evaluate models only")
     if pipeline.is_prepared_dir(data):
         raise ValueError(f"{data} is a prepared data set of colour photos; without truth, give a folder of photos")
-    runners = {name: inference.Runner.create(model) for name, model in models.items()}
+    runners = {name: runtime.Runner.create(model) for name, model in models.items()}
     files, passed_over = images.find_images([data])
     skipped = [(str(path), reason) for path, reason in passed_over]
     sums: dict[str, dict[str, float]] = {name: {} for name in models}
@@ -699,7 +688,7 @@ def _measured_rgb(output: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
     if height * width > MEASURE_MAX_PIXELS:
         scale = math.sqrt(MEASURE_MAX_PIXELS / (height * width))
-        rgb = _resize(rgb, max(1, int(height * scale)), max(1, int(width * scale)))
+        rgb = image_io.resize(rgb, max(1, int(height * scale)), max(1, int(width * scale)))
     return rgb
 
 
@@ -714,7 +703,7 @@ def _fit(image: np.ndarray, size: int) -> np.ndarray:
     """The whole image with its long side ``size`` pixels (aspect ratio kept)."""
     height, width = image.shape[:2]
     scale = size / max(height, width)
-    return np.clip(_resize(image, max(1, round(height * scale)), max(1, round(width * scale))), 0.0, 1.0)
+    return np.clip(image_io.resize(image, max(1, round(height * scale)), max(1, round(width * scale))), 0.0, 1.0)
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:

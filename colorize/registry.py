@@ -20,6 +20,10 @@ import importlib
 from typing import Callable
 
 
+# Working sizes are multiples of this: the U-Net / encoder down-sampling of every family.
+SIZE_MULTIPLE = 32
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
     """One model family.

@@ -1,4 +1,8 @@
-"""Exporting trained models: the self-contained inference form a user ships.
+"""Loading and exporting trained models: the self-contained inference form a user ships.
+
+:func:`load_model` turns "default", a ``.keras`` file or a training run directory into
+the inference model (one-line :class:`ModelLoadError` for what cannot be loaded);
+:func:`load_saved_model` gives the model as it was trained.
 
 A training run saves its models as trained (``best.keras``: a classification network
 outputs bin probabilities, a GAN holds two networks, a mixed-precision run computes in
@@ -15,11 +19,123 @@ from __future__ import annotations
 
 import logging
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from colorize.errors import ColorizeError
+from colorize.registry import SIZE_MULTIPLE
+
 log = logging.getLogger(__name__)
+
+
+class ModelLoadError(ColorizeError):
+    """A model file is missing, corrupt, or not a colorization model."""
+
+
+def default_model_path() -> Path:
+    """Path of the bundled default model (``colorize/assets/default.keras``)."""
+    return Path(str(resources.files("colorize") / "assets" / "default.keras"))
+
+
+def resolve_model_path(model: str | os.PathLike = "default") -> Path:
+    """Turn "default", a ``.keras`` file or a run directory into a model file path.
+
+    Raises:
+        ModelLoadError: nothing loadable there; the message says what to pass instead.
+    """
+    if str(model) == "default":
+        path = default_model_path()
+        if not path.is_file():
+            raise ModelLoadError(
+                f"the bundled default model {path} is missing; reinstall colorize (or run `make default-model`), "
+                "or pass --model FILE.keras or a training run directory"
+            )
+        return path
+    path = Path(model)
+    if path.is_dir():
+        for name in ("best.keras", "last.keras"):
+            if (path / name).is_file():
+                return path / name
+        raise ModelLoadError(
+            f"{path} is a folder without best.keras or last.keras; pass a training run directory or a .keras file"
+        )
+    if not path.exists():
+        raise ModelLoadError(f"model file {path} not found; pass 'default', a .keras file or a training run directory")
+    if path.suffix != ".keras":
+        raise ModelLoadError(f"{path} is not a .keras model file; pass 'default', a .keras file or a run directory")
+    return path
+
+
+def _register_custom_objects() -> None:
+    """Register every colorize layer, loss and metric with Keras (``import colorize.models`` does it)."""
+    import colorize.models  # noqa: F401
+
+
+def load_model(model: str | os.PathLike = "default"):
+    """Load a model for inference: ``l_input`` (scaled L) -> scaled ab.
+
+    Args:
+        model: "default" (the bundled ``colorize/assets/default.keras``), a ``.keras``
+            file, or a training run directory (its best.keras, else last.keras).
+
+    Returns:
+        A ``keras.Model`` mapping scaled L to scaled ab (classification models get
+        their annealed-mean decoding, GANs give their generator; see
+        ``colorize.models.as_inference_model``).
+
+    Raises:
+        ModelLoadError: a missing, corrupt or unsuitable model file (one-line message).
+
+    Example:
+        >>> model = load_model("runs/unet")  # doctest: +SKIP
+        >>> model.output_shape
+        (None, None, None, 2)
+    """
+    from colorize.models import as_inference_model
+
+    path = resolve_model_path(model)
+    loaded = load_saved_model(path)
+    try:
+        return as_inference_model(loaded)
+    except ValueError as error:
+        raise ModelLoadError(f"{path} is not a colorization model: {error}") from None
+
+
+def load_saved_model(model: str | os.PathLike = "default"):
+    """The saved Keras model as it was trained (no inference wrapping), e.g. to fine-tune it.
+
+    Args:
+        model: "default", a ``.keras`` file or a training run directory.
+
+    Raises:
+        ModelLoadError: a missing or corrupt model file (one-line message).
+    """
+    import zipfile
+
+    import keras
+
+    from colorize.models import nonfinite_weights
+
+    path = resolve_model_path(model)
+    if not zipfile.is_zipfile(path):
+        raise ModelLoadError(f"not a valid .keras file: {path} (truncated, or not a model saved by Keras)")
+    _register_custom_objects()
+    try:
+        loaded = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # corrupt zip, unknown layer, bad config ...
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ModelLoadError(
+            f"could not load model {path} ({first[:160]}); is it a complete .keras file saved by colorize?"
+        ) from None
+    bad = nonfinite_weights(loaded)
+    if bad:
+        raise ModelLoadError(
+            f"{path} holds NaN or infinite weights ({len(bad)} variable(s), first {bad[0]}): a diverged training run; "
+            "it cannot colorize"
+        )
+    return loaded
 
 
 def float32_copy(model):
@@ -51,8 +167,6 @@ def rebuild(model, dynamic: bool, dtype: str | None):
     is fully convolutional) and/or with the dtype policy ``dtype`` (output kept float32).
     None when nothing is asked or the network cannot be rebuilt so."""
     import copy
-
-    from colorize.inference import SIZE_MULTIPLE
 
     if not dynamic and dtype is None:
         return None
@@ -116,12 +230,12 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
 
     import keras
 
-    from colorize import inference, models
+    from colorize import models
     from colorize.models import classification
 
     if temperature is not None and not (math.isfinite(temperature) and 0 < temperature <= 10):
         raise ValueError(f"temperature must be in (0, 10]. Received: temperature={temperature!r}")
-    saved = inference.load_saved_model(source)
+    saved = load_saved_model(source)
     names = [layer.name for layer in saved.layers]
     if temperature is not None and "ab_bins" in names:
         if saved.outputs[0].shape[-1] == 2:  # already decoded: decode the bins again at this temperature

@@ -36,7 +36,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from colorize import __version__, inference
+from colorize import __version__, inference, runtime, saving
 from colorize.errors import ColorizeError
 
 log = logging.getLogger(__name__)
@@ -76,15 +76,15 @@ def create_app(
         or test it with ``starlette.testclient.TestClient(app)``.
 
     Raises:
-        colorize.inference.ModelLoadError: the model cannot be loaded.
+        colorize.saving.ModelLoadError: the model cannot be loaded.
         ValueError: ``max_upload_mb`` or ``max_waiting`` is not positive.
     """
     if not max_upload_mb > 0:
         raise ValueError(f"max_upload_mb must be positive; Received: max_upload_mb={max_upload_mb!r}")
     if max_waiting < 1:
         raise ValueError(f"max_waiting must be at least 1; Received: max_waiting={max_waiting!r}")
-    path = inference.resolve_model_path(model)
-    runner = inference.load_runner(path, precision)
+    path = saving.resolve_model_path(model)
+    runner = runtime.load_runner(path, precision)
     max_bytes = int(max_upload_mb * 1_000_000)
     health = {
         "status": "ok",

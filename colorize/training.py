@@ -357,11 +357,11 @@ def _load_initial_weights(model, source: str) -> None:
         ColorizeError: the saved model is missing or corrupt, or does not fit ``model``
             (the message names the first layer that differs).
     """
-    from colorize import inference
+    from colorize import saving
     from colorize.models import colorizer
 
-    path = inference.resolve_model_path(source)
-    saved = inference.load_saved_model(path)
+    path = saving.resolve_model_path(source)
+    saved = saving.load_saved_model(path)
     saved_layers = {layer.name: layer for layer in saved.layers if layer.weights}
     target_layers = [layer for layer in model.layers if layer.weights]
     for layer in target_layers:

@@ -24,7 +24,8 @@ from skimage import data
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
 
-from colorize import inference  # noqa: E402
+from colorize import inference, saving  # noqa: E402
+from colorize.color import np_ops  # noqa: E402
 from colorize.visualize import save_image  # noqa: E402
 
 
@@ -36,13 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        model = inference.load_model(args.model)
-    except inference.ModelLoadError as error:
+        model = saving.load_model(args.model)
+    except saving.ModelLoadError as error:
         parser.exit(1, f"error: {error}\n")
 
     truth = data.astronaut()  # 512 x 512 RGB, ships with scikit-image
     # The photo's own lightness as an 8-bit gray image, as an old scan would be.
-    gray = np.rint(inference._gray_srgb(inference._lightness(truth / 255.0)) * 255).astype(np.uint8)
+    gray = np.rint(np_ops.gray_srgb(np_ops.lightness(truth / 255.0)) * 255).astype(np.uint8)
     gray_path = save_image(args.output / "astronaut_gray.png", gray)
 
     colour_path = args.output / "astronaut_colorized.png"

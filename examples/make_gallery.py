@@ -32,7 +32,7 @@ from PIL import Image, ImageDraw, ImageFont
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
 
 import colorize  # noqa: E402
-from colorize import metrics, visualize  # noqa: E402
+from colorize import metrics, runtime, saving, visualize  # noqa: E402
 from colorize.data import images, pipeline, prepare  # noqa: E402
 
 CELL_HEIGHT = 192  # pixels (12 rows stay under 2 MB of PNG)
@@ -147,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(1, f"error: {args.scenes_prepared} is not a prepared data set (no manifest.json)\n")
     try:
         model = colorize.load_model(args.model)
-    except colorize.inference.ModelLoadError as error:
+    except saving.ModelLoadError as error:
         parser.exit(1, f"error: {error}\n")
-    runner = colorize.inference.Runner.create(model)  # built once, used for every photo
+    runner = runtime.Runner.create(model)  # built once, used for every photo
 
     rows = []
     picks = [("scene", path) for path in held_out(args.data / "scenes/images", args.scenes, args.scenes_prepared)]

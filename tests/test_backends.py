@@ -49,12 +49,12 @@ def _assert_all_worked(report, names):
 def test_models_train_save_and_load_on_jax_and_load_here(tmp_path):
     import keras
 
-    from colorize import inference, models
+    from colorize import models, saving
 
     report = _run_check("jax", tmp_path, FAST_MODELS)
     _assert_all_worked(report, FAST_MODELS)
     for name in FAST_MODELS:  # a .keras written under JAX predicts the same under this backend
-        model = models.as_inference_model(inference.load_saved_model(tmp_path / f"{name}.keras"))
+        model = models.as_inference_model(saving.load_saved_model(tmp_path / f"{name}.keras"))
         with np.load(tmp_path / f"{name}.npz") as saved:
             here = keras.ops.convert_to_numpy(model(saved["x"], training=False))
             np.testing.assert_allclose(here, saved["predicted"], atol=1e-4)

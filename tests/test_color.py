@@ -101,6 +101,35 @@ def test_numpy_and_keras_ops_agree_with_the_tensorflow_conversion(rgb_grid):
     np.testing.assert_allclose(np_ops.model_io_to_rgb(l_scaled, ab_scaled), rgb_grid, atol=1.0 / 255.0)
 
 
+def test_full_resolution_conversion_agrees_with_the_tensorflow_one(rgb_grid):
+    from colorize.color import np_ops, tf_ops
+
+    lab = tf_ops.rgb_to_lab(rgb_grid).numpy()
+    np.testing.assert_allclose(np_ops.lightness(rgb_grid), lab[..., 0], atol=2e-3)
+    expected = tf_ops.lab_to_rgb(lab).numpy()  # every grid colour is in the gamut: nothing clipped
+    np.testing.assert_allclose(np_ops.lab_to_rgb_keeping_l(lab[..., 0], lab[..., 1:]), expected, atol=1e-3)
+    np.testing.assert_allclose(np_ops.lab_to_rgb_keeping_l_fast(lab[..., 0], lab[..., 1:]), expected, atol=1e-3)
+    l_scaled, ab_scaled = tf_ops.rgb_to_model_io(rgb_grid)
+    np.testing.assert_allclose(
+        np_ops.model_io_to_rgb_keeping_l(l_scaled, ab_scaled), tf_ops.model_io_to_rgb(l_scaled, ab_scaled).numpy(), atol=1e-3
+    )
+
+
+def test_gray_levels_are_the_nearest_8_bit_gray_in_lightness(rgb_grid):
+    from colorize.color import np_ops
+
+    eight_bit = np.rint(rgb_grid * 255).astype(np.uint8)
+    lightness = np_ops.lightness(eight_bit / np.float32(255), levels=255)
+    gray = np_ops.gray_levels(eight_bit)
+    table = np_ops.lightness_table(255)
+    error = np.abs(table[gray] - lightness)
+    for neighbour in (np.maximum(gray.astype(int) - 1, 0), np.minimum(gray.astype(int) + 1, 255)):
+        assert (error <= np.abs(table[neighbour] - lightness) + 1e-5).all()
+    assert error.max() <= np.diff(table).max() / 2 + 1e-5  # at most half a step between 8-bit grays
+    neutral = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=-1)
+    np.testing.assert_array_equal(np_ops.gray_levels(neutral)[0], np.arange(256))  # a gray stays itself
+
+
 def test_constants_import_without_tensorflow():
     import subprocess
     import sys

@@ -136,10 +136,10 @@ def _tiny_model(path, size=32, zero_output=False):
 
 
 def test_a_saved_model_beside_the_baselines(image_folder, tmp_path):
-    from colorize import inference
+    from colorize import saving
 
-    model = inference.load_model(_tiny_model(tmp_path / "tiny.keras"))
-    zero = inference.load_model(_tiny_model(tmp_path / "zero.keras", zero_output=True))
+    model = saving.load_model(_tiny_model(tmp_path / "tiny.keras"))
+    zero = saving.load_model(_tiny_model(tmp_path / "zero.keras", zero_output=True))
     models = {"tiny": model, "zero": zero, "gray": "gray", "random": "random"}
     assert evaluation.working_size(models) == 32
     result = evaluation.evaluate(models, image_folder, batch_size=4, num_samples=3)
@@ -182,9 +182,9 @@ def test_full_resolution(image_folder, tmp_path):
 
 
 def test_full_resolution_with_a_model_and_a_prepared_dir_refused(image_folder, tmp_path):
-    from colorize import inference
+    from colorize import saving
 
-    model = inference.load_model(_tiny_model(tmp_path / "tiny.keras", zero_output=True))
+    model = saving.load_model(_tiny_model(tmp_path / "tiny.keras", zero_output=True))
     result = evaluation.evaluate({"tiny": model, "gray": "gray"}, image_folder, image_size=32, batch_size=4,
                                  full_resolution=True)  # fmt: skip
     assert result.num_images == 6
@@ -259,10 +259,10 @@ def gray_photos(tmp_path):
 
 
 def test_without_truth_measures_what_predict_writes(gray_photos, tmp_path):
-    from colorize import inference, metrics
+    from colorize import inference, metrics, saving
 
-    red = inference.load_model(_constant_model(tmp_path / "red.keras", 40.0, 0.0))  # hue 0: warm
-    blue = inference.load_model(_constant_model(tmp_path / "blue.keras", 0.0, -40.0))  # hue 270: cool
+    red = saving.load_model(_constant_model(tmp_path / "red.keras", 40.0, 0.0))  # hue 0: warm
+    blue = saving.load_model(_constant_model(tmp_path / "blue.keras", 0.0, -40.0))  # hue 270: cool
     result = evaluation.evaluate_without_truth({"red": red, "blue": blue}, gray_photos, render_size=64)
     assert result.num_images == 3 and not result.truth
     assert [Path(file).name for file, _ in result.skipped] == ["torn.jpg"]
@@ -333,13 +333,14 @@ def test_cli_without_truth_errors_are_one_line(gray_photos, tmp_path, arguments,
 
 
 def test_evaluate_scores_the_rgb_predict_writes_not_a_per_channel_clip():
-    from colorize import color, inference
+    from colorize import color
+    from colorize.color import np_ops
 
     # L = 60 with a*b* = (90, -80) is far outside sRGB: predict desaturates it at constant L.
     l_scaled = np.full((1, 2, 2, 1), 60.0 / 50.0 - 1.0, np.float32)
     ab_scaled = np.broadcast_to(np.array([90.0, -80.0], np.float32) / 128.0, (1, 2, 2, 2)).copy()
     scored = evaluation._to_rgb(l_scaled, ab_scaled)
-    np.testing.assert_allclose(scored, inference.model_io_to_rgb(l_scaled, ab_scaled), atol=1e-6)
+    np.testing.assert_allclose(scored, np_ops.model_io_to_rgb_keeping_l(l_scaled, ab_scaled), atol=1e-6)
     lightness = np.asarray(color.rgb_to_lab(scored.astype(np.float32)))[..., 0]
     np.testing.assert_allclose(lightness, 60.0, atol=0.05)  # a per-channel clip gives about 57.8
 
@@ -353,7 +354,7 @@ def test_full_resolution_save_predictions_equal_predict(tmp_path, model_path):
     from conftest import make_portrait_like
     from skimage import data as samples
 
-    from colorize import inference
+    from colorize import runtime
 
     photos = tmp_path / "photos"
     (photos / "sub").mkdir(parents=True)
@@ -375,7 +376,7 @@ def test_full_resolution_save_predictions_equal_predict(tmp_path, model_path):
     for name in names:
         assert np.array_equal(_read_rgb(scored / name), _read_rgb(predicted / name))  # the same pixels
     # the scored images are those measured: rgb_mse of each row is that of the saved PNG
-    model = inference.load_runner(model_path, "auto")  # as the CLI runs it
+    model = runtime.load_runner(model_path, "auto")  # as the CLI runs it
     measured = evaluation.evaluate({"tiny": model}, photos, full_resolution=True)
     rows = {Path(row["file"]).name: row for row in measured.rows}
     truth = _read_rgb(photos / "astronaut.png")

@@ -173,7 +173,8 @@ def test_row3_nan_models_never_written_loaded_or_used(tmp_path):
     import keras
 
     from colorize.callbacks import NonFiniteWeightsError, save_model
-    from colorize.inference import ModelLoadError, Runner, load_model
+    from colorize.runtime import Runner
+    from colorize.saving import ModelLoadError, load_model
 
     model = _nan_unet()
     with pytest.raises(NonFiniteWeightsError, match="NaN"):
@@ -188,7 +189,7 @@ def test_row3_nan_models_never_written_loaded_or_used(tmp_path):
 
 def test_rows3_18_21_train_log_lines_and_nan_backup_refused_on_resume(image_folder, tmp_path):
     from colorize import models
-    from colorize.inference import load_saved_model
+    from colorize.saving import load_saved_model
 
     run = tmp_path / "run"
     result = CliRunner().invoke(main, _tiny_train_args(image_folder, run))
@@ -384,7 +385,7 @@ def test_row10_extractor_needs_weights_or_explicit_random(image_folder, tmp_path
 
 
 def test_row11_corrupt_or_text_keras_file(tmp_path):
-    from colorize.inference import ModelLoadError, default_model_path, load_model
+    from colorize.saving import ModelLoadError, default_model_path, load_model
 
     truncated = tmp_path / "bad.keras"
     truncated.write_bytes(default_model_path().read_bytes()[:300_000])

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from colorize import inference
+from colorize import inference, runtime, saving
 from colorize.cli import main
 
 
@@ -116,7 +116,7 @@ def test_row17_symlinked_folders_are_reported(tmp_path, model_path):
 
 
 def test_row20_render_size_is_capped_at_the_photo_and_checked_against_memory(tmp_path, model_path, monkeypatch):
-    runner = inference.Runner.create(inference.load_model(model_path))
+    runner = runtime.Runner.create(saving.load_model(model_path))
     # --render-size 8192 on a 300 x 400 photo: the model sees it at its own size, not 8192 px.
     assert runner.working_shape(300, 400, render_size=8192) == (320, 416)
     assert runner.working_shape(30, 40, render_size=8192) == (192, 256)  # never below the default
@@ -124,7 +124,7 @@ def test_row20_render_size_is_capped_at_the_photo_and_checked_against_memory(tmp
     result = _invoke("predict", source, "--model", model_path, "--render-size", 8192)
     assert result.exit_code == 0 and Image.open(tmp_path / "small_colorized.png").size == (400, 300)
     # Where the model's activations would not fit: one line naming the flag and what fits.
-    monkeypatch.setattr(inference, "_available_memory", lambda: 64 * 2**20)
+    monkeypatch.setattr(runtime, "_available_memory", lambda: 64 * 2**20)
     result = _invoke("predict", source, "--model", model_path, "--render-size", 400, "--overwrite")
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
     assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash

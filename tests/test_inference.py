@@ -7,7 +7,9 @@ import pytest
 import skimage.color
 from PIL import Image
 
-from colorize import inference
+from colorize import inference, runtime, saving
+from colorize.color import np_ops
+from colorize.data import images as image_io
 
 
 def _save_tiny_model(path, image_size=None, strength=0.6, fully_convolutional=True):
@@ -36,7 +38,7 @@ def tiny_model_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_model(tiny_model_path):
-    return inference.load_model(tiny_model_path)
+    return saving.load_model(tiny_model_path)
 
 
 def _digest(path):
@@ -72,7 +74,7 @@ def test_out_of_gamut_colours_keep_lightness_and_in_gamut_ones_match_skimage():
     lightness = np.repeat(np.linspace(0, 100, 21, dtype=np.float32)[:, None], 25, axis=1)
     a, b = np.meshgrid(np.linspace(-120, 120, 5), np.linspace(-120, 120, 5))
     ab = np.broadcast_to(np.stack([a.ravel(), b.ravel()], -1)[None], (21, 25, 2)).astype(np.float32)
-    rgb = inference._lab_to_srgb_keeping_l(lightness, ab)
+    rgb = np_ops.lab_to_rgb_keeping_l(lightness, ab)
     assert rgb.min() >= 0 and rgb.max() <= 1 and np.isfinite(rgb).all()
     np.testing.assert_allclose(_lightness_of(rgb), lightness, atol=2e-3)
     lab = np.stack([lightness, ab[..., 0], ab[..., 1]], -1).astype(np.float64)
@@ -80,16 +82,16 @@ def test_out_of_gamut_colours_keep_lightness_and_in_gamut_ones_match_skimage():
     in_gamut = np.all(np.abs(skimage.color.rgb2lab(reference) - lab) < 0.01, axis=-1)
     assert in_gamut.sum() > 30
     np.testing.assert_allclose(rgb[in_gamut], reference[in_gamut], atol=1e-3)
-    np.testing.assert_allclose(inference._lightness(rgb), _lightness_of(rgb), atol=2e-3)
+    np.testing.assert_allclose(np_ops.lightness(rgb), _lightness_of(rgb), atol=2e-3)
     eight_bit = np.arange(256 * 3, dtype=np.uint8).reshape(16, 16, 3)[::-1] / np.float32(255)
-    np.testing.assert_array_equal(inference._lightness(eight_bit, levels=255), inference._lightness(eight_bit))
+    np.testing.assert_array_equal(np_ops.lightness(eight_bit, levels=255), np_ops.lightness(eight_bit))
 
 
 def test_colour_input_is_turned_gray_first(tiny_model):
     from conftest import make_portrait_like
 
     colour = make_portrait_like(64)
-    gray = inference._gray_srgb(inference._lightness(colour / 255.0))
+    gray = np_ops.gray_srgb(np_ops.lightness(colour / 255.0))
     from_colour = inference.colorize_image(colour.astype(np.float32) / 255.0, model=tiny_model)
     from_gray = inference.colorize_image(gray, model=tiny_model)
     np.testing.assert_allclose(from_colour, from_gray, atol=2e-3)
@@ -114,7 +116,7 @@ def test_arrays_rgba_keeps_alpha_16bit_and_float(tiny_model):
 
 def test_fixed_size_model_works_at_its_size(tmp_path):
     path = _save_tiny_model(tmp_path / "dense.keras", image_size=32, fully_convolutional=False)
-    runner = inference.Runner.create(inference.load_model(path))
+    runner = runtime.Runner.create(saving.load_model(path))
     assert runner.fixed_size == 32 and runner.working_shape(300, 200, render_size=512) == (32, 32)
     out = inference.colorize_image(np.full((70, 45), 128, np.uint8), model=runner)
     assert out.shape == (70, 45, 3)
@@ -124,7 +126,7 @@ def test_fixed_size_model_works_at_its_size(tmp_path):
 
 
 def test_working_shape_keeps_aspect_ratio(tiny_model):
-    runner = inference.Runner.create(tiny_model)
+    runner = runtime.Runner.create(tiny_model)
     assert runner.fixed_size is None and runner.trained_size == 32
     assert runner.working_shape(2000, 3000) == (160, 256)
     assert runner.working_shape(2000, 3000, render_size=64) == (32, 64)
@@ -169,29 +171,29 @@ def test_output_never_replaces_an_input(tmp_path, tiny_model):
 
 
 def test_model_loading_errors_name_the_file(tmp_path, tiny_model_path, monkeypatch):
-    with pytest.raises(inference.ModelLoadError, match="missing.keras not found"):
-        inference.load_model(tmp_path / "missing.keras")
+    with pytest.raises(saving.ModelLoadError, match="missing.keras not found"):
+        saving.load_model(tmp_path / "missing.keras")
     (tmp_path / "corrupt.keras").write_bytes(b"not a zip file")
-    with pytest.raises(inference.ModelLoadError, match="not a valid .keras file: .*corrupt.keras"):
-        inference.load_model(tmp_path / "corrupt.keras")
-    with pytest.raises(inference.ModelLoadError, match="without best.keras"):
-        inference.load_model(tmp_path)
-    monkeypatch.setattr(inference, "default_model_path", lambda: tmp_path / "assets" / "default.keras")
-    with pytest.raises(inference.ModelLoadError, match="default model .*default.keras is missing"):
-        inference.load_model("default")
+    with pytest.raises(saving.ModelLoadError, match="not a valid .keras file: .*corrupt.keras"):
+        saving.load_model(tmp_path / "corrupt.keras")
+    with pytest.raises(saving.ModelLoadError, match="without best.keras"):
+        saving.load_model(tmp_path)
+    monkeypatch.setattr(saving, "default_model_path", lambda: tmp_path / "assets" / "default.keras")
+    with pytest.raises(saving.ModelLoadError, match="default model .*default.keras is missing"):
+        saving.load_model("default")
     run = tmp_path / "run"
     run.mkdir()
     (run / "last.keras").write_bytes(tiny_model_path.read_bytes())
-    assert inference.resolve_model_path(run) == run / "last.keras"
-    assert inference.load_model(run).output_shape[-1] == 2
+    assert saving.resolve_model_path(run) == run / "last.keras"
+    assert saving.load_model(run).output_shape[-1] == 2
 
 
 def test_a_model_named_by_path_is_loaded_once(tiny_model_path):
-    inference._cached_runner.cache_clear()
+    runtime._cached_runner.cache_clear()
     first = inference.colorize_image(np.full((8, 8), 100, np.uint8), model=tiny_model_path)
     second = inference.colorize_image(np.full((8, 8), 100, np.uint8), model=str(tiny_model_path))
     np.testing.assert_array_equal(first, second)
-    assert inference._cached_runner.cache_info().hits == 1
+    assert runtime._cached_runner.cache_info().hits == 1
 
 
 # ------------------------------------------------------------ issue 13: the fast path
@@ -206,7 +208,7 @@ def _photo_gray(size=96):
 
 
 def test_fast_colour_step_stays_within_one_level_of_the_float32_reference(tiny_model):
-    runner = inference.Runner.create(tiny_model)
+    runner = runtime.Runner.create(tiny_model)
     for values in (_photo_gray(), (np.arange(64 * 80 * 3) % 251).astype(np.uint8).reshape(64, 80, 3)):
         decoded, dtype = inference._from_array(values)
         image = inference._prepare(decoded, dtype)
@@ -243,7 +245,7 @@ def test_png_strips_decode_to_the_same_pixels(tmp_path, monkeypatch, dtype, chan
     peak = np.iinfo(dtype).max
     array = (np.random.default_rng(0).random((37, 53, channels)) * peak).astype(dtype)
     path = tmp_path / "x.png"
-    path.write_bytes(inference._encode(array, path))
+    path.write_bytes(image_io.encode_image(array, path))
     back = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(back[..., [2, 1, 0, 3][:channels]], array)
 
@@ -251,26 +253,26 @@ def test_png_strips_decode_to_the_same_pixels(tmp_path, monkeypatch, dtype, chan
 def test_precision_follows_the_cpu_flags(tmp_path, monkeypatch):
     flags = tmp_path / "cpuinfo"
     flags.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\n")
-    assert not inference.cpu_has_fast_bfloat16(str(flags))
+    assert not runtime.cpu_has_fast_bfloat16(str(flags))
     flags.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16\n")
-    assert inference.cpu_has_fast_bfloat16(str(flags))
+    assert runtime.cpu_has_fast_bfloat16(str(flags))
     flags.write_text("flags\t\t: fpu amx_bf16 amx_tile\n")
-    assert inference.cpu_has_fast_bfloat16(str(flags))
-    assert not inference.cpu_has_fast_bfloat16(str(tmp_path / "missing"))
-    monkeypatch.setattr(inference, "cpu_has_fast_bfloat16", lambda: False)
-    assert inference.resolve_precision("auto") == "float32"
-    monkeypatch.setattr(inference, "cpu_has_fast_bfloat16", lambda: True)
-    assert inference.resolve_precision("auto") == "bfloat16"
-    assert inference.resolve_precision("float32") == "float32"
+    assert runtime.cpu_has_fast_bfloat16(str(flags))
+    assert not runtime.cpu_has_fast_bfloat16(str(tmp_path / "missing"))
+    monkeypatch.setattr(runtime, "cpu_has_fast_bfloat16", lambda: False)
+    assert runtime.resolve_precision("auto") == "float32"
+    monkeypatch.setattr(runtime, "cpu_has_fast_bfloat16", lambda: True)
+    assert runtime.resolve_precision("auto") == "bfloat16"
+    assert runtime.resolve_precision("float32") == "float32"
     with pytest.raises(ValueError, match="precision='half'"):
-        inference.resolve_precision("half")
+        runtime.resolve_precision("half")
 
 
 def test_bfloat16_output_stays_within_one_level_of_float32(tiny_model):
     from skimage import data
 
-    full = inference.Runner.create(tiny_model, precision="float32")
-    half = inference.Runner.create(tiny_model, precision="bfloat16")
+    full = runtime.Runner.create(tiny_model, precision="float32")
+    half = runtime.Runner.create(tiny_model, precision="bfloat16")
     assert half.precision == "bfloat16" and half.fixed_size is None
     for photo in (data.astronaut(), _photo_gray(128)):
         a = inference.colorize_image(photo, model=full).astype(int)
@@ -288,7 +290,7 @@ def test_importing_the_library_does_not_import_tensorflow():
 
 
 def test_mixed_shapes_share_one_traced_graph(tiny_model):
-    runner = inference.Runner.create(tiny_model)
+    runner = runtime.Runner.create(tiny_model)
     for shape in ((32, 64), (64, 32), (96, 64), (32, 32)):
         assert runner.predict(np.zeros((2, *shape, 1), np.float32)).shape == (2, *shape, 2)
     if hasattr(runner._call, "experimental_get_tracing_count"):

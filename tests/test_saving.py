@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from colorize import inference, models, saving
+from colorize import models, saving
 from colorize.cli import main
 
 
@@ -23,7 +23,7 @@ def test_export_bfloat16_classification_model_to_float32_with_temperature(tmp_pa
     assert exported.get_layer("annealed_mean").temperature == pytest.approx(0.2)
     assert exported.output_shape == (None, 32, 32, 2)
     # predict runs it as it is (not decoded twice), and the weights are the trained ones.
-    loaded = inference.load_model(tmp_path / "out.keras")
+    loaded = saving.load_model(tmp_path / "out.keras")
     assert loaded.output_shape == (None, 32, 32, 2)
     np.testing.assert_allclose(
         np.asarray(exported.get_layer("bins_logits").kernel), np.asarray(trained.get_layer("bins_logits").kernel)

@@ -73,7 +73,7 @@ def test_nan_loss_stops_with_epoch_and_batch(image_folder, tmp_path):
     config = _config(image_folder, tmp_path / "nan", epochs=3, steps_per_epoch=3)
     with pytest.raises(TrainingStopped, match=r"epoch 2, batch 2"):
         train(config, callbacks=[Poison()])
-    from colorize.inference import load_model
+    from colorize.saving import load_model
 
     load_model(tmp_path / "nan")  # last.keras is epoch 1's finite model: the NaN one was never saved
 
@@ -159,7 +159,7 @@ def test_kill_and_resume(image_folder, tmp_path):
 )
 def test_other_model_families_train(model, options, image_folder, tmp_path):
     from colorize.data.prepare import prepare
-    from colorize.inference import load_model
+    from colorize.saving import load_model
 
     data = tmp_path / "prepared"
     prepare([image_folder], data, image_size=32, split=(0.5, 0.5, 0.0))
@@ -171,7 +171,7 @@ def test_other_model_families_train(model, options, image_folder, tmp_path):
 
 
 def test_cached_embeddings_train_and_save_a_runnable_model(image_folder, tmp_path):
-    from colorize.inference import load_model
+    from colorize.saving import load_model
 
     config = _config(
         image_folder, tmp_path / "cached", model="fusion", extractor="vggface", extractor_weights="random", cache_embeddings=True,

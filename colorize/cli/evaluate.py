@@ -53,13 +53,14 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
     """
     from tqdm import tqdm
 
-    from colorize import evaluation, inference
+    from colorize import evaluation, runtime
     from colorize.data import records
+    from colorize.registry import SIZE_MULTIPLE
 
-    if image_size is not None and not full_resolution and image_size % inference.SIZE_MULTIPLE:
+    if image_size is not None and not full_resolution and image_size % SIZE_MULTIPLE:
         raise click.BadParameter(
-            f"must be a multiple of {inference.SIZE_MULTIPLE} (the models' down-sampling), e.g. "
-            f"{max(inference.SIZE_MULTIPLE, round(image_size / inference.SIZE_MULTIPLE) * inference.SIZE_MULTIPLE)}; "
+            f"must be a multiple of {SIZE_MULTIPLE} (the models' down-sampling), e.g. "
+            f"{max(SIZE_MULTIPLE, round(image_size / SIZE_MULTIPLE) * SIZE_MULTIPLE)}; "
             f"received {image_size}", param_hint="--image-size",
         )  # fmt: skip
     if not overwrite and any((output / name).exists() for name in ("metrics.json", "report.md")):
@@ -80,7 +81,7 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
     models = {}
     for spec in model_specs:
         name = _display_name(spec, models)
-        models[name] = inference.load_runner(spec, precision)  # as `colorize predict` runs it
+        models[name] = runtime.load_runner(spec, precision)  # as `colorize predict` runs it
     if no_truth:
         return _evaluate_without_truth(models, data, output, image_size, limit, num_samples)
     if baselines:

@@ -48,16 +48,16 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, p
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from colorize import inference
+    from colorize import inference, runtime, saving
 
     # Mistakes found in a moment are told at once; then TensorFlow (seconds to import)
     # and the model load in the background while the photos are found and decoded.
     inference.check_output(output, single=len(paths) == 1 and not paths[0].is_dir())
-    inference.resolve_model_path(model)
+    saving.resolve_model_path(model)
 
     def load():
         import_tensorflow_quietly()
-        return inference.load_runner(model, precision)
+        return runtime.load_runner(model, precision)
 
     with ThreadPoolExecutor(1, thread_name_prefix="colorize-load") as loader:
         loading = loader.submit(load)

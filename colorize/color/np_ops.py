@@ -1,7 +1,11 @@
-"""CIELAB conversion in NumPy (no TensorFlow), for data loading on any Keras backend.
+"""CIELAB conversion in NumPy (no TensorFlow): for data loading on any Keras backend, and
+for photos at full resolution.
 
-The same formula as :mod:`colorize.color.tf_ops` and :mod:`colorize.color.keras_ops`
-(:func:`colorize.color.rgb_to_lab_with`); float32 in and out.
+:func:`rgb_to_lab`, :func:`lab_to_rgb` and the model I/O helpers are the same formula as
+:mod:`colorize.color.tf_ops` and :mod:`colorize.color.keras_ops`
+(:func:`colorize.color.rgb_to_lab_with`); float32 in and out. :func:`lab_to_rgb_keeping_l`
+and its helpers are what ``colorize predict`` joins a photo's own L with predicted a*b* by:
+L is kept exactly, out-of-gamut colours are desaturated instead of clipped.
 
 Example:
     >>> import numpy as np
@@ -9,6 +13,8 @@ Example:
     >>> l_scaled.shape, ab_scaled.shape
     ((2, 8, 8, 1), (2, 8, 8, 2))
 """
+
+import functools
 
 import numpy as np
 
@@ -36,3 +42,181 @@ def model_io_to_rgb(l_scaled, ab_scaled) -> np.ndarray:
     l_scaled = np.asarray(l_scaled, np.float32)
     ab_scaled = np.asarray(ab_scaled, np.float32)
     return lab_to_rgb(np.concatenate([color.unscale_l(l_scaled), color.unscale_ab(ab_scaled)], axis=-1))
+
+
+# -- Photos at full resolution ------------------------------------------------------------------
+# ``colorize predict`` joins a photo's own lightness with predicted a*b*: the conversion below
+# keeps L (out-of-gamut colours are desaturated towards the gray of the same luminance instead
+# of clipped per channel) and works on strips of rows, so a large photo needs little memory.
+
+STRIP_ROWS = 256  # rows converted at a time at full resolution
+L_CODE_SCALE = 655.35  # L in [0, 100] stored as uint16 codes L * 655.35 (steps of 0.0015)
+
+# sRGB (D65) <-> XYZ, colorize.color's matrix; its rows are normalised by the white they map
+# (1, 1, 1) to, so R = G = B is exactly neutral.
+_XYZ_FROM_RGB = np.array(color.XYZ_FROM_RGB, np.float64)
+_WHITE = _XYZ_FROM_RGB.sum(axis=1)
+LUMA = (_XYZ_FROM_RGB[1] / _WHITE[1]).astype(np.float32)  # Y of linear RGB
+_RGB_FROM_XYZ_WHITE = (np.linalg.inv(_XYZ_FROM_RGB) * _WHITE[None, :]).astype(np.float32)
+
+
+def srgb_to_linear(values: np.ndarray) -> np.ndarray:
+    """sRGB in [0, 1] -> linear RGB, float32 (values outside [0, 1] are clipped)."""
+    import cv2  # cv2.pow: ~2.5x faster than NumPy's ** on float32
+
+    values = np.clip(values, 0.0, 1.0, dtype=np.float32)
+    curve = cv2.pow((values + np.float32(0.055)) / np.float32(1.055), 2.4)
+    return np.where(values <= 0.04045, values / np.float32(12.92), curve)
+
+
+def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    """Linear RGB -> sRGB in [0, 1], float32 (values outside [0, 1] are clipped)."""
+    import cv2
+
+    linear = np.clip(linear, 0.0, 1.0, dtype=np.float32)
+    curve = np.float32(1.055) * cv2.pow(np.maximum(linear, np.float32(0.0031308)), 1 / 2.4) - np.float32(0.055)
+    return np.where(linear <= 0.0031308, linear * np.float32(12.92), curve)
+
+
+def _lab_f(t: np.ndarray) -> np.ndarray:
+    """CIELAB's f(t) with NumPy's cube root (faster and closer than exp/log at full size)."""
+    return np.where(t > color.EPSILON, np.cbrt(np.maximum(t, color.EPSILON)), t * color.KAPPA + color.OFFSET)
+
+
+def _lightness_of_luminance(luminance: np.ndarray) -> np.ndarray:
+    return np.float32(116) * _lab_f(luminance) - np.float32(16)
+
+
+def lightness(rgb: np.ndarray, levels: int | None = None) -> np.ndarray:
+    """CIELAB L (H, W) float32 of sRGB (H, W, 3) in [0, 1], in strips of rows.
+
+    L depends only on the luminance Y, so this is also the L of the photo turned gray.
+    With ``levels=255`` (values that are exactly k / 255, as from 8-bit files) the
+    sRGB -> linear step is a table lookup.
+    """
+    table = srgb_to_linear(np.arange(levels + 1, dtype=np.float32) / np.float32(levels)) if levels else None
+    result = np.empty(rgb.shape[:2], np.float32)
+    for top in range(0, rgb.shape[0], STRIP_ROWS):
+        strip = rgb[top : top + STRIP_ROWS]
+        if table is not None:
+            linear = table[np.rint(strip * np.float32(levels)).astype(np.uint16)]
+        else:
+            linear = srgb_to_linear(strip)
+        result[top : top + STRIP_ROWS] = _lightness_of_luminance(linear @ LUMA)
+    return result
+
+
+def gray_srgb(lightness: np.ndarray) -> np.ndarray:
+    """sRGB gray value (H, W) in [0, 1] of CIELAB lightness L."""
+    return linear_to_srgb(color._lab_f_inverse(np, (lightness + np.float32(16)) / np.float32(116)))
+
+
+@functools.lru_cache(maxsize=4)
+def lightness_table(levels: int | None) -> np.ndarray:
+    """float32 L of every code: gray k / levels (8- or 16-bit gray samples), or k / L_CODE_SCALE."""
+    if levels is None:
+        return np.arange(65536, dtype=np.float32) / np.float32(L_CODE_SCALE)
+    return _lightness_of_luminance(srgb_to_linear(np.arange(levels + 1, dtype=np.float32) / np.float32(levels)))
+
+
+def lightness_codes(values: np.ndarray) -> np.ndarray:
+    """uint16 L codes (H, W) (``L * L_CODE_SCALE``, see :func:`lightness_table`) of colour
+    (H, W, 3) or float gray (H, W) samples (uint8, uint16 or float in [0, 1]), in strips."""
+    peak = float(np.iinfo(values.dtype).max) if values.dtype in (np.uint8, np.uint16) else 1.0
+    table = srgb_to_linear(np.arange(256, dtype=np.float32) / np.float32(255)) if values.dtype == np.uint8 else None
+    codes = np.empty(values.shape[:2], np.uint16)
+    for top in range(0, values.shape[0], STRIP_ROWS):
+        strip = values[top : top + STRIP_ROWS]
+        linear = table[strip] if table is not None else srgb_to_linear(strip.astype(np.float32) / np.float32(peak))
+        luminance = linear @ LUMA if linear.ndim == 3 else linear
+        codes[top : top + STRIP_ROWS] = np.rint(np.clip(_lightness_of_luminance(luminance), 0, 100) * np.float32(L_CODE_SCALE))
+    return codes
+
+
+def gray_levels(rgb: np.ndarray) -> np.ndarray:
+    """The 8-bit gray (H, W) uint8 nearest in CIELAB L to each 8-bit sRGB colour (H, W, 3) uint8.
+
+    An 8-bit photo turned gray in 8 bits: its L is the colour's up to 8-bit rounding, in a
+    third of the colour's memory (the L of gray k is ``lightness_table(255)[k]``). In strips.
+    """
+    import cv2
+
+    linear, gray_of_bin, upper = _gray_level_tables()
+    gray = np.empty(rgb.shape[:2], np.uint8)
+    for top in range(0, rgb.shape[0], STRIP_ROWS):
+        strip = np.ascontiguousarray(rgb[top : top + STRIP_ROWS])
+        luminance = cv2.transform(cv2.LUT(strip, linear), LUMA.reshape(1, 3)).reshape(strip.shape[:2])
+        level = gray_of_bin[(luminance * np.float32(65535)).astype(np.uint16)]
+        level += luminance > upper[level]  # at most one gray boundary lies within a bin
+        gray[top : top + STRIP_ROWS] = level
+    return gray
+
+
+@functools.lru_cache(maxsize=1)
+def _gray_level_tables():
+    """For :func:`gray_levels`: linear RGB of each 8-bit value (as an OpenCV 3-channel LUT), the
+    gray of each of 65536 luminance bins (at its lower end), and the luminance at which each
+    gray gives way to the next (halfway in L)."""
+    linear = srgb_to_linear(np.arange(256, dtype=np.float32) / np.float32(255))
+    levels = lightness_table(255)
+    middle = (levels[:-1] + levels[1:]) / np.float32(2)
+    upper = np.append(color._lab_f_inverse(np, (middle + np.float32(16)) / np.float32(116)), np.float32(np.inf))
+    gray_of_bin = np.searchsorted(upper[:-1], np.arange(65536, dtype=np.float32) / np.float32(65535)).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(linear[None, :, None], 3, axis=-1)), gray_of_bin, upper.astype(np.float32)
+
+
+def lab_to_rgb_keeping_l(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """CIELAB (L (...), a*b* (..., 2)) -> sRGB (..., 3) in [0, 1]; out-of-gamut colours desaturate, L is kept.
+
+    Out-of-gamut colours move along the line from the gray of the same luminance Y to
+    the colour, in linear RGB: Y is linear in RGB, so the whole line has the same Y
+    (hence the same L), and the gray end is inside the gamut.
+    """
+    fy = (lightness + np.float32(16)) / np.float32(116)
+    f = np.stack([fy + ab[..., 0] / np.float32(500), fy, fy - ab[..., 1] / np.float32(200)], axis=-1)
+    linear = color._lab_f_inverse(np, f) @ _RGB_FROM_XYZ_WHITE.T
+    luminance = color._lab_f_inverse(np, fy)[..., None]
+    outside = np.any((linear < 0) | (linear > 1), axis=-1)
+    if outside.any():
+        y, delta = luminance[outside], linear[outside] - luminance[outside]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(delta > 0, (1 - y) / delta, np.where(delta < 0, -y / delta, np.inf))
+        scale = np.clip(np.min(room, axis=-1, keepdims=True), 0.0, 1.0)
+        linear[outside] = y + scale * delta
+    return linear_to_srgb(linear)
+
+
+def lab_to_rgb_keeping_l_fast(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """:func:`lab_to_rgb_keeping_l` of (H, W) and (H, W, 2) through OpenCV's SIMD conversion,
+    fixed up where it clipped.
+
+    OpenCV clips out-of-gamut colours per channel (which changes L); every pixel it
+    left at 0 or at 1 (out of gamut, or at the very edge of it) is redone by the
+    lightness-keeping reference.
+    """
+    import cv2
+
+    lab = cv2.merge([np.ascontiguousarray(lightness, np.float32), np.ascontiguousarray(ab, np.float32)])
+    out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    inside = cv2.inRange(out, (1e-30, 1e-30, 1e-30), (1 - 1e-5, 1 - 1e-5, 1 - 1e-5))
+    if cv2.countNonZero(inside) < inside.size:
+        flat, lightness = out.reshape(-1, 3), lightness.reshape(-1)
+        index = np.flatnonzero(inside.reshape(-1) == 0)
+        # L = 0 and L = 100 (black and white in 8-bit scans, often many) keep only their gray.
+        extreme = (lightness[index] <= 0) | (lightness[index] >= 100)
+        flat[index[extreme]] = (lightness[index[extreme]] >= 100)[:, None]
+        index = index[~extreme]
+        if index.size:
+            flat[index] = lab_to_rgb_keeping_l(lightness[index], ab.reshape(-1, 2)[index])
+    return out
+
+
+def model_io_to_rgb_keeping_l(l_scaled, ab_scaled) -> np.ndarray:
+    """sRGB in [0, 1] (..., H, W, 3) of scaled L (..., H, W, 1) and scaled a*b*, as predict builds it.
+
+    The conversion ``colorize predict`` writes with (lightness kept, out-of-gamut colours
+    desaturated towards the gray of the same luminance), not :func:`model_io_to_rgb`'s
+    per-channel clip: what ``colorize evaluate`` scores is the picture a user gets.
+    """
+    lightness_values = color.unscale_l(np.asarray(l_scaled, np.float32)[..., 0])
+    return lab_to_rgb_keeping_l(lightness_values, color.unscale_ab(np.asarray(ab_scaled, np.float32)))

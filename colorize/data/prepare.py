@@ -56,7 +56,7 @@ import numpy as np
 
 from colorize import __version__
 from colorize.data import faces as faces_lib
-from colorize.data.images import atomic_write_bytes, find_images, read_image
+from colorize.data.images import atomic_write_bytes, find_images, read_image, resize
 from colorize.data.records import AB_DISTRIBUTION_NAME, MANIFEST_NAME, SPLITS, encode_example, shard_name
 from colorize.errors import ColorizeError, ImageDecodeError
 
@@ -423,7 +423,7 @@ def _process(path: Path, task: _Task) -> dict:
     if decoded.grayscale:
         return {"status": "black_and_white", "reason": "black-and-white (grayscale file)"}
 
-    thumbnail = _resize(rgb, _thumb_shape(height, width))
+    thumbnail = resize(rgb, *_thumb_shape(height, width))
     score = colourfulness(thumbnail)
     if score < task.min_colourfulness:
         return {
@@ -469,29 +469,17 @@ def _thumb_shape(height: int, width: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def _resize(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Area-style resize of float RGB (OpenCV INTER_AREA shrinks, INTER_CUBIC enlarges)."""
-    import cv2
-
-    height, width = shape
-    if (height, width) == rgb.shape[:2]:
-        return rgb.astype(np.float32)
-    shrink = height <= rgb.shape[0] and width <= rgb.shape[1]
-    out = cv2.resize(rgb.astype(np.float32), (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    return np.clip(out, 0.0, 1.0)
-
-
 def _fit_square(rgb: np.ndarray, size: int, fit: str) -> np.ndarray:
     height, width = rgb.shape[:2]
     if fit == "crop":
         side = min(height, width)
         top, left = (height - side) // 2, (width - side) // 2
-        return _resize(rgb[top : top + side, left : left + side], (size, size))
+        return resize(rgb[top : top + side, left : left + side], size, size)
     scale = size / max(height, width)
     new_height, new_width = max(1, round(height * scale)), max(1, round(width * scale))
     canvas = np.full((size, size, 3), _PAD_VALUE, np.float32)
     top, left = (size - new_height) // 2, (size - new_width) // 2
-    canvas[top : top + new_height, left : left + new_width] = _resize(rgb, (new_height, new_width))
+    canvas[top : top + new_height, left : left + new_width] = resize(rgb, new_height, new_width)
     return canvas
 
 

@@ -1,0 +1,263 @@
+"""The model at run time: precision, one compiled call for every photo size, memory checks.
+
+:class:`Runner` wraps an inference model for photos: it rebuilds it to accept any size
+(a multiple of :data:`~colorize.registry.SIZE_MULTIPLE`) and, where the CPU has native
+bfloat16, to compute in bfloat16; :meth:`Runner.predict` runs it as one TensorFlow graph
+traced once. :func:`check_render_size` refuses a working size the memory cannot hold.
+
+Example:
+    >>> runner = load_runner("default", precision="auto")  # doctest: +SKIP
+    >>> runner.working_shape(3000, 4000)
+    (192, 256)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from colorize import saving
+from colorize.errors import ColorizeError
+from colorize.registry import SIZE_MULTIPLE
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RENDER_SIZE = 256  # long side the model sees by default (or its training size, if larger)
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def cpu_has_fast_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """True when the CPU computes bfloat16 natively (AMX or AVX-512 BF16 in its flags)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[-1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(precision: str = "auto") -> str:
+    """"float32" or "bfloat16": ``auto`` is bfloat16 where :func:`cpu_has_fast_bfloat16`.
+
+    Raises:
+        ValueError: an unknown precision.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"Unknown precision. Expected one of {PRECISIONS}. Received: precision={precision!r}")
+    if precision == "auto":
+        return "bfloat16" if cpu_has_fast_bfloat16() else "float32"
+    return precision
+
+
+@dataclasses.dataclass
+class Runner:
+    """A loaded model prepared for photos.
+
+    Attributes:
+        model: the inference model (scaled L -> scaled ab).
+        fixed_size: the square input size of a model that only works at one size,
+            else None (the model accepts any multiple of :data:`SIZE_MULTIPLE`).
+        trained_size: the input size the model was saved with, when it had one.
+        precision: "float32" or "bfloat16", the compute type of the model's layers.
+    """
+
+    model: object
+    fixed_size: int | None
+    trained_size: int | None = None
+    precision: str = "float32"
+
+    def __post_init__(self):
+        self._call = None
+
+    @classmethod
+    def create(cls, model, precision: str = "float32") -> "Runner":
+        """Wrap a keras model; a fixed-size but fully convolutional one is made size-free.
+
+        ``precision="bfloat16"`` rebuilds the network with bfloat16 compute (float32
+        weights, float32 output); "auto" picks it where the CPU has native bfloat16.
+        """
+        if isinstance(model, Runner):
+            return model
+        precision = resolve_precision(precision)
+        shape = model.inputs[0].shape
+        trained = None if shape[1] is None and shape[2] is None else int(shape[1])
+        dtype = "mixed_bfloat16" if precision == "bfloat16" else None
+        rebuilt = saving.rebuild(model, dynamic=trained is not None, dtype=dtype)
+        if rebuilt is not None:
+            return cls(rebuilt, None, trained, precision)
+        if dtype is not None:  # keeps its fixed size; try the precision alone
+            rebuilt = saving.rebuild(model, dynamic=False, dtype=dtype)
+            if rebuilt is not None:
+                return cls(rebuilt, trained, trained, precision)
+        if trained is None:
+            return cls(model, None, None, "float32")
+        return cls(model, trained, trained, "float32")
+
+    @property
+    def default_render_size(self) -> int:
+        """The long side a photo is rendered at without ``render_size``: the fixed size, else
+        :data:`DEFAULT_RENDER_SIZE` or the training size if larger."""
+        return self.fixed_size or max(DEFAULT_RENDER_SIZE, self.trained_size or 0)
+
+    def working_shape(self, height: int, width: int, render_size: int | None = None) -> tuple[int, int]:
+        """(height, width) at which the model sees a photo of ``height`` x ``width``.
+
+        Fixed-size models use their size. Others keep the photo's aspect ratio with the
+        long side ``render_size`` (default :data:`DEFAULT_RENDER_SIZE`, or the training
+        size if larger), rounded to multiples of :data:`SIZE_MULTIPLE`. A render size
+        beyond the photo's own long side is capped there (more would add no detail,
+        only memory and time), but never below the default.
+        """
+        if self.fixed_size is not None:
+            return self.fixed_size, self.fixed_size
+        default = self.default_render_size
+        target = render_size or default
+        if target > max(height, width, default):
+            target = max(default, -(-max(height, width) // SIZE_MULTIPLE) * SIZE_MULTIPLE)
+        scale = target / max(height, width)
+
+        def snap(value):
+            return max(SIZE_MULTIPLE, int(round(value * scale / SIZE_MULTIPLE)) * SIZE_MULTIPLE)
+
+        return snap(height), snap(width)
+
+    def predict(self, l_batch: np.ndarray) -> np.ndarray:
+        """Scaled L (B, h, w, 1) -> scaled ab (B, h', w', 2) float32.
+
+        With the TensorFlow backend the model runs as one graph traced once for any
+        batch and size (no retracing per photo shape); otherwise eagerly.
+
+        Raises:
+            ColorizeError: the model predicted non-finite values.
+        """
+        if self._call is None:
+            self._call = _compiled_call(self.model)
+        output = np.asarray(self._call(np.asarray(l_batch, np.float32)), dtype=np.float32)
+        if not np.isfinite(output).all():
+            raise ColorizeError("the model predicted NaN or infinite colours; it cannot colorize (check its weights)")
+        return output
+
+
+def _compiled_call(model):
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return lambda batch: model(batch, training=False)
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec((None, None, None, 1), tf.float32)]
+    graph = tf.function(lambda batch: tf.cast(model(batch, training=False), tf.float32), input_signature=signature)
+    state = {"traced": False}
+
+    def call(batch):
+        if state["traced"] is None:
+            return model(batch, training=False)
+        try:
+            output = graph(batch)
+        except (TypeError, ValueError, NotImplementedError, tf.errors.OperatorNotAllowedInGraphError):
+            if state["traced"]:
+                raise
+            # Some layers cannot be traced for unknown sizes (Keras' bilinear UpSampling2D, in
+            # models saved before colorize used BilinearUpsampling):
+            # such a model runs eagerly, once per working shape, as it always could.
+            log.debug("model %s runs eagerly (not traceable for any size)", getattr(model, "name", "?"), exc_info=True)
+            state["traced"] = None
+            return model(batch, training=False)
+        state["traced"] = True
+        return output
+
+    return call
+
+
+def load_runner(model=None, precision: str = "auto") -> Runner:
+    """A :class:`Runner` at ``precision`` for ``model``.
+
+    Args:
+        model: a :class:`Runner` (returned as it is), a loaded keras model, "default",
+            a ``.keras`` path, a run directory, or None for the bundled default (those
+            named by path are loaded with :func:`colorize.saving.load_model`, cached
+            per file version).
+        precision: "float32", "bfloat16" or "auto".
+
+    Example:
+        >>> runner = load_runner("default", precision="float32")  # doctest: +SKIP
+        >>> colour = inference.colorize_image("grandma.jpg", model=runner)  # doctest: +SKIP
+    """
+    if isinstance(model, Runner):
+        return model
+    if model is None or isinstance(model, (str, os.PathLike)):
+        path = saving.resolve_model_path(model or "default")
+        return _cached_runner(str(path.resolve()), path.stat().st_mtime_ns, resolve_precision(precision))
+    from colorize.models import as_inference_model
+
+    return Runner.create(as_inference_model(model), precision)
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_runner(path: str, modified: int, precision: str = "float32") -> Runner:
+    """Models named by path are loaded once per file version (repeated colorize_image calls)."""
+    return Runner.create(saving.load_model(path), precision)
+
+
+
+# Bytes per working-size pixel the default U-Net's activations need at batch 1 (measured
+# ~1.1 kB with 16 base filters; other models differ), with a margin.
+WORKING_BYTES_PER_PIXEL = 2048
+
+
+def check_render_size(runner: Runner, render_size: int | None, shapes: list[tuple[int, int]]) -> None:
+    """Refuse a render size the model's activations would not fit in memory for.
+
+    Raises:
+        ValueError: naming ``--render-size``, the memory it would need, what is free,
+            and the largest render size that fits.
+    """
+    if not render_size or runner.fixed_size or not shapes:
+        return
+    available = _available_memory()
+    if available is None:
+        return
+    height, width = max(shapes, key=lambda shape: shape[0] * shape[1])
+    working = runner.working_shape(height, width, render_size)
+    need = working[0] * working[1] * WORKING_BYTES_PER_PIXEL
+    if need > 0.8 * available:
+        aspect = working[0] * working[1] / max(working) ** 2
+        fits = int((0.8 * available / WORKING_BYTES_PER_PIXEL / aspect) ** 0.5) // SIZE_MULTIPLE * SIZE_MULTIPLE
+        raise ValueError(
+            f"--render-size {render_size} needs about {need / 2**30:.1f} GB for the model "
+            f"({working[1]} x {working[0]} working size) but {available / 2**30:.1f} GB is available; "
+            f"use --render-size {max(SIZE_MULTIPLE, fits)} or less"
+        )
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available (MemAvailable, or the cgroup limit if lower); None if unknown."""
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as stream:
+            for line in stream:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
+        try:
+            limit = Path(limit_file).read_text().strip()
+            if limit.isdigit() and int(limit) < 2**60:
+                left = int(limit) - int(Path(usage_file).read_text().strip())
+                available = left if available is None else min(available, left)
+        except (OSError, ValueError):
+            continue
+    return available
