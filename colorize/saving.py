@@ -209,7 +209,8 @@ def _output_layer_names(structure) -> list[str]:
     return names
 
 
-def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature: float | None = None) -> Path:
+def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature: float | None = None,
+                 log_prior=None) -> Path:  # fmt: skip
     """Write the inference form of a saved model (a run directory, ``.keras`` file or "default").
 
     Args:
@@ -217,7 +218,11 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
             file, or "default".
         path: the ``.keras`` file to write (atomically: a temporary name, then renamed).
         temperature: annealed-mean temperature for the classification families (None:
-            the seed's 0.38); ignored by models that predict a*b* directly.
+            the seed's 0.38, or the source's own when it is already decoded); ignored by
+            models that predict a*b* directly.
+        log_prior: classification families: a prior shift (Q,) of the bin distribution
+            before decoding (``classification.rebalancing_prior``; None: the source's own,
+            else none).
 
     Returns:
         The path written.
@@ -237,10 +242,15 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
         raise ValueError(f"temperature must be in (0, 10]. Received: temperature={temperature!r}")
     saved = load_saved_model(source)
     names = [layer.name for layer in saved.layers]
-    if temperature is not None and "ab_bins" in names:
-        if saved.outputs[0].shape[-1] == 2:  # already decoded: decode the bins again at this temperature
+    if (temperature is not None or log_prior is not None) and "ab_bins" in names:
+        if "annealed_mean" in names:  # already decoded: decode the bins again, keeping what is not asked
+            decoding = saved.get_layer("annealed_mean")
+            temperature = decoding.temperature if temperature is None else temperature
+            log_prior = decoding.log_prior if log_prior is None else log_prior
             saved = keras.Model(saved.inputs, saved.get_layer("ab_bins").output, name=saved.name)
-        exported = classification.with_annealed_mean(saved, temperature)
+        exported = classification.with_annealed_mean(
+            saved, classification.TEMPERATURE if temperature is None else temperature, log_prior
+        )
     else:  # a GAN gives its generator, an embedding-input fusion model its extractor-wired form
         exported = models.as_inference_model(saved)
     exported = float32_copy(exported)

@@ -21,6 +21,7 @@ import dataclasses
 import importlib.util
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -463,6 +464,33 @@ def _ab_distribution(config: TrainConfig, sources: _Sources):
     for _, ab_scaled in _batches(sources.train, "train", config.image_size, 64):
         histogram += metrics.ab_histogram(np.asarray(ab_scaled) * color.AB_SCALE)
     return histogram, metrics.AB_EDGES
+
+
+def rebalancing_prior(run_dir: str | os.PathLike, decode: float) -> np.ndarray:
+    """The log prior shift (Q,) that decodes the bins model of training run ``run_dir`` as if
+    it had been trained with class rebalancing ``decode`` (for ``colorize export --rebalance``).
+
+    The run's config gives its data (whose a*b* distribution is read as in training) and the
+    rebalancing it was trained with; see ``classification.rebalancing_prior``.
+
+    Raises:
+        ColorizeError: ``run_dir`` is not a run directory of a rebalanced-cross-entropy model,
+            or ``decode`` is outside (0, 1].
+    """
+    from colorize.config import read_config_file
+    from colorize.models import classification
+
+    if not (isinstance(decode, (int, float)) and 0 < decode <= 1):
+        raise ColorizeError(f"rebalance must be a number in (0, 1] (1: no rebalancing). Received: {decode!r}")
+    if not rundir.is_run_dir(run_dir):
+        raise ColorizeError(f"{run_dir} is not a training run directory (no config.json): --rebalance needs the "
+                            "run, whose data give the colour distribution")  # fmt: skip
+    config = TrainConfig.from_dict(read_config_file(Path(run_dir) / "config.json"))
+    if not config.effective_loss.startswith("rebalanced_crossentropy"):
+        raise ColorizeError(f"{run_dir} trained {config.model} with loss {config.effective_loss!r}; "
+                            "--rebalance applies to the bins models trained with rebalanced_crossentropy")  # fmt: skip
+    histogram, edges = _ab_distribution(config, _sources(config))
+    return classification.rebalancing_prior(histogram, edges, decode, trained=config.rebalance)
 
 
 def _batches(source, split: str, image_size: int, batch_size: int):

@@ -119,14 +119,31 @@ def rebalancing_weights(histogram, edges, lambda_: float = 0.5, sigma: float = 5
     return (weights / np.sum(probability * weights)).astype(np.float32)
 
 
-def annealed_mean(probabilities, centres, temperature: float = TEMPERATURE):
+def rebalancing_prior(histogram, edges, decode: float, trained: float = 0.5, sigma: float = 5.0) -> np.ndarray:
+    """Log prior shift (Q,) that makes a model trained with rebalancing ``trained`` decode as
+    if it had been trained with rebalancing ``decode`` (both lambdas of :func:`rebalancing_weights`).
+
+    The class-weighted cross-entropy's minimizer is the true bin distribution times the
+    weights, renormalized, so the ratio of two weightings moves a trained model's output
+    from one to the other: lower ``decode`` is more vivid (rarer colours), 1 is no
+    rebalancing (the most accurate per pixel).
+    """
+    return np.log(rebalancing_weights(histogram, edges, decode, sigma)) - np.log(
+        rebalancing_weights(histogram, edges, trained, sigma))
+
+
+def annealed_mean(probabilities, centres, temperature: float = TEMPERATURE, log_prior=None):
     """Scaled a*b* (..., 2) of bin probabilities (..., Q) by the annealed mean (``keras.ops``).
 
     ``f_T(z) = exp(log z / T) / sum(exp(log z / T))``, then the mean of the bin ``centres``
     (Q, 2, a*b* units) under ``f_T``: used by :class:`AnnealedMean` at inference and by
-    ``RebalancedCrossEntropy``'s L1 term in training.
+    ``RebalancedCrossEntropy``'s L1 term in training. ``log_prior`` (Q,), if given, is added
+    to ``log z`` first: a prior shift of the distribution (see :func:`rebalancing_prior`).
     """
-    logits = ops.log(ops.maximum(ops.cast(probabilities, "float32"), 1e-12)) / temperature
+    logits = ops.log(ops.maximum(ops.cast(probabilities, "float32"), 1e-12))
+    if log_prior is not None:
+        logits = logits + ops.convert_to_tensor(np.asarray(log_prior, np.float32))
+    logits = logits / temperature
     ab = ops.matmul(ops.softmax(logits, axis=-1), ops.convert_to_tensor(centres))
     return ab / AB_SCALE
 
@@ -137,23 +154,27 @@ class AnnealedMean(layers.Layer):
 
     ``f_T(z) = exp(log z / T) / sum(exp(log z / T))``, then the mean of the bin centres
     under ``f_T``. T = 1 gives the mean, T -> 0 the mode; 0.38 is the seed's choice.
+    ``log_prior`` (Q floats or None) shifts the distribution first (:func:`rebalancing_prior`).
     """
 
-    def __init__(self, temperature: float = TEMPERATURE, grid: int = GRID, **kwargs):
+    def __init__(self, temperature: float = TEMPERATURE, grid: int = GRID, log_prior=None, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.temperature = float(temperature)
         self.grid = int(grid)
         self.centres = gamut_bins(self.grid)
+        self.log_prior = None if log_prior is None else [float(value) for value in log_prior]
+        if self.log_prior is not None and len(self.log_prior) != len(self.centres):
+            raise ValueError(f"log_prior needs one value per bin ({len(self.centres)}). Received: {len(self.log_prior)}")
 
     def call(self, probabilities):
-        return annealed_mean(probabilities, self.centres, self.temperature)
+        return annealed_mean(probabilities, self.centres, self.temperature, self.log_prior)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (2,)
 
     def get_config(self):
-        return {**super().get_config(), "temperature": self.temperature, "grid": self.grid}
+        return {**super().get_config(), "temperature": self.temperature, "grid": self.grid, "log_prior": self.log_prior}
 
 
 @keras.saving.register_keras_serializable(package="colorize")
@@ -237,10 +258,11 @@ def build_regression_colorizer(image_size: int | None = 128, width: float = 1.0,
     return keras.Model(l_input, outputs, name="regression")
 
 
-def with_annealed_mean(model: keras.Model, temperature: float = TEMPERATURE) -> keras.Model:
-    """Inference model: the classification network followed by annealed-mean decoding to ab."""
+def with_annealed_mean(model: keras.Model, temperature: float = TEMPERATURE, log_prior=None) -> keras.Model:
+    """Inference model: the classification network followed by annealed-mean decoding to ab
+    (``log_prior``: an optional prior shift of the bin distribution, :func:`rebalancing_prior`)."""
     probabilities = model.get_layer("ab_bins").output
-    ab = AnnealedMean(temperature, name="annealed_mean")(probabilities)
+    ab = AnnealedMean(temperature, log_prior=log_prior, name="annealed_mean")(probabilities)
     input_size, output_size = model.inputs[0].shape[1], probabilities.shape[1]
     if input_size and output_size:
         factor = input_size // output_size
