@@ -5,7 +5,7 @@ DATA ?= ../shared/data
 WORK ?= work
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test test-slow demo bench bench-backends lint clean default-model data compare gallery gpu-train
+.PHONY: install test test-slow demo bench bench-backends lint clean default-model default-stages decode-sweep data compare gallery gpu-train
 
 $(BIN)/colorize: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,33 +59,56 @@ data: $(WORK)/scenes128/manifest.json
 
 # The recipe of the bundled default model: seed 000's U-Net trunk with seed 002's bins head
 # (unet_classification), rebalanced cross-entropy, faces + scenes half and half. Stage 1 at
-# 64 px, stage 2 at 128 px, each resumable (re-running continues an interrupted stage); bfloat16
-# only where the CPU has it (AVX-512 BF16 / AMX). INIT is where stage 1 starts: `default`
-# continues the committed model (more training on top of what it has seen, see its model card);
-# `none` starts from scratch. The export's annealed-mean temperature was chosen on the val splits.
+# 64 px, stages 2 and 3 at 128 px, each resumable (re-running continues an interrupted stage);
+# bfloat16 only where the CPU has it (AVX-512 BF16 / AMX). INIT is where stage 1 starts:
+# `default` continues the committed model (more training on top of what it has seen, see its
+# model card); `none` starts from scratch. Training uses mild class rebalancing (REBALANCE, 1 =
+# none: accurate bin probabilities); the export decodes as if trained with DECODE_REBALANCE at
+# TEMPERATURE (vivid), both chosen on the val splits by `make decode-sweep`.
 INIT ?= default
 EPOCHS64 ?= 5
 EPOCHS128 ?= 4
+EPOCHS128B ?= 5
 LR64 ?= 5e-4
 LR128 ?= 2e-4
+LR128B ?= 1e-4
 REBALANCE ?= 0.9
-TEMPERATURE ?= 0.38
+DECODE_REBALANCE ?= 0.6
+TEMPERATURE ?= 0.25
 BF16 := $(shell grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && echo --mixed-precision)
 BINS := $(WORK)/faces128 $(WORK)/scenes128 --mix 0.5,0.5 --model unet_classification --option base_filters=16 \
 	--loss rebalanced_crossentropy --rebalance $(REBALANCE) --batch-size 16 --augment $(BF16)
 STAGE64 := $(WORK)/runs/default-bins64
 STAGE128 := $(WORK)/runs/default-bins128
-default-model: data
+STAGE128B := $(WORK)/runs/default-bins128b
+default-stages: data
 	if [ -f $(STAGE64)/config.json ]; then $(BIN)/colorize train --resume $(STAGE64); \
 	else $(BIN)/colorize train $(BINS) --image-size 64 --steps-per-epoch 500 --epochs $(EPOCHS64) --learning-rate $(LR64) \
 	  $(if $(filter none,$(INIT)),,--init-weights $(INIT)) -o $(STAGE64); fi
 	if [ -f $(STAGE128)/config.json ]; then $(BIN)/colorize train --resume $(STAGE128); \
 	else $(BIN)/colorize train $(BINS) --image-size 128 --steps-per-epoch 250 --epochs $(EPOCHS128) \
 	  --learning-rate $(LR128) --init-weights $(STAGE64) -o $(STAGE128); fi
-	$(BIN)/colorize export $(STAGE128) -o $(WORK)/default-candidate.keras --temperature $(TEMPERATURE) --overwrite
+	if [ -f $(STAGE128B)/config.json ]; then $(BIN)/colorize train --resume $(STAGE128B); \
+	else $(BIN)/colorize train $(BINS) --image-size 128 --steps-per-epoch 250 --epochs $(EPOCHS128B) \
+	  --learning-rate $(LR128B) --init-weights $(STAGE128) -o $(STAGE128B); fi
+default-model: default-stages
+	$(BIN)/colorize export $(STAGE128B) -o $(WORK)/default-candidate.keras --temperature $(TEMPERATURE) \
+	  --rebalance $(DECODE_REBALANCE) --overwrite
 	$(BIN)/colorize evaluate $(WORK)/default-candidate.keras default $(WORK)/scenes128 --split test --baselines --overwrite -o $(WORK)/reports/default-scenes
 	$(BIN)/colorize evaluate $(WORK)/default-candidate.keras default $(WORK)/hf128 --split test --baselines --overwrite -o $(WORK)/reports/default-hf
 	cp $(WORK)/default-candidate.keras colorize/assets/default.keras
+
+# The decoding of the last stage chosen on the VAL splits (never test): each DECODE_REBALANCE x
+# TEMPERATURE candidate exported and evaluated side by side: work/sweep/{scenes,hf}/report.md.
+SWEEP_REBALANCE ?= 0.9 0.7 0.6 0.5
+SWEEP_TEMPERATURE ?= 0.25 0.38
+decode-sweep: default-stages
+	mkdir -p $(WORK)/sweep
+	for r in $(SWEEP_REBALANCE); do for t in $(SWEEP_TEMPERATURE); do \
+	  $(BIN)/colorize export $(STAGE128B) -o $(WORK)/sweep/r$${r}_t$${t}.keras --temperature $$t --rebalance $$r --overwrite; \
+	done; done
+	$(BIN)/colorize evaluate $(WORK)/sweep/r*.keras $(WORK)/scenes128 --split val --baselines --overwrite -o $(WORK)/sweep/scenes
+	$(BIN)/colorize evaluate $(WORK)/sweep/r*.keras $(WORK)/hf128 --split val --baselines --overwrite -o $(WORK)/sweep/hf
 
 # The objective study (issue: colour quality): four objectives under one budget (20,480 images
 # at 64 px, faces + scenes), evaluated side by side on both test splits: work/compare/summary.md.

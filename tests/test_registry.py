@@ -1,4 +1,4 @@
-"""The model registry: one list read by the CLI, training and models; every file loads after `import colorize.models`."""
+"""The model registry: one list read by the CLI, training and models; every file loads after `import colorize`."""
 
 import inspect
 import json
@@ -116,15 +116,18 @@ def _save_all(options, tmp_path):
 
 
 def _load_in_fresh_process(probe, expected, tmp_path):
-    # Only `import colorize.models` registers the project's objects: no other colorize import.
+    # A user's script: `import colorize, keras`, then Keras' own loader; every file loads
+    # before anything else of colorize is imported (the package registers when Keras loads).
     np.save(tmp_path / "probe.npy", probe)
     code = (
-        "import json, sys; import numpy as np; import colorize.models, keras\n"
+        "import json, sys; import numpy as np; import colorize, keras\n"
+        "assert 'tensorflow' not in sys.modules or 'colorize.models' in sys.modules\n"
+        "loaded = {path: keras.saving.load_model(path) for path in sys.argv[2:]}\n"
+        "from colorize import models\n"
         "probe = np.load(sys.argv[1]); out = {}\n"
-        "for path in sys.argv[2:]:\n"
-        "    model = keras.saving.load_model(path)\n"
+        "for path, model in loaded.items():\n"
         "    out[path] = [type(model.loss).__name__ if model.loss is not None else None,\n"
-        "                 np.asarray(colorize.models.as_inference_model(model)(probe, training=False)).tolist()]\n"
+        "                 np.asarray(models.as_inference_model(model)(probe, training=False)).tolist()]\n"
         "print(json.dumps(out))\n"
     )
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -139,10 +142,10 @@ def _load_in_fresh_process(probe, expected, tmp_path):
         np.testing.assert_allclose(np.asarray(output), expected[path], atol=1e-5, err_msg=path)
 
 
-def test_every_light_family_loads_after_importing_colorize_models(tmp_path):
+def test_every_light_family_loads_after_importing_colorize(tmp_path):
     _load_in_fresh_process(*_save_all(TINY, tmp_path), tmp_path)
 
 
 @pytest.mark.slow
-def test_every_heavy_family_loads_after_importing_colorize_models(tmp_path):
+def test_every_heavy_family_loads_after_importing_colorize(tmp_path):
     _load_in_fresh_process(*_save_all(HEAVY, tmp_path), tmp_path)

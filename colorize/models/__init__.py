@@ -2,7 +2,8 @@
 
 Every builder is here by name (``models.build_unet(...)``), and importing this package
 registers every custom layer, loss and metric of the project with Keras, so
-``keras.saving.load_model("runs/x/best.keras")`` works right after ``import colorize.models``.
+``keras.saving.load_model("runs/x/best.keras")`` works right after ``import colorize.models``
+(or ``import colorize``, which imports this package as soon as Keras is imported).
 
 Every model maps ``l_input`` (H, W, 1), the scaled lightness, to ``ab_output``
 (H, W, 2), the scaled a*b* (see :mod:`colorize.color`); :func:`as_inference_model`
