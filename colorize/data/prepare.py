@@ -486,7 +486,7 @@ def _fit_square(rgb: np.ndarray, size: int, fit: str) -> np.ndarray:
 def _run(task: _Task, files: list[Path], workers: int, progress: bool) -> list[dict]:
     from tqdm import tqdm
 
-    bar = tqdm(total=len(files), desc="prepare", unit="img", disable=not progress, leave=False)
+    bar = tqdm(total=len(files), desc="prepare", unit="img", disable=not progress or None, leave=False)
     results: list[dict] = []
     try:
         if workers == 1 or len(files) < 4:
