@@ -156,6 +156,7 @@ def _compiled_call(model):
 
     signature = [tf.TensorSpec((None, None, None, 1), tf.float32)]
     graph = tf.function(lambda batch: tf.cast(model(batch, training=False), tf.float32), input_signature=signature)
+    _quiet_one_trace_per_model(tf)
     state = {"traced": False}
 
     def call(batch):
@@ -176,6 +177,25 @@ def _compiled_call(model):
         return output
 
     return call
+
+
+class _OneTracePerModel(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning about our compiled calls.
+
+    Each model gets its own graph, traced once for every size; comparing several models
+    (``colorize evaluate A B C ...``) traces that one function body once per model, which
+    TensorFlow's frequent-tracing detector reports as retracing.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "_compiled_call" in message)
+
+
+def _quiet_one_trace_per_model(tf) -> None:
+    logger = tf.get_logger()
+    if not any(isinstance(existing, _OneTracePerModel) for existing in logger.filters):
+        logger.addFilter(_OneTracePerModel())
 
 
 def load_runner(model=None, precision: str = "auto") -> Runner:

@@ -295,3 +295,22 @@ def test_mixed_shapes_share_one_traced_graph(tiny_model):
         assert runner.predict(np.zeros((2, *shape, 1), np.float32)).shape == (2, *shape, 2)
     if hasattr(runner._call, "experimental_get_tracing_count"):
         assert runner._call.experimental_get_tracing_count() == 1
+
+
+def test_comparing_models_is_not_reported_as_retracing(tiny_model):
+    # One graph per model, each traced once: evaluating several models side by side must
+    # not print TensorFlow's "triggered tf.function retracing" warning.
+    import logging
+
+    import tensorflow as tf
+
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    tf.get_logger().addHandler(handler)
+    try:
+        for _ in range(7):
+            runtime.Runner.create(tiny_model).predict(np.zeros((1, 32, 32, 1), np.float32))
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert [message for message in seen if "retracing" in message] == []
