@@ -73,7 +73,7 @@ LR64 ?= 5e-4
 LR128 ?= 2e-4
 LR128B ?= 1e-4
 REBALANCE ?= 0.9
-DECODE_REBALANCE ?= 0.6
+DECODE_REBALANCE ?= 0.5
 TEMPERATURE ?= 0.25
 BF16 := $(shell grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && echo --mixed-precision)
 BINS := $(WORK)/faces128 $(WORK)/scenes128 --mix 0.5,0.5 --model unet_classification --option base_filters=16 \
@@ -100,9 +100,11 @@ default-model: default-stages
 
 # The decoding of the last stage chosen on the VAL splits (never test): each DECODE_REBALANCE x
 # TEMPERATURE candidate exported and evaluated side by side: work/sweep/{scenes,hf}/report.md.
-SWEEP_REBALANCE ?= 0.9 0.7 0.6 0.5
+SWEEP_REBALANCE ?= 0.7 0.6 0.5 0.4
 SWEEP_TEMPERATURE ?= 0.25 0.38
-decode-sweep: default-stages
+$(STAGE128B)/best.keras:
+	$(MAKE) default-stages
+decode-sweep: $(STAGE128B)/best.keras
 	mkdir -p $(WORK)/sweep
 	for r in $(SWEEP_REBALANCE); do for t in $(SWEEP_TEMPERATURE); do \
 	  $(BIN)/colorize export $(STAGE128B) -o $(WORK)/sweep/r$${r}_t$${t}.keras --temperature $$t --rebalance $$r --overwrite; \
