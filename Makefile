@@ -59,7 +59,8 @@ data: $(WORK)/scenes128/manifest.json
 
 # The recipe of the bundled default model: seed 000's U-Net trunk with seed 002's bins head
 # (unet_classification), rebalanced cross-entropy, faces + scenes half and half. Stage 1 at
-# 64 px, stages 2 and 3 at 128 px, each resumable (re-running continues an interrupted stage);
+# 64 px, stages 2 and 3 at 128 px, each resumable (re-running continues an interrupted stage and
+# leaves a finished one as it is);
 # bfloat16 only where the CPU has it (AVX-512 BF16 / AMX). INIT is where stage 1 starts:
 # `default` continues the committed model (more training on top of what it has seen, see its
 # model card); `none` starts from scratch. Training uses mild class rebalancing (REBALANCE, 1 =

@@ -154,18 +154,19 @@ def best_epoch(history: list[dict[str, float]]) -> tuple[int | None, dict[str, f
 
 def result_files(run_dir: Path, history: list[dict[str, float]], title: str) -> dict[str, Path]:
     """The files of a finished run by name (loss.png drawn here from ``history``)."""
-    files = {"run_dir": run_dir, "config": run_dir / "config.json", "history": run_dir / "history.csv"}
     if history:
         from colorize import visualize
 
         curves = {key: [row[key] for row in history] for key in history[0] if key.endswith("loss")}
         if curves:
-            files["loss_curve"] = visualize.plot_curves(run_dir / "loss.png", curves, title=title)
-    for name in ("best", "last"):
-        if (run_dir / f"{name}.keras").exists():
-            files[name] = run_dir / f"{name}.keras"
-    if (run_dir / "samples").exists():
-        files["samples"] = run_dir / "samples"
-    if (run_dir / "logs").exists():
-        files["tensorboard"] = run_dir / "logs"
+            visualize.plot_curves(run_dir / "loss.png", curves, title=title)
+    return run_files(run_dir)
+
+
+def run_files(run_dir: Path) -> dict[str, Path]:
+    """The files a run directory holds, by name, as they are (nothing is written)."""
+    files = {"run_dir": run_dir, "config": run_dir / "config.json", "history": run_dir / "history.csv"}
+    named = {"loss_curve": "loss.png", "best": "best.keras", "last": "last.keras", "samples": "samples",
+             "tensorboard": "logs"}  # fmt: skip
+    files.update({name: run_dir / entry for name, entry in named.items() if (run_dir / entry).exists()})
     return files

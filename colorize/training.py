@@ -59,6 +59,7 @@ class TrainResult:
     elapsed_seconds: float
     files: dict[str, Path]
     stopped_reason: str | None = None
+    already_finished: bool = False  # resumed a run that had done all its epochs: nothing trained
 
 
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> TrainResult:
@@ -85,6 +86,15 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     run_dir = Path(config.output_dir)
     rundir.check_start(run_dir, resume)
     _check_options(config)
+    if resume and rundir.is_run_dir(run_dir):
+        history = rundir.read_history(run_dir / "history.csv")
+        if len(history) >= config.epochs:
+            # Nothing left to do: the run's files stay exactly as they are (a re-run of a
+            # training recipe skips its finished stages).
+            log.info("%s already finished %d of %d epochs; nothing to resume", run_dir, len(history), config.epochs)
+            best_epoch, best_metrics = rundir.best_epoch(history)
+            return TrainResult(run_dir, len(history), best_epoch, best_metrics, 0.0, rundir.run_files(run_dir),
+                               already_finished=True)  # fmt: skip
     with rundir.removed_unless_finished(run_dir, keep_on=(TrainingInterrupted,)):
         rundir.write_config(run_dir, config.to_dict())
         return _train(config, run_dir, resume, callbacks)

@@ -50,6 +50,12 @@ def test_run_writes_every_artefact_and_is_reproducible(image_folder, tmp_path):
     assert saved["model"] == "unet" and saved["image_size"] == 32
     with pytest.raises(Exception, match="--resume"):  # an existing run is never overwritten
         train(_config(image_folder, run_dir, epochs=1))
+    # Resuming a finished run trains nothing and touches none of its files.
+    before = {path: path.stat().st_mtime_ns for path in run_dir.rglob("*")}
+    finished = train(_config(image_folder, run_dir), resume=True)
+    assert (finished.epochs_done, finished.best_epoch, finished.already_finished) == (2, result.best_epoch, True)
+    assert finished.files["best"] == run_dir / "best.keras"
+    assert {path: path.stat().st_mtime_ns for path in run_dir.rglob("*")} == before
     # The same seed and data give the same first-epoch loss.
     again = train(_config(image_folder, tmp_path / "again", epochs=1, num_samples=0))
     first = read_history(run_dir / "history.csv")[0]["loss"]

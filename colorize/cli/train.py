@@ -126,7 +126,10 @@ def _parse_mix(text):
 def _summary(result):
     """One screen: time, best epoch and its validation metrics, where the files are."""
     minutes, seconds = divmod(int(round(result.elapsed_seconds)), 60)
-    click.echo(f"Finished {result.epochs_done} epoch(s) in {minutes} min {seconds} s.")
+    if result.already_finished:
+        click.echo(f"{result.run_dir} had already finished its {result.epochs_done} epoch(s): nothing to resume.")
+    else:
+        click.echo(f"Finished {result.epochs_done} epoch(s) in {minutes} min {seconds} s.")
     if result.best_epoch is not None:
         shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(result.best_metrics.items()) if k.startswith("val_"))
         click.echo(f"Best epoch: {result.best_epoch} ({shown})")
