@@ -128,14 +128,14 @@ def lab_to_rgb_with(xp, lab):
     fx = fy + a / 500.0
     fz = xp.maximum(fy - b / 200.0, 0.0)
     x, y, z = (_lab_f_inverse(xp, f) * white for f, white in zip((fx, fy, fz), D65))
-    channels = []
-    for row in RGB_FROM_XYZ:
-        linear = row[0] * x + row[1] * y + row[2] * z
-        channels.append(
-            xp.where(
-                linear > 0.0031308,
-                1.055 * _power(xp, xp.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
-                12.92 * linear,
-            )
-        )
+    channels = [linear_to_srgb_with(xp, row[0] * x + row[1] * y + row[2] * z) for row in RGB_FROM_XYZ]
     return xp.clip(xp.stack(channels, axis=-1), 0.0, 1.0)
+
+
+def linear_to_srgb_with(xp, linear):
+    """The sRGB encoding curve of linear RGB values (not clipped), with the array namespace ``xp``."""
+    return xp.where(
+        linear > 0.0031308,
+        1.055 * _power(xp, xp.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
+        12.92 * linear,
+    )

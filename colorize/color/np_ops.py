@@ -87,9 +87,7 @@ _SRGB_TABLE_SIZE = 1 << 20
 
 @functools.lru_cache(maxsize=1)
 def _srgb_table() -> np.ndarray:
-    linear = np.linspace(0.0, 1.0, _SRGB_TABLE_SIZE)
-    curve = 1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055
-    return np.where(linear <= 0.0031308, linear * 12.92, curve).astype(np.float32)
+    return color.linear_to_srgb_with(np, np.linspace(0.0, 1.0, _SRGB_TABLE_SIZE)).astype(np.float32)
 
 
 def _lab_f(t: np.ndarray) -> np.ndarray:
