@@ -516,15 +516,31 @@ READ_THREADS = 1  # decoding (PIL/OpenCV release the GIL) while the model runs
 WRITE_THREADS = 2  # colour at full size + PNG encoding + writing (OpenCV, zlib release the GIL)
 
 
-def _pixels_in_header(path: Path) -> int:
-    """Width x height from the file header (no decoding); 0 when it cannot be read."""
+def _size_in_header(path: Path) -> tuple[int, int]:
+    """(width, height) from the file header (no decoding); (0, 0) when it cannot be read."""
     from PIL import Image
 
     try:
         with Image.open(path) as image:
-            return int(image.size[0]) * int(image.size[1])
+            return int(image.size[0]), int(image.size[1])
     except Exception:  # noqa: BLE001 - decoding reports the reason later
-        return 0
+        return 0, 0
+
+
+def _by_shape(jobs: list, sizes: list[tuple[int, int]]) -> tuple[list, list]:
+    """Jobs (and sizes) ordered by aspect ratio: photos that get the same working shape
+    come together and share model calls (a folder of mixed shapes batches like one shape).
+    The order is otherwise kept."""
+    order = sorted(range(len(jobs)), key=lambda index: sizes[index][1] / max(1, sizes[index][0]))
+    return [jobs[index] for index in order], [sizes[index] for index in order]
+
+
+def _in_input_order(result: "PredictResult", jobs: list, start: dict[str, int]) -> None:
+    """Put what the pipeline added to ``result`` (from the list lengths in ``start``) back in the inputs' order."""
+    rank = {path: index for index, (path, _) in enumerate(jobs)}
+    for name, first in start.items():
+        items = getattr(result, name)
+        items[first:] = sorted(items[first:], key=lambda item: rank.get(item[0], 0))
 
 
 def _batches(jobs: list, pixels: list[int], batch_size: int, max_pixels: int) -> list[list]:
@@ -613,8 +629,10 @@ def colorize_files(
     jobs = _plan(paths, output_dir, suffix, compare, overwrite, result)
     if not jobs:
         return result
-    pixels = [_pixels_in_header(path) for path, _ in jobs]
-    batches = _batches(jobs, pixels, max(1, int(batch_size)), MAX_BATCH_PIXELS)
+    in_order = list(jobs)
+    ordered, sizes = _by_shape(jobs, [_size_in_header(path) for path, _ in jobs])
+    batches = _batches(ordered, [width * height for width, height in sizes], max(1, int(batch_size)), MAX_BATCH_PIXELS)
+    start = {name: len(getattr(result, name)) for name in ("written", "failed", "notes")}
 
     loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-load")
     readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="colorize-read")
@@ -703,6 +721,7 @@ def colorize_files(
     finally:
         for pool in (readers, writers, loader):
             pool.shutdown(wait=True, cancel_futures=True)
+    _in_input_order(result, in_order, start)
     return result
 
 

@@ -155,7 +155,10 @@ def _compiled_call(model):
     import tensorflow as tf
 
     signature = [tf.TensorSpec((None, None, None, 1), tf.float32)]
-    graph = tf.function(lambda batch: tf.cast(model(batch, training=False), tf.float32), input_signature=signature)
+    # Keras 3 layers trace without autograph (they are written for JAX too): 0.25 s less start-up.
+    graph = tf.function(
+        lambda batch: tf.cast(model(batch, training=False), tf.float32), input_signature=signature, autograph=False
+    )
     _quiet_one_trace_per_model(tf)
     state = {"traced": False}
 

@@ -171,30 +171,40 @@ def rebuild(model, dynamic: bool, dtype: str | None):
     if not dynamic and dtype is None:
         return None
     try:
-        config = copy.deepcopy(model.get_config())
-        input_layers = [layer for layer in config["layers"] if layer["class_name"] == "InputLayer"]
-        if len(input_layers) != 1:
+        config = _adapted_config(copy.deepcopy(model.get_config()), dynamic, dtype)
+        if config is None:
             return None
-        if dynamic:
-            input_layers[0]["config"]["batch_shape"] = [None, None, None, 1]
-        if dtype is not None:
-            outputs = set(_output_layer_names(config.get("output_layers", [])))
-            for layer in config["layers"]:
-                if layer["class_name"] != "InputLayer" and layer["config"].get("name") not in outputs:
-                    layer["config"]["dtype"] = dtype
         rebuilt = model.__class__.from_config(config)
         rebuilt.set_weights(model.get_weights())
-        probe = np.zeros((1, 2 * SIZE_MULTIPLE, 3 * SIZE_MULTIPLE, 1), np.float32)
-        if not dynamic:
-            size = int(model.inputs[0].shape[1])
-            probe = np.zeros((1, size, size, 1), np.float32)
-        expected = tuple(model(probe, training=False).shape) if not dynamic else probe.shape[:3] + (2,)
-        if tuple(rebuilt(probe, training=False).shape) != expected:
-            return None
-        return rebuilt
+        size = None if dynamic else int(model.inputs[0].shape[1])
+        return rebuilt if _probe_gives(rebuilt, size, (*model.outputs[0].shape[1:],)) else None
     except Exception:  # dense layers, fixed reshapes, nested models ...: keep the model as it is
         log.debug("model %s could not be rebuilt", getattr(model, "name", "?"), exc_info=True)
         return None
+
+
+def _adapted_config(config: dict, dynamic: bool, dtype: str | None) -> dict | None:
+    """A functional model's config (changed in place) with any input size and/or the dtype
+    policy ``dtype`` on every layer but the input and output ones; None if it has not one input."""
+    input_layers = [layer for layer in config.get("layers", []) if layer["class_name"] == "InputLayer"]
+    if len(input_layers) != 1:
+        return None
+    if dynamic:
+        input_layers[0]["config"]["batch_shape"] = [None, None, None, 1]
+    if dtype is not None:
+        outputs = set(_output_layer_names(config.get("output_layers", [])))
+        for layer in config["layers"]:
+            if layer["class_name"] != "InputLayer" and layer["config"].get("name") not in outputs:
+                layer["config"]["dtype"] = dtype
+    return config
+
+
+def _probe_gives(model, size: int | None, output_shape: tuple) -> bool:
+    """Whether ``model`` maps a zero L image (size x size, or a small non-square one of any
+    size when ``size`` is None) to a*b* of the input's size (fixed-size: ``output_shape``)."""
+    shape = (2 * SIZE_MULTIPLE, 3 * SIZE_MULTIPLE) if size is None else (size, size)
+    expected = (1, *shape, 2) if size is None else (1, *output_shape)
+    return tuple(model(np.zeros((1, *shape, 1), np.float32), training=False).shape) == expected
 
 
 def _output_layer_names(structure) -> list[str]:

@@ -314,3 +314,22 @@ def test_comparing_models_is_not_reported_as_retracing(tiny_model):
     finally:
         tf.get_logger().removeHandler(handler)
     assert [message for message in seen if "retracing" in message] == []
+
+
+def test_a_folder_of_mixed_shapes_is_batched_by_shape_and_reported_in_input_order(tmp_path, tiny_model):
+    # Alternating portrait / landscape photos, two to a batch: ordered by shape, every model
+    # call gets two photos of one working shape (four calls, not eight of one photo).
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(8):
+        size = (48, 80) if index % 2 else (80, 48)
+        Image.fromarray(np.random.default_rng(index).integers(0, 255, size, np.uint8)).save(folder / f"p{index}.png")
+    runner = runtime.Runner.create(tiny_model)
+    calls, predict = [], runner.predict
+    runner.predict = lambda batch: calls.append(batch.shape[:3]) or predict(batch)
+    result = inference.colorize_files([folder], tmp_path / "out", model=runner, batch_size=2)
+    assert [source.name for source, _ in result.written] == [f"p{index}.png" for index in range(8)]
+    shapes = {runner.working_shape(80, 48), runner.working_shape(48, 80)}
+    photo_calls = [shape for shape in calls if shape[1:] in shapes]  # not the start-up probe
+    assert photo_calls == [(2, *shape) for shape in sorted(shapes, key=lambda hw: hw[0] / hw[1])
+                           for _ in range(2)], calls  # fmt: skip

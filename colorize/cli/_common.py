@@ -1,7 +1,10 @@
 """Helpers shared by the subcommand modules: error handling and small click types."""
 
+import contextlib
 import functools
+import importlib.abc
 import importlib.util
+import json
 import logging
 import math
 import os
@@ -87,30 +90,90 @@ def select_backend(ctx, param, value) -> None:
     os.environ["KERAS_BACKEND"] = value
 
 
+# Packages TensorFlow and Keras import at start-up only where installed, for features
+# colorize never uses (TF Lite's JAX converter, Keras' plotting helpers), each behind a
+# ``try: import ... except ImportError``: kept out of the CLI's start-up (1.0 of 3.4 s).
+# They stay importable afterwards (evaluate's plots import matplotlib then).
+_NOT_AT_START_UP = ("jax", "matplotlib")
+
+
+class _SkipImports(importlib.abc.MetaPathFinder):
+    """Makes ``import NAME`` (and its submodules) fail while in place."""
+
+    def __init__(self, names):
+        self.names = frozenset(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"{fullname} is not imported while TensorFlow starts", name=fullname)
+        return None
+
+
+def keras_backend_name() -> str:
+    """The backend Keras will load, read without importing it: KERAS_BACKEND, else the
+    ``backend`` of ``$KERAS_HOME/keras.json`` (default ``~/.keras``), else tensorflow."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json"), encoding="utf-8") as file:
+            return str(json.load(file).get("backend") or "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+def skipped_at_start_up() -> list[str]:
+    """The packages of :data:`_NOT_AT_START_UP` to skip: those not yet imported (jax stays
+    when Keras is to run on JAX)."""
+    return [name for name in _NOT_AT_START_UP if name not in sys.modules and name != keras_backend_name()]
+
+
+@contextlib.contextmanager
+def _without_unused_imports():
+    """While TensorFlow (and Keras with it) is imported: skip :func:`skipped_at_start_up`."""
+    finder = _SkipImports(skipped_at_start_up())
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow and find its devices with the C++ start-up chatter filtered out.
 
     Only where TensorFlow is installed (Keras then imports it on every backend, e.g. in
     ``keras.utils.set_random_seed``); a JAX-only or PyTorch-only machine imports nothing.
+    Optional packages TensorFlow and Keras would import for features colorize does not
+    use (:data:`_NOT_AT_START_UP`) are skipped meanwhile: a second less start-up.
 
     The chatter is written straight to file descriptor 2 before TensorFlow's own log
     settings apply, so it is caught in a temporary file and everything else in it is
     passed on to stderr. Nothing is filtered with ``-vv`` (TF_CPP_MIN_LOG_LEVEL=0) or
     once TensorFlow is imported.
     """
-    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+    if "tensorflow" in sys.modules:
         return
     if importlib.util.find_spec("tensorflow") is None:
         return  # e.g. JAX or PyTorch alone; where it is installed, Keras imports it on any backend
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        with _without_unused_imports():
+            import tensorflow  # noqa: F401
+        return
     try:
         saved = os.dup(2)
     except OSError:  # no usable stderr: nothing to filter
+        with _without_unused_imports():
+            import tensorflow  # noqa: F401
         return
     with tempfile.TemporaryFile() as caught:
         sys.stderr.flush()
         os.dup2(caught.fileno(), 2)
         try:
-            import tensorflow as tf
+            with _without_unused_imports():
+                import tensorflow as tf
 
             tf.config.list_physical_devices()  # where the driver search reports
         finally:
