@@ -57,12 +57,15 @@ def _peak(dtype: np.dtype) -> float | None:
 
 
 def _composed_strips(image: "_Prepared", ab_small_scaled: np.ndarray, reference: bool = False):
-    """Yield (rows, RGB(A) strip in the output dtype): full-resolution L + upsampled ab (+ alpha).
+    """Yield (rows, RGB(A) block in the output dtype): full-resolution L + upsampled ab (+ alpha).
 
     The a*b* are resized bilinearly in two passes (columns once at the small width,
     then each strip of rows), so neither the full-size ab nor the full-size output
-    need exist at once. ``reference=True`` converts with the plain float32 NumPy
-    path instead of OpenCV's.
+    need exist at once. Colour is computed a strip of about 256k pixels at a time (its
+    float arrays stay in cache) and handed on in blocks of about 4M pixels: coloured
+    back to back, then encoded, 1.5x faster than strip by strip interleaved with the PNG
+    encoder (measured: each evicts the other's cache). ``reference=True`` converts with
+    the plain float32 NumPy path instead of OpenCV's.
     """
     import cv2
 
@@ -72,20 +75,31 @@ def _composed_strips(image: "_Prepared", ab_small_scaled: np.ndarray, reference:
     ab_small = np.ascontiguousarray(unscale_ab(np.asarray(ab_small_scaled, np.float32)), np.float32)
     tall = cv2.resize(ab_small, (ab_small.shape[1], height), interpolation=cv2.INTER_LINEAR).reshape(height, -1, 2)
     peak = _peak(image.dtype)
-    step = max(8, (1 << 18) // width)  # ~256k pixels a strip: stays in cache
-    for top in range(0, height, step):
-        rows = slice(top, min(height, top + step))
-        count = rows.stop - rows.start
-        ab = cv2.resize(tall[rows], (width, count), interpolation=cv2.INTER_LINEAR).reshape(count, width, 2)
-        lightness = image.lightness_rows(rows)
-        rgb = np_ops.lab_to_rgb_keeping_l(lightness, ab) if reference else np_ops.lab_to_rgb_keeping_l_fast(lightness, ab)
-        if peak == 255.0 and not reference:
-            rgb = cv2.convertScaleAbs(rgb, alpha=255.0)
-        elif peak:
-            rgb = np.rint(rgb * np.float32(peak)).astype(image.dtype)
+    channels = 3 if image.alpha is None else 4
+    step = max(8, (1 << 18) // width)  # rows coloured at once
+    block_rows = max(step, (1 << 22) // width // step * step)  # rows handed on at once
+    for block_top in range(0, height, block_rows):
+        block = slice(block_top, min(height, block_top + block_rows))
+        output = np.empty((block.stop - block.start, width, channels), image.dtype)
+        for top in range(block.start, block.stop, step):
+            rows = slice(top, min(block.stop, top + step))
+            count = rows.stop - rows.start
+            ab = cv2.resize(tall[rows], (width, count), interpolation=cv2.INTER_LINEAR).reshape(count, width, 2)
+            lightness = image.lightness_rows(rows)
+            if reference:
+                rgb = np_ops.lab_to_rgb_keeping_l(lightness, ab)
+            else:
+                rgb = np_ops.lab_to_rgb_keeping_l_fast(lightness, ab)
+            target = output[top - block.start : rows.stop - block.start, :, :3]
+            if peak == 255.0 and not reference:
+                target[...] = cv2.convertScaleAbs(rgb, alpha=255.0)
+            elif peak:
+                target[...] = np.rint(rgb * np.float32(peak))
+            else:
+                target[...] = rgb
         if image.alpha is not None:
-            rgb = np.concatenate([rgb, image.alpha[rows, :, None].astype(rgb.dtype)], axis=-1)
-        yield rows, rgb
+            output[..., 3] = image.alpha[block]
+        yield block, output
 
 
 def _compose(image: "_Prepared", ab_small_scaled: np.ndarray, reference: bool = False) -> np.ndarray:
