@@ -59,8 +59,8 @@ data: $(WORK)/scenes128/manifest.json
 
 # The recipe of the bundled default model: seed 000's U-Net trunk with seed 002's bins head
 # (unet_classification), rebalanced cross-entropy, faces + scenes half and half. Stage 1 at
-# 64 px, stages 2 and 3 at 128 px, each resumable (re-running continues an interrupted stage and
-# leaves a finished one as it is);
+# 64 px, stages 2-4 at 128 px (the fourth at batch 32, a lower learning rate), each resumable
+# (re-running continues an interrupted stage and leaves a finished one as it is);
 # bfloat16 only where the CPU has it (AVX-512 BF16 / AMX). INIT is where stage 1 starts:
 # `default` continues the committed model (more training on top of what it has seen, see its
 # model card); `none` starts from scratch. Training uses mild class rebalancing (REBALANCE, 1 =
@@ -70,18 +70,21 @@ INIT ?= default
 EPOCHS64 ?= 5
 EPOCHS128 ?= 4
 EPOCHS128B ?= 5
+EPOCHS128C ?= 5
 LR64 ?= 5e-4
 LR128 ?= 2e-4
 LR128B ?= 1e-4
+LR128C ?= 5e-5
 REBALANCE ?= 0.9
 DECODE_REBALANCE ?= 0.5
-TEMPERATURE ?= 0.25
+TEMPERATURE ?= 0.38
 BF16 := $(shell grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && echo --mixed-precision)
 BINS := $(WORK)/faces128 $(WORK)/scenes128 --mix 0.5,0.5 --model unet_classification --option base_filters=16 \
 	--loss rebalanced_crossentropy --rebalance $(REBALANCE) --batch-size 16 --augment $(BF16)
 STAGE64 := $(WORK)/runs/default-bins64
 STAGE128 := $(WORK)/runs/default-bins128
 STAGE128B := $(WORK)/runs/default-bins128b
+STAGE128C := $(WORK)/runs/default-bins128c
 default-stages: data
 	if [ -f $(STAGE64)/config.json ]; then $(BIN)/colorize train --resume $(STAGE64); \
 	else $(BIN)/colorize train $(BINS) --image-size 64 --steps-per-epoch 500 --epochs $(EPOCHS64) --learning-rate $(LR64) \
@@ -92,8 +95,11 @@ default-stages: data
 	if [ -f $(STAGE128B)/config.json ]; then $(BIN)/colorize train --resume $(STAGE128B); \
 	else $(BIN)/colorize train $(BINS) --image-size 128 --steps-per-epoch 250 --epochs $(EPOCHS128B) \
 	  --learning-rate $(LR128B) --init-weights $(STAGE128) -o $(STAGE128B); fi
+	if [ -f $(STAGE128C)/config.json ]; then $(BIN)/colorize train --resume $(STAGE128C); \
+	else $(BIN)/colorize train $(BINS) --image-size 128 --batch-size 32 --steps-per-epoch 250 --epochs $(EPOCHS128C) \
+	  --validation-steps 40 --seed 6 --learning-rate $(LR128C) --init-weights $(STAGE128B) -o $(STAGE128C); fi
 default-model: default-stages
-	$(BIN)/colorize export $(STAGE128B) -o $(WORK)/default-candidate.keras --temperature $(TEMPERATURE) \
+	$(BIN)/colorize export $(STAGE128C) -o $(WORK)/default-candidate.keras --temperature $(TEMPERATURE) \
 	  --rebalance $(DECODE_REBALANCE) --overwrite
 	$(BIN)/colorize evaluate $(WORK)/default-candidate.keras default $(WORK)/scenes128 --split test --baselines --overwrite -o $(WORK)/reports/default-scenes
 	$(BIN)/colorize evaluate $(WORK)/default-candidate.keras default $(WORK)/hf128 --split test --baselines --overwrite -o $(WORK)/reports/default-hf
@@ -103,12 +109,12 @@ default-model: default-stages
 # TEMPERATURE candidate exported and evaluated side by side: work/sweep/{scenes,hf}/report.md.
 SWEEP_REBALANCE ?= 0.7 0.6 0.5 0.4
 SWEEP_TEMPERATURE ?= 0.25 0.38
-$(STAGE128B)/best.keras:
+$(STAGE128C)/best.keras:
 	$(MAKE) default-stages
-decode-sweep: $(STAGE128B)/best.keras
+decode-sweep: $(STAGE128C)/best.keras
 	mkdir -p $(WORK)/sweep
 	for r in $(SWEEP_REBALANCE); do for t in $(SWEEP_TEMPERATURE); do \
-	  $(BIN)/colorize export $(STAGE128B) -o $(WORK)/sweep/r$${r}_t$${t}.keras --temperature $$t --rebalance $$r --overwrite; \
+	  $(BIN)/colorize export $(STAGE128C) -o $(WORK)/sweep/r$${r}_t$${t}.keras --temperature $$t --rebalance $$r --overwrite; \
 	done; done
 	$(BIN)/colorize evaluate $(WORK)/sweep/r*.keras $(WORK)/scenes128 --split val --baselines --overwrite -o $(WORK)/sweep/scenes
 	$(BIN)/colorize evaluate $(WORK)/sweep/r*.keras $(WORK)/hf128 --split val --baselines --overwrite -o $(WORK)/sweep/hf
