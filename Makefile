@@ -59,7 +59,7 @@ data: $(WORK)/scenes128/manifest.json
 
 # The recipe of the bundled default model: seed 000's U-Net trunk with seed 002's bins head
 # (unet_classification), rebalanced cross-entropy, faces + scenes half and half. Stage 1 at
-# 64 px, stages 2-4 at 128 px (the fourth at batch 32, a lower learning rate), each resumable
+# 64 px, stages 2-4 at 128 px (the fourth at batch 32, a lower learning rate, no augmentation), each resumable
 # (re-running continues an interrupted stage and leaves a finished one as it is);
 # bfloat16 only where the CPU has it (AVX-512 BF16 / AMX). INIT is where stage 1 starts:
 # `default` continues the committed model (more training on top of what it has seen, see its
@@ -96,7 +96,7 @@ default-stages: data
 	else $(BIN)/colorize train $(BINS) --image-size 128 --steps-per-epoch 250 --epochs $(EPOCHS128B) \
 	  --learning-rate $(LR128B) --init-weights $(STAGE128) -o $(STAGE128B); fi
 	if [ -f $(STAGE128C)/config.json ]; then $(BIN)/colorize train --resume $(STAGE128C); \
-	else $(BIN)/colorize train $(BINS) --image-size 128 --batch-size 32 --steps-per-epoch 250 --epochs $(EPOCHS128C) \
+	else $(BIN)/colorize train $(BINS) --no-augment --image-size 128 --batch-size 32 --steps-per-epoch 250 --epochs $(EPOCHS128C) \
 	  --validation-steps 40 --seed 6 --learning-rate $(LR128C) --init-weights $(STAGE128B) -o $(STAGE128C); fi
 default-model: default-stages
 	$(BIN)/colorize export $(STAGE128C) -o $(WORK)/default-candidate.keras --temperature $(TEMPERATURE) \
