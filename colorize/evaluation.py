@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from colorize import metrics
+from colorize import measures, metrics
 from colorize.data import images as image_io
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ BASELINES = ("gray", "random")
 # Columns of the summary table: (key, heading, format).
 COLUMNS = (
     ("auc", "AuC %", "{:.2f}"),
+    ("rebalanced_auc", "AuC rebal %", "{:.2f}"),
+    ("blotchiness", "blotch %", "{:.2f}"),
     ("threshold_accuracy", "acc@10 %", "{:.2f}"),
     ("rgb_mse", "MSE (RGB)", "{:.2f}"),
     ("rgb_mae", "MAE (RGB)", "{:.2f}"),
@@ -51,7 +53,7 @@ COLUMNS = (
 )
 # Measures of the colours alone (no truth needed): the truth gets them too, and a folder of
 # black-and-white photos (evaluate_without_truth) gets only these. See COLOUR_MEASURES_TEXT.
-COLOUR_KEYS = ("colourfulness", "hue_entropy", "warm_share")
+COLOUR_KEYS = ("colourfulness", "hue_entropy", "warm_share", "blotchiness")
 
 
 @dataclasses.dataclass
@@ -282,6 +284,7 @@ def evaluate(
     else:
         batches = _working_size_batches(data, split, image_size, batch_size)
     predictors = {name: _predictor(model, render_size) for name, model in models.items()}
+    weights = _class_weights(data)
     saver = None if save_predictions is None else _PredictionWriter(save_predictions, list(models), data, photos)
     names = list(models) + ["ground truth"]
     sums: dict[str, dict[str, float]] = {name: {} for name in names}
@@ -301,9 +304,11 @@ def evaluate(
         batch = _Batch(l_scaled, ab_scaled, rgb, previous_ab, files)
         truth_ab = [color.unscale_ab(ab) for ab in ab_scaled]
         truth_colourfulness = [metrics.colourfulness(image) for image in rgb]
+        lightness = [color.unscale_l(np.asarray(image))[..., 0] for image in l_scaled]
         for index, value in enumerate(truth_colourfulness):
             hue = _hue_measures(truth_ab[index], tallies["ground truth"])
-            _add(sums["ground truth"], {"colourfulness": value, **hue})
+            blotches = measures.blotchiness(lightness[index], truth_ab[index])
+            _add(sums["ground truth"], {"colourfulness": value, "blotchiness": blotches, **hue})
             histograms["ground truth"] += metrics.ab_histogram(truth_ab[index])
         room = num_samples - len(samples["ground truth"])
         for index in range(min(room, len(batch))):
@@ -318,6 +323,9 @@ def evaluate(
                 if len(samples[name]) < num_samples:
                     samples[name].append(_thumbnail(predicted_rgb, image_size))
                 values = _image_metrics(predicted_rgb, rgb[index], predicted_ab, truth_ab[index])
+                values["blotchiness"] = measures.blotchiness(lightness[index], predicted_ab)
+                if weights is not None:
+                    values["rebalanced_auc"] = measures.rebalanced_auc(predicted_ab, truth_ab[index], weights)
                 values["delta_m"] = values["colourfulness"] - truth_colourfulness[index]
                 values.update(_hue_measures(_output_ab(predicted_rgb), tallies[name]))
                 _add(sums[name], values)
@@ -452,6 +460,16 @@ def _add(totals: dict, values: dict) -> None:
             totals[key] = totals.get(key, 0.0) + (100.0 if value > 0 else 0.0)
 
 
+def _class_weights(data) -> np.ndarray | None:
+    """The rebalanced AuC's class weights from a prepared set's a*b* distribution (None for a plain folder)."""
+    from colorize.data import pipeline
+
+    try:
+        return measures.class_weights(*pipeline.load_ab_distribution(data))
+    except (FileNotFoundError, OSError, ValueError):
+        return None
+
+
 def _image_metrics(predicted_rgb, truth_rgb, predicted_ab, truth_ab) -> dict[str, float]:
     return {
         "auc": metrics.auc(predicted_ab, truth_ab),
@@ -467,6 +485,9 @@ def _image_metrics(predicted_rgb, truth_rgb, predicted_ab, truth_ab) -> dict[str
 
 
 COLOUR_MEASURES_TEXT = (
+    "blotch: share (%) of flat pixel pairs (4 px apart at 256 px, no lightness edge) whose a*b* jump by",
+    "> 10: colour patches without a cause in the photo (lower is better; gray scores 0). AuC rebal:",
+    "AuC with each pixel weighted by the inverse frequency of its true colour (Zhang et al.).",
     "hue_H: hue entropy in bits (hue angle of a*b* in 18 sectors of 20 degrees, over the pixels with",
     "chroma > 10, all images' pixels pooled; one hue = 0, all 18 equally = 4.17, gray = 0); warm: share",
     "of those pixels whose hue lies in [0, 90) degrees (skin, sepia, brown; 0 without chromatic pixels).",
@@ -660,7 +681,8 @@ def evaluate_without_truth(
             rgb = _measured_rgb(output)
             ab = _output_ab(rgb)
             histograms[name] += metrics.ab_histogram(ab)
-            values = {"colourfulness": metrics.colourfulness(rgb), **_hue_measures(ab, tallies[name])}
+            values = {"colourfulness": metrics.colourfulness(rgb), **_hue_measures(ab, tallies[name]),
+                      "blotchiness": _output_blotchiness(rgb, ab)}  # fmt: skip
             _add(sums[name], values)
             rows.append({"image": count, "file": str(path), "model": name, **values})
             if len(samples[name]) < num_samples:
@@ -679,6 +701,13 @@ def evaluate_without_truth(
         summary[name].update(_pooled_colour_measures(summary[name], tallies[name]))
     size = render_size or 0
     return EvaluationResult(summary, rows, histograms, samples, count, str(data), size, True, False, skipped)
+
+
+def _output_blotchiness(rgb: np.ndarray, ab: np.ndarray) -> float:
+    """:func:`colorize.measures.blotchiness` of an output image (its own L and a*b*)."""
+    from colorize.color import np_ops
+
+    return measures.blotchiness(np_ops.rgb_to_lab(rgb)[..., 0], ab)
 
 
 def _measured_rgb(output: np.ndarray) -> np.ndarray:

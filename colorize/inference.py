@@ -259,7 +259,9 @@ def _colorize_prepared(runner: runtime.Runner, images: list[_Prepared], render_s
     return [_compose(image, ab) for image, ab in zip(images, _predict_grouped(runner, smalls))]
 
 
-def colorize_image(image, model=None, render_size: int | None = None, precision: str = "float32") -> np.ndarray:
+def colorize_image(
+    image, model=None, render_size: int | None = None, precision: str = "float32", strength: float | None = None
+) -> np.ndarray:
     """Colorize one photo at full resolution.
 
     Args:
@@ -273,6 +275,9 @@ def colorize_image(image, model=None, render_size: int | None = None, precision:
         precision: "float32", "bfloat16" or "auto" (bfloat16 where the CPU has
             native bfloat16: AMX or AVX-512 BF16), for a model not yet wrapped in a
             :class:`~colorize.runtime.Runner`.
+        strength: colour strength in [0, 1] for a bins model such as the bundled one
+            (0: calm, likeliest colours; 0.5: the model's own; 1: strongest); None keeps
+            the model's or preset's own.
 
     Returns:
         RGB, or RGBA when the input has alpha (kept as it is), of the input's height
@@ -298,13 +303,15 @@ def colorize_image(image, model=None, render_size: int | None = None, precision:
         decoded, dtype = _from_array(image)
     prepared = _prepare(decoded, dtype)
     del decoded
-    runner = runtime.load_runner(model, precision)
+    runner = runtime.load_runner(model, precision, strength)
     runtime.check_render_size(runner, render_size, [prepared.shape])
     return _colorize_prepared(runner, [prepared], render_size)[0]
 
 
 
-def colorize_bytes(data: bytes, model=None, render_size: int | None = None, name: str = "upload") -> bytes:
+def colorize_bytes(
+    data: bytes, model=None, render_size: int | None = None, name: str = "upload", strength: float | None = None
+) -> bytes:
     """Colorize an encoded image held in memory; the PNG bytes ``colorize predict`` would write.
 
     The file is decoded, colorized and encoded by the same functions as
@@ -317,6 +324,7 @@ def colorize_bytes(data: bytes, model=None, render_size: int | None = None, name
             directory, or None for the bundled default.
         render_size: the model's working long side (see :func:`colorize_image`).
         name: what error messages call the data.
+        strength: colour strength in [0, 1] (see :func:`colorize_image`).
 
     Returns:
         PNG bytes of the input's size (16-bit when the input stores 16 bits; alpha kept).
@@ -333,7 +341,7 @@ def colorize_bytes(data: bytes, model=None, render_size: int | None = None, name
     decoded, dtype = _with_dtype(image_io.decode_image(data, name, native=True, to_gray=np_ops.gray_levels))
     prepared = _prepare(decoded, dtype)
     del decoded
-    runner = runtime.load_runner(model, "float32")
+    runner = runtime.load_runner(model, "float32", strength)
     runtime.check_render_size(runner, render_size, [prepared.shape])
     ab = _predict_grouped(runner, [_small_l(prepared, runner.working_shape(*prepared.shape, render_size))])[0]
     encoded, _ = _colour_and_encode(prepared, ab, Path("upload.png"))
@@ -582,6 +590,7 @@ def colorize_files(
     render_size: int | None = None,
     progress: bool = False,
     precision: str = "float32",
+    strength: float | None = None,
 ) -> PredictResult:
     """Colorize image files and folders (searched recursively), one PNG per input.
 
@@ -610,6 +619,7 @@ def colorize_files(
         render_size: the model's working long side (see :func:`colorize_image`).
         progress: show a tqdm progress bar on stderr.
         precision: "float32", "bfloat16" or "auto" (see :func:`colorize_image`).
+        strength: colour strength in [0, 1] (see :func:`colorize_image`).
 
     Returns:
         A :class:`PredictResult` with written, skipped (existing output), failed
@@ -652,7 +662,7 @@ def colorize_files(
     readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="colorize-read")
     writers = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="colorize-write")
     def load():
-        runner = runtime.load_runner(model.result() if isinstance(model, Future) else model, precision)
+        runner = runtime.load_runner(model.result() if isinstance(model, Future) else model, precision, strength)
         probe = runner.working_shape(SIZE_MULTIPLE, SIZE_MULTIPLE * 2)  # the graph is traced while photos decode
         runner.predict(np.zeros((1, *probe, 1), np.float32))
         return runner

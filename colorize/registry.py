@@ -119,6 +119,25 @@ LOSSES = ("l1", "mse", "rebalanced_crossentropy", "rebalanced_crossentropy_l1", 
 EXTRACTORS = ("vggface", "vgg19", "inception_resnet_v2", "none")
 
 
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A named decoding of the bundled model (``--model NAME``): its colour strength and what it trades."""
+
+    name: str
+    strength: float
+    description: str
+
+
+#: The bundled model's presets (``colorize predict --model NAME``, listed by ``colorize models``).
+#: Blind judges preferred strength 0.25 over 0.5 in 71 % of 168 verdicts and 0.5 over 0.8 in
+#: 90 % (docs/studies.md), so the default is the calm 0.25.
+PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
+    Preset("default", 0.25, "calm, coherent colour: the strength blind judges preferred"),
+    Preset("natural", 0.1, "calmer still: the network's likeliest colours, more beige and gray, fewest wrong hues"),
+    Preset("vivid", 0.5, "stronger, rarer colours (the model file's own decoding): more colour, more wrong hues"),
+)}  # fmt: skip
+
+
 def get(name: str) -> ModelSpec:
     """The :class:`ModelSpec` of a model name.
 

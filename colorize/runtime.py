@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from colorize import saving
+from colorize.color import bins
 from colorize.errors import ColorizeError
 from colorize.registry import SIZE_MULTIPLE
 
@@ -74,6 +75,7 @@ class Runner:
     fixed_size: int | None
     trained_size: int | None = None
     precision: str = "float32"
+    decoding: bins.Decoding | None = None
 
     def __post_init__(self):
         self._call = None
@@ -93,14 +95,37 @@ class Runner:
         dtype = "mixed_bfloat16" if precision == "bfloat16" else None
         rebuilt = saving.rebuild(model, dynamic=trained is not None, dtype=dtype)
         if rebuilt is not None:
-            return cls(rebuilt, None, trained, precision)
+            return cls(*_split_decoding(rebuilt, None, trained, precision))
         if dtype is not None:  # keeps its fixed size; try the precision alone
             rebuilt = saving.rebuild(model, dynamic=False, dtype=dtype)
             if rebuilt is not None:
-                return cls(rebuilt, trained, trained, precision)
-        if trained is None:
-            return cls(model, None, None, "float32")
-        return cls(model, trained, trained, "float32")
+                return cls(*_split_decoding(rebuilt, trained, trained, precision))
+        return cls(*_split_decoding(model, trained, trained, "float32"))
+
+    def with_strength(self, strength: float | None) -> "Runner":
+        """This runner decoding at colour ``strength`` in [0, 1] (None: the model's own).
+
+        The network and its compiled call are shared; only the decoding differs.
+
+        Raises:
+            ValueError: a strength outside [0, 1], or a model whose decoding has no
+                rebalancing prior to scale (only bin models exported with one do).
+        """
+        if strength is None:
+            return self
+        if self.decoding is None or self.decoding.log_prior is None:
+            raise ValueError(
+                "this model has no colour-strength control (only a bins model whose decoding carries a "
+                "rebalancing prior has, like the bundled default); leave out the strength"
+            )
+        other = dataclasses.replace(self, decoding=self.decoding.with_strength(strength))
+        other._call = self._compiled()
+        return other
+
+    def _compiled(self):
+        if self._call is None:
+            self._call = _compiled_call(self.model)
+        return self._call
 
     @property
     def default_render_size(self) -> int:
@@ -139,12 +164,41 @@ class Runner:
         Raises:
             ColorizeError: the model predicted non-finite values.
         """
-        if self._call is None:
-            self._call = _compiled_call(self.model)
-        output = np.asarray(self._call(np.asarray(l_batch, np.float32)), dtype=np.float32)
+        l_batch = np.asarray(l_batch, np.float32)
+        output = np.asarray(self._compiled()(l_batch), dtype=np.float32)
         if not np.isfinite(output).all():
             raise ColorizeError("the model predicted NaN or infinite colours; it cannot colorize (check its weights)")
+        if self.decoding is not None:
+            output = _upsampled(self.decoding.decode(output, l_batch), l_batch.shape[1:3])
         return output
+
+
+def _upsampled(ab: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(B, h, w, 2) -> (B, *shape, 2) bilinearly (half-pixel centres, as the models' own up-sampling)."""
+    if ab.shape[1:3] == tuple(shape):
+        return ab
+    import cv2
+
+    return np.stack([cv2.resize(member, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR) for member in ab])
+
+
+def _split_decoding(model, fixed_size, trained_size, precision) -> tuple:
+    """Runner fields for ``model``: a bins model's annealed-mean layer becomes a run-time :class:`bins.Decoding`.
+
+    The network then stops at its bin probabilities (layer ``ab_bins``) and the decoding
+    (pooling, colour strength, annealed mean) runs in NumPy with the settings stored in
+    the model's ``annealed_mean`` layer, so the strength can change per photo.
+    """
+    names = {layer.name for layer in model.layers}
+    if not {"ab_bins", "annealed_mean"} <= names:
+        return model, fixed_size, trained_size, precision, None
+    import keras
+
+    layer = model.get_layer("annealed_mean")
+    prior = None if layer.log_prior is None else tuple(layer.log_prior)
+    decoding = bins.Decoding(temperature=layer.temperature, log_prior=prior, grid=layer.grid)
+    network = keras.Model(model.inputs, model.get_layer("ab_bins").output, name=model.name)
+    return network, fixed_size, trained_size, precision, decoding
 
 
 def _compiled_call(model):
@@ -201,28 +255,37 @@ def _quiet_one_trace_per_model(tf) -> None:
         logger.addFilter(_OneTracePerModel())
 
 
-def load_runner(model=None, precision: str = "auto") -> Runner:
+def load_runner(model=None, precision: str = "auto", strength: float | None = None) -> Runner:
     """A :class:`Runner` at ``precision`` for ``model``.
 
     Args:
-        model: a :class:`Runner` (returned as it is), a loaded keras model, "default",
-            a ``.keras`` path, a run directory, or None for the bundled default (those
-            named by path are loaded with :func:`colorize.saving.load_model`, cached
+        model: a :class:`Runner`, a loaded keras model, "default" or another preset of the
+            bundled model (:data:`colorize.registry.PRESETS`: its decoding at a chosen colour
+            strength), a ``.keras`` path, a run directory, or None for the bundled default
+            (those named by path are loaded with :func:`colorize.saving.load_model`, cached
             per file version).
         precision: "float32", "bfloat16" or "auto".
+        strength: colour strength in [0, 1] (see :meth:`Runner.with_strength`); None keeps
+            the preset's or the model's own.
 
     Example:
         >>> runner = load_runner("default", precision="float32")  # doctest: +SKIP
         >>> colour = inference.colorize_image("grandma.jpg", model=runner)  # doctest: +SKIP
     """
+    from colorize.registry import PRESETS
+
     if isinstance(model, Runner):
-        return model
+        return model.with_strength(strength)
     if model is None or isinstance(model, (str, os.PathLike)):
+        preset = PRESETS.get(str(model or "default"))
         path = saving.resolve_model_path(model or "default")
-        return _cached_runner(str(path.resolve()), path.stat().st_mtime_ns, resolve_precision(precision))
+        runner = _cached_runner(str(path.resolve()), path.stat().st_mtime_ns, resolve_precision(precision))
+        if preset is not None and strength is None:
+            strength = preset.strength
+        return runner.with_strength(strength)
     from colorize.models import as_inference_model
 
-    return Runner.create(as_inference_model(model), precision)
+    return Runner.create(as_inference_model(model), precision).with_strength(strength)
 
 
 @functools.lru_cache(maxsize=2)

@@ -40,12 +40,14 @@ def default_model_path() -> Path:
 
 
 def resolve_model_path(model: str | os.PathLike = "default") -> Path:
-    """Turn "default", a ``.keras`` file or a run directory into a model file path.
+    """Turn "default" (or another preset of the bundled model), a ``.keras`` file or a run directory into a model file path.
 
     Raises:
         ModelLoadError: nothing loadable there; the message says what to pass instead.
     """
-    if str(model) == "default":
+    from colorize.registry import PRESETS
+
+    if str(model) in PRESETS:
         path = default_model_path()
         if not path.is_file():
             raise ModelLoadError(

@@ -108,3 +108,37 @@ def test_astronaut_example_writes_its_three_images(tmp_path, model_path, capsys)
         assert (tmp_path / "out" / name).exists() and str(tmp_path / "out" / name) in printed
     assert Image.open(tmp_path / "out" / "astronaut_colorized.png").size == (512, 512)
     assert Image.open(tmp_path / "out" / "astronaut_compare.png").size == (3 * 512 + 16, 512)
+
+
+def test_vivid_and_presets_change_the_colours_of_the_bundled_model(tmp_path):
+    from skimage import data
+
+    Image.fromarray(data.camera()[::4, ::4]).save(tmp_path / "camera.png")
+    outputs = {}
+    for name, args in {"calm": ["--vivid", "0"], "strong": ["--vivid", "1"], "natural": ["--model", "natural"],
+                       "natural_strong": ["--model", "natural", "--vivid", "1"]}.items():  # fmt: skip
+        result = _invoke("predict", tmp_path / "camera.png", "-o", tmp_path / f"{name}.png", *args)
+        assert result.exit_code == 0, result.output
+        rgb = np.asarray(Image.open(tmp_path / f"{name}.png"), np.float32)
+        outputs[name] = float(np.abs(rgb - rgb.mean(axis=-1, keepdims=True)).mean())  # distance from gray
+    assert outputs["calm"] < outputs["natural"] < outputs["strong"]
+    assert outputs["natural_strong"] == pytest.approx(outputs["strong"])  # --vivid overrides the preset's
+
+
+def test_vivid_is_refused_out_of_range_and_for_a_model_without_a_prior(tmp_path, model_path):
+    Image.fromarray(np.full((32, 32), 128, np.uint8)).save(tmp_path / "gray.png")
+    result = _invoke("predict", tmp_path / "gray.png", "--vivid", "1.5")
+    assert result.exit_code == 2 and "0.0<=x<=1.0" in result.output
+    result = _invoke("predict", tmp_path / "gray.png", "--model", model_path, "--vivid", "0.3")
+    assert result.exit_code == 1
+    assert "no colour-strength control" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "gray_colorized.png").exists()
+
+
+def test_models_lists_the_presets_and_the_families():
+    from colorize import registry
+
+    result = _invoke("models")
+    assert result.exit_code == 0
+    for name in [*registry.PRESETS, *registry.MODELS]:
+        assert f"  {name} " in result.output

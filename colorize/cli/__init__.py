@@ -23,6 +23,7 @@ COMMANDS = {
     "export": "colorize.cli.export:export",
     "colorize": "colorize.cli.predict:predict",
     "serve": "colorize.cli.serve:serve",
+    "models": "colorize.cli.models:models",
 }
 
 

@@ -39,6 +39,13 @@ precision_option = click.option(
 )
 
 
+vivid_option = click.option(
+    "--vivid", "strength", type=click.FloatRange(0.0, 1.0), default=None, metavar="0..1",
+    help="Colour strength of the bundled (bins) model: 0 = calm, likeliest colours; 0.5 = default; "
+         "1 = strongest, rarer colours. Default: the model's or preset's own.",
+)  # fmt: skip
+
+
 def handle_errors(function=None, *, import_tensorflow: bool = True):
     """Turn expected library errors into a one-line message and exit code 1.
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors, import_tensorflow_quietly, precision_option
+from colorize.cli._common import handle_errors, import_tensorflow_quietly, precision_option, vivid_option
 
 
 @click.command()
@@ -13,7 +13,8 @@ from colorize.cli._common import handle_errors, import_tensorflow_quietly, preci
               help="Output folder (sub-folders of searched folders are kept), or a file name for a "
                    "single input. Default: beside each input.")
 @click.option("--model", default="default", show_default=True,
-              help="'default' (the bundled model), a .keras file, or a training run directory.")
+              help="'default', 'natural' or 'vivid' (the bundled model's presets, see `colorize models`), "
+                   "a .keras file, or a training run directory.")
 @click.option("--render-size", type=click.IntRange(min=32),
               help="Long side (px) the model works at: larger = finer colour detail, slower. "
                    "Default 256 (or the model's training size if larger); fixed-size models ignore it.")
@@ -21,9 +22,10 @@ from colorize.cli._common import handle_errors, import_tensorflow_quietly, preci
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (inputs never are).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Photos per model call.")
+@vivid_option
 @precision_option
 @handle_errors(import_tensorflow=False)
-def predict(paths, output, model, render_size, compare, overwrite, batch_size, precision):
+def predict(paths, output, model, render_size, compare, overwrite, batch_size, strength, precision):
     """Colorize PATHS: image files, or folders searched recursively.
 
     Each output has the input's exact size and lightness: the model predicts colour
@@ -45,6 +47,7 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, p
     Examples:
       colorize predict grandma.jpg --compare
       colorize predict scans/ -o colour/ --render-size 512
+      colorize predict family.png --model vivid
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -57,7 +60,7 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, p
 
     def load():
         import_tensorflow_quietly()
-        return runtime.load_runner(model, precision)
+        return runtime.load_runner(model, precision, strength)
 
     with ThreadPoolExecutor(1, thread_name_prefix="colorize-load") as loader:
         loading = loader.submit(load)

@@ -22,46 +22,13 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from colorize.color import AB_SCALE
+from colorize.color import AB_SCALE, bins
 
-GRID = 10
-AB_RANGE = 110
-TEMPERATURE = 0.38
-
-
-@functools.lru_cache(maxsize=4)
-def gamut_bins(grid: int = GRID, ab_range: int = AB_RANGE) -> np.ndarray:
-    """Centres (Q, 2) of the a*b* bins that hold a displayable sRGB colour (computed, not a table).
-
-    Every 8-bit colour on the surface of the sRGB cube is converted with
-    the project's one Lab conversion (:mod:`colorize.color`, in NumPy) and its a*b* is
-    rounded to the nearest multiple of ``grid``. The surface is enough: the a*b*
-    footprint of the solid gamut is the footprint of its surface. Grid 10 gives 261
-    bins (Zhang et al. report 313 for their gamut definition; ours is the tighter sRGB
-    footprint, and the count is read from ``len(gamut_bins())``).
-
-    Example:
-        >>> len(gamut_bins())
-        261
-    """
-    from colorize.color import np_ops
-
-    values = np.linspace(0.0, 1.0, 256, dtype=np.float32)
-    u, w = (array.ravel() for array in np.meshgrid(values, values, indexing="ij"))
-    faces = []
-    for axis in range(3):
-        for level in (0.0, 1.0):
-            columns = [u, w]
-            columns.insert(axis, np.full_like(u, level))
-            faces.append(np.stack(columns, axis=-1))
-    rgb = np.concatenate(faces)[:, None, :]
-    ab = np_ops.rgb_to_lab(rgb).reshape(-1, 3)[:, 1:]
-    rounded = np.round(ab / grid).astype(np.int64)
-    offset = int(np.abs(rounded).max()) + 1  # (a, b) as one integer key: a 1-D unique, 40x faster than axis=0
-    keys = np.unique((rounded[:, 0] + offset) * (2 * offset) + rounded[:, 1] + offset)
-    cells = np.stack([keys // (2 * offset) - offset, keys % (2 * offset) - offset], axis=-1)
-    cells = cells[np.all(np.abs(cells * grid) <= ab_range, axis=1)]
-    return (cells * grid).astype(np.float32)
+GRID, AB_RANGE, TEMPERATURE = bins.GRID, bins.AB_RANGE, bins.TEMPERATURE
+gamut_bins = bins.gamut_bins
+bin_distribution = bins.bin_distribution
+rebalancing_weights = bins.rebalancing_weights
+rebalancing_prior = bins.rebalancing_prior
 
 
 class AbQuantizer:
@@ -92,47 +59,6 @@ class AbQuantizer:
         weights = ops.exp(nearest_negative / (2.0 * self.sigma**2))
         weights = weights / ops.sum(weights, axis=-1, keepdims=True)
         return ops.sum(ops.one_hot(indices, self.num_bins) * weights[..., None], axis=-2)
-
-
-def bin_distribution(histogram, edges, sigma: float = 5.0, grid: int = GRID) -> np.ndarray:
-    """Empirical probability of each bin, Gaussian-smoothed in a*b* units (sigma 5).
-
-    ``histogram`` counts pixels over cells with ``edges`` (22 x 22, -110..110 step 10,
-    as stored by `colorize prepare`); it is spread to a 1-unit lattice, smoothed, and
-    read at the bin centres.
-    """
-    from scipy import ndimage
-
-    histogram = np.asarray(histogram, np.float64)
-    edges = np.asarray(edges, np.float64)
-    step = int(round(edges[1] - edges[0]))
-    density = np.kron(histogram, np.ones((step, step))) / step**2
-    density = ndimage.gaussian_filter(density, sigma=sigma, mode="constant")
-    centres = gamut_bins(grid)
-    index = np.clip(np.round(centres - edges[0]).astype(int), 0, density.shape[0] - 1)
-    probability = density[index[:, 0], index[:, 1]]
-    total = probability.sum()
-    return probability / total if total > 0 else np.full(len(centres), 1.0 / len(centres))
-
-
-def rebalancing_weights(histogram, edges, lambda_: float = 0.5, sigma: float = 5.0) -> np.ndarray:
-    """Class-rebalancing weights (Zhang et al.): w ~ ((1 - lambda) p + lambda / Q)^-1, E_p[w] = 1."""
-    probability = bin_distribution(histogram, edges, sigma)
-    weights = 1.0 / ((1.0 - lambda_) * probability + lambda_ / len(probability))
-    return (weights / np.sum(probability * weights)).astype(np.float32)
-
-
-def rebalancing_prior(histogram, edges, decode: float, trained: float = 0.5, sigma: float = 5.0) -> np.ndarray:
-    """Log prior shift (Q,) that makes a model trained with rebalancing ``trained`` decode as
-    if it had been trained with rebalancing ``decode`` (both lambdas of :func:`rebalancing_weights`).
-
-    The class-weighted cross-entropy's minimizer is the true bin distribution times the
-    weights, renormalized, so the ratio of two weightings moves a trained model's output
-    from one to the other: lower ``decode`` is more vivid (rarer colours), 1 is no
-    rebalancing (the most accurate per pixel).
-    """
-    return np.log(rebalancing_weights(histogram, edges, decode, sigma)) - np.log(
-        rebalancing_weights(histogram, edges, trained, sigma))
 
 
 def annealed_mean(probabilities, centres, temperature: float = TEMPERATURE, log_prior=None):

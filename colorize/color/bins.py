@@ -1,0 +1,214 @@
+"""The a*b* bins of the classification models, in NumPy: centres, rebalancing, decoding.
+
+Zhang et al. (2016) predict a distribution over quantized a*b* and decode it by the
+annealed mean. Everything here is plain NumPy (no Keras, no TensorFlow), so the run-time
+decoding of :class:`colorize.runtime.Runner` and the training losses read one set of bins.
+
+* :func:`gamut_bins`: the in-gamut bin centres (261 on a grid of 10).
+* :func:`bin_distribution`, :func:`rebalancing_weights`, :func:`rebalancing_prior`: the
+  training set's colour distribution and the class rebalancing built on it.
+* :class:`Decoding`: bin probabilities -> a*b* at run time: pooling guided by the
+  lightness (coherent regions), the rebalancing prior scaled by a colour strength, and
+  the annealed mean.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+
+from colorize.color import AB_SCALE
+
+GRID = 10
+AB_RANGE = 110
+TEMPERATURE = 0.38  # the annealed mean's temperature (Zhang et al.)
+
+
+@functools.lru_cache(maxsize=4)
+def gamut_bins(grid: int = GRID, ab_range: int = AB_RANGE) -> np.ndarray:
+    """Centres (Q, 2) of the a*b* bins that hold a displayable sRGB colour (computed, not a table).
+
+    Every 8-bit colour on the surface of the sRGB cube is converted with
+    the project's one Lab conversion (:mod:`colorize.color`, in NumPy) and its a*b* is
+    rounded to the nearest multiple of ``grid``. The surface is enough: the a*b*
+    footprint of the solid gamut is the footprint of its surface. Grid 10 gives 261
+    bins (Zhang et al. report 313 for their gamut definition; ours is the tighter sRGB
+    footprint, and the count is read from ``len(gamut_bins())``).
+
+    Example:
+        >>> len(gamut_bins())
+        261
+    """
+    from colorize.color import np_ops
+
+    values = np.linspace(0.0, 1.0, 256, dtype=np.float32)
+    u, w = (array.ravel() for array in np.meshgrid(values, values, indexing="ij"))
+    faces = []
+    for axis in range(3):
+        for level in (0.0, 1.0):
+            columns = [u, w]
+            columns.insert(axis, np.full_like(u, level))
+            faces.append(np.stack(columns, axis=-1))
+    rgb = np.concatenate(faces)[:, None, :]
+    ab = np_ops.rgb_to_lab(rgb).reshape(-1, 3)[:, 1:]
+    rounded = np.round(ab / grid).astype(np.int64)
+    offset = int(np.abs(rounded).max()) + 1  # (a, b) as one integer key: a 1-D unique, 40x faster than axis=0
+    keys = np.unique((rounded[:, 0] + offset) * (2 * offset) + rounded[:, 1] + offset)
+    cells = np.stack([keys // (2 * offset) - offset, keys % (2 * offset) - offset], axis=-1)
+    cells = cells[np.all(np.abs(cells * grid) <= ab_range, axis=1)]
+    return (cells * grid).astype(np.float32)
+
+
+def bin_distribution(histogram, edges, sigma: float = 5.0, grid: int = GRID) -> np.ndarray:
+    """Empirical probability of each bin, Gaussian-smoothed in a*b* units (sigma 5).
+
+    ``histogram`` counts pixels over cells with ``edges`` (22 x 22, -110..110 step 10,
+    as stored by `colorize prepare`); it is spread to a 1-unit lattice, smoothed, and
+    read at the bin centres.
+    """
+    from scipy import ndimage
+
+    histogram = np.asarray(histogram, np.float64)
+    edges = np.asarray(edges, np.float64)
+    step = int(round(edges[1] - edges[0]))
+    density = np.kron(histogram, np.ones((step, step))) / step**2
+    density = ndimage.gaussian_filter(density, sigma=sigma, mode="constant")
+    centres = gamut_bins(grid)
+    index = np.clip(np.round(centres - edges[0]).astype(int), 0, density.shape[0] - 1)
+    probability = density[index[:, 0], index[:, 1]]
+    total = probability.sum()
+    return probability / total if total > 0 else np.full(len(centres), 1.0 / len(centres))
+
+
+def rebalancing_weights(histogram, edges, lambda_: float = 0.5, sigma: float = 5.0) -> np.ndarray:
+    """Class-rebalancing weights (Zhang et al.): w ~ ((1 - lambda) p + lambda / Q)^-1, E_p[w] = 1."""
+    probability = bin_distribution(histogram, edges, sigma)
+    weights = 1.0 / ((1.0 - lambda_) * probability + lambda_ / len(probability))
+    return (weights / np.sum(probability * weights)).astype(np.float32)
+
+
+def rebalancing_prior(histogram, edges, decode: float, trained: float = 0.5, sigma: float = 5.0) -> np.ndarray:
+    """Log prior shift (Q,) that makes a model trained with rebalancing ``trained`` decode as
+    if it had been trained with rebalancing ``decode`` (both lambdas of :func:`rebalancing_weights`).
+
+    The class-weighted cross-entropy's minimizer is the true bin distribution times the
+    weights, renormalized, so the ratio of two weightings moves a trained model's output
+    from one to the other: lower ``decode`` is more vivid (rarer colours), 1 is no
+    rebalancing (the most accurate per pixel).
+    """
+    return np.log(rebalancing_weights(histogram, edges, decode, sigma)) - np.log(
+        rebalancing_weights(histogram, edges, trained, sigma))
+
+
+
+
+#: Colour strength of the run-time decoding: 0 keeps the network's own bin probabilities
+#: (calm, most accurate per pixel), 0.5 is the decoding stored in the model file, 1 doubles
+#: its rebalancing prior (rarer, stronger colours).
+DEFAULT_STRENGTH = 0.5
+#: Radius of the pooling window as a fraction of the probability grid's long side.
+POOLING = 1 / 8
+#: Regularization of the guided filter (guide in [0, 1]): larger pools across more of L's edges.
+POOLING_EPSILON = 1e-2
+
+
+@dataclasses.dataclass(frozen=True)
+class Decoding:
+    """Bin probabilities -> scaled a*b* at run time: pooled, prior-shifted, annealed mean.
+
+    A network deciding each location's colour on its own paints a red patch here and a
+    green one there where it is unsure. Pooling the raw bin probabilities over a large
+    window with a guided filter (He et al. 2010) steered by the lightness makes every
+    region choose one colour mode, the same one, while colour still stops at L's edges; the
+    rebalancing prior (scaled by ``strength``) and the annealed mean then act on that
+    consensus.
+
+    Attributes:
+        temperature: the annealed mean's temperature (0.38: near the mode).
+        log_prior: the model file's prior shift (Q floats, :func:`rebalancing_prior`), or None.
+        strength: colour strength in [0, 1] (:data:`DEFAULT_STRENGTH` = the file's decoding);
+            it scales ``log_prior``, so it only acts on a model that has one.
+        pooling: window radius as a fraction of the grid's long side; 0 turns pooling off.
+        grid: the bins' grid (:func:`gamut_bins`).
+
+    Example:
+        >>> decoding = Decoding(strength=0.5)
+        >>> probabilities = np.full((1, 8, 8, len(gamut_bins())), 1.0 / len(gamut_bins()), np.float32)
+        >>> decoding.decode(probabilities, np.zeros((1, 16, 16, 1), np.float32)).shape
+        (1, 8, 8, 2)
+    """
+
+    temperature: float = TEMPERATURE
+    log_prior: tuple | None = None
+    strength: float = DEFAULT_STRENGTH
+    pooling: float = POOLING
+    grid: int = GRID
+
+    def __post_init__(self):
+        if not 0.0 <= self.strength <= 1.0:
+            raise ValueError(f"strength must be in [0, 1]. Received: strength={self.strength!r}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive. Received: temperature={self.temperature!r}")
+        if self.log_prior is not None and len(self.log_prior) != len(gamut_bins(self.grid)):
+            raise ValueError(f"log_prior needs one value per bin ({len(gamut_bins(self.grid))}). "
+                             f"Received: {len(self.log_prior)}")  # fmt: skip
+
+    def with_strength(self, strength: float | None) -> "Decoding":
+        """The same decoding at another colour strength (None: unchanged)."""
+        return self if strength is None else dataclasses.replace(self, strength=float(strength))
+
+    def decode(self, probabilities: np.ndarray, l_scaled: np.ndarray) -> np.ndarray:
+        """(B, h, w, Q) bin probabilities and (B, H, W, 1) scaled L -> (B, h, w, 2) scaled a*b*."""
+        import cv2
+
+        probabilities = np.asarray(probabilities, np.float32)
+        output = np.empty(probabilities.shape[:-1] + (2,), np.float32)
+        centres = gamut_bins(self.grid)
+        prior = None
+        if self.log_prior is not None and self.strength > 0:
+            prior = np.asarray(self.log_prior, np.float32) * np.float32(self.strength / DEFAULT_STRENGTH)
+        height, width = probabilities.shape[1:3]
+        for index, member in enumerate(probabilities):
+            if self.pooling > 0:
+                guide = cv2.resize(np.asarray(l_scaled[index, ..., 0], np.float32), (width, height),
+                                   interpolation=cv2.INTER_AREA)  # fmt: skip
+                radius = max(1, int(round(max(height, width) * self.pooling)))
+                member = guided_filter((guide + 1.0) / 2.0, member, radius, POOLING_EPSILON)
+            logits = np.log(np.maximum(member, 1e-12))
+            if prior is not None:
+                logits += prior
+            logits /= np.float32(self.temperature)
+            logits -= logits.max(axis=-1, keepdims=True)
+            weights = np.exp(logits, out=logits)
+            weights /= weights.sum(axis=-1, keepdims=True)
+            output[index] = (weights @ centres) / AB_SCALE
+        return output
+
+
+def guided_filter(guide: np.ndarray, values: np.ndarray, radius: int, epsilon: float) -> np.ndarray:
+    """He et al.'s guided filter of every channel of ``values`` (h, w, C) by a gray ``guide`` (h, w).
+
+    Each output is a local linear function of the guide fitted over a (2r+1)^2 window, so
+    it follows the guide's edges and smooths within them; negative results are clipped.
+    The channels are filtered in groups (OpenCV's box filter takes at most 128 at once, and
+    the group bounds the memory of a large grid).
+    """
+    import cv2
+
+    def box(array):
+        return cv2.boxFilter(array, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
+
+    guide = np.ascontiguousarray(guide, np.float32)
+    mean_guide = box(guide)
+    variance = box(guide * guide) - mean_guide * mean_guide
+    output = np.empty(values.shape, np.float32)
+    group = max(1, min(128, (1 << 22) // max(1, guide.size)))
+    for start in range(0, values.shape[-1], group):
+        channels = np.ascontiguousarray(values[..., start : start + group], np.float32)
+        mean = box(channels)
+        slope = (box(channels * guide[..., None]) - mean_guide[..., None] * mean) / (variance[..., None] + epsilon)
+        offset = mean - slope * mean_guide[..., None]
+        output[..., start : start + group] = box(slope) * guide[..., None] + box(offset)
+    return np.maximum(output, 0.0, out=output)

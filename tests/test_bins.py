@@ -1,0 +1,85 @@
+"""colorize.color.bins: the run-time decoding of bin probabilities (pooling, strength, annealed mean)."""
+
+import numpy as np
+import pytest
+
+from colorize.color import bins
+
+
+def _bin(a, b):
+    return int(np.argmin(np.abs(bins.gamut_bins() - np.array([a, b], np.float32)).sum(axis=1)))
+
+
+def _two_mode_probabilities(shape, first_share):
+    """Probabilities over a red and a green bin (plus a little of everything) with a per-pixel share."""
+    count = len(bins.gamut_bins())
+    probabilities = np.full(shape + (count,), 0.02 / count, np.float32)
+    probabilities[..., _bin(60, 40)] += 0.98 * first_share
+    probabilities[..., _bin(-50, 40)] += 0.98 * (1 - first_share)
+    return probabilities
+
+
+def test_without_pooling_it_is_the_models_annealed_mean_layer():
+    from colorize.models.classification import AnnealedMean
+
+    rng = np.random.default_rng(0)
+    count = len(bins.gamut_bins())
+    probabilities = rng.dirichlet(np.full(count, 0.3), size=(2, 6, 5)).astype(np.float32)
+    prior = rng.normal(0, 0.5, count).astype(np.float32)
+    layer = AnnealedMean(0.38, log_prior=prior)
+    expected = np.asarray(layer(probabilities))
+    decoding = bins.Decoding(0.38, tuple(prior), strength=bins.DEFAULT_STRENGTH, pooling=0)
+    np.testing.assert_allclose(decoding.decode(probabilities, np.zeros((2, 12, 10, 1))), expected, atol=1e-5)
+
+
+def test_pooling_makes_a_flat_region_choose_one_colour_and_stops_at_an_edge():
+    rng = np.random.default_rng(1)
+    share = np.where(rng.random((32, 32)) < 0.5, 0.6, 0.4)  # each pixel unsure, red or green at random
+    share[:, 16:] = 0.8 - share[:, 16:] * 0.5  # right half: red is likelier throughout
+    share[:, :16] = 0.2 + share[:, :16] * 0.5 - 0.25  # left half: green is likelier throughout
+    probabilities = _two_mode_probabilities((1, 32, 32), share)
+    l_scaled = np.full((1, 32, 32, 1), -0.6, np.float32)
+    l_scaled[:, :, 16:] = 0.6  # an edge in lightness between the halves
+    plain = bins.Decoding(pooling=0).decode(probabilities, l_scaled)[0, ..., 0]
+    pooled = bins.Decoding(pooling=bins.POOLING).decode(probabilities, l_scaled)[0, ..., 0]
+    noisy = _two_mode_probabilities((1, 32, 32), np.where(rng.random((32, 32)) < 0.5, 0.55, 0.45))
+    noisy_plain = bins.Decoding(pooling=0).decode(noisy, np.zeros((1, 32, 32, 1)))[0, ..., 0]
+    noisy_pooled = bins.Decoding(pooling=bins.POOLING).decode(noisy, np.zeros((1, 32, 32, 1)))[0, ..., 0]
+    assert (noisy_plain > 0.05).any() and (noisy_plain < -0.05).any()  # red and green blotches
+    assert (noisy_pooled > 0).all() or (noisy_pooled < 0).all()  # one colour for the flat region
+    assert noisy_pooled.std() < 0.2 * noisy_plain.std()
+    assert (pooled[:, 18:] > 0).all() and (pooled[:, :14] < 0).all()  # each side of the edge keeps its own
+    assert plain[:, 18:].std() > pooled[:, 18:].std()
+
+
+def test_strength_scales_the_prior_from_none_to_double():
+    rng = np.random.default_rng(2)
+    count = len(bins.gamut_bins())
+    probabilities = rng.dirichlet(np.full(count, 0.5), size=(1, 4, 4)).astype(np.float32)
+    prior = np.linalg.norm(bins.gamut_bins(), axis=1) / 40.0  # favours saturated bins
+    chroma = []
+    for strength in (0.0, 0.5, 1.0):
+        ab = bins.Decoding(log_prior=tuple(prior), strength=strength, pooling=0).decode(probabilities, np.zeros((1, 8, 8, 1)))
+        chroma.append(float(np.linalg.norm(ab, axis=-1).mean()))
+    assert chroma[0] < chroma[1] < chroma[2]
+    without_prior = bins.Decoding(pooling=0).decode(probabilities, np.zeros((1, 8, 8, 1)))
+    np.testing.assert_allclose(
+        bins.Decoding(log_prior=tuple(prior), strength=0.0, pooling=0).decode(probabilities, np.zeros((1, 8, 8, 1))),
+        without_prior, atol=1e-6,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("strength", [-0.1, 1.5])
+def test_strength_outside_zero_to_one_is_refused(strength):
+    with pytest.raises(ValueError, match="strength must be in"):
+        bins.Decoding(strength=strength)
+
+
+def test_guided_filter_keeps_a_constant_and_follows_the_guide():
+    guide = np.zeros((20, 20), np.float32)
+    guide[:, 10:] = 1.0
+    constant = np.full((20, 20, 3), 0.25, np.float32)
+    np.testing.assert_allclose(bins.guided_filter(guide, constant, 4, 1e-2), constant, atol=1e-5)
+    step = np.repeat(guide[..., None], 2, axis=-1)  # values that follow the guide's edge stay sharp
+    filtered = bins.guided_filter(guide, step, 4, 1e-4)
+    assert filtered[:, :8].max() < 0.05 and filtered[:, 12:].min() > 0.95
