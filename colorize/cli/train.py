@@ -85,6 +85,9 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
         if not (resume_dir / "config.json").is_file():
             raise click.ClickException(f"{resume_dir} is not a run directory (no config.json)")
         values = train_config.read_config_file(resume_dir / "config.json")
+        if output_dir is not None and output_dir.resolve() != resume_dir.resolve():
+            raise click.UsageError(f"--resume {resume_dir} continues that folder; -o {output_dir} cannot move it")
+        output_dir = resume_dir  # the folder given, wherever the run now is (not the path stored in it)
     else:
         values = train_config.read_config_file(config_file) if config_file else {}
     if data:
