@@ -323,9 +323,10 @@ def _pixels_in_header(data: bytes) -> int:
     from PIL import Image
 
     try:
-        with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as image:
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused here, by pixel count
-            return int(image.size[0]) * int(image.size[1])
+            with Image.open(io.BytesIO(data)) as image:
+                return int(image.size[0]) * int(image.size[1])
     except Exception:  # noqa: BLE001 - decoding reports the reason
         return 0
 
