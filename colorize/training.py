@@ -246,6 +246,7 @@ def _check_options(config: TrainConfig) -> None:
             raise ValueError(f"--cache-embeddings needs the TensorFlow backend (Keras runs on {backend})")
 
     registry.get(config.model)  # unknown name: ValueError listing the allowed ones
+    _check_batch_memory(config)
     parameters = registry.builder_parameters(config.model, config.model_options)
     set_here = {"image_size", "extractor", "extractor_weights", "embedding_input"}
     allowed = sorted(name for name in parameters if name not in set_here)
@@ -280,6 +281,31 @@ def _check_options(config: TrainConfig) -> None:
             raise WeightsNotFoundError(f"{error}; or --extractor-weights random for an untrained {extractor}") from None
     for data in config.data_sources:
         rundir.check_apart(Path(config.output_dir), Path(data))
+
+
+# A training batch's tensors per pixel in the data pipeline alone (RGB, Lab, resizing, augmenting:
+# about 16 float32 values); the model's activations come on top.
+BATCH_BYTES_PER_PIXEL = 64
+
+
+def _check_batch_memory(config: TrainConfig) -> None:
+    """Refuse an image size whose batches cannot fit in memory, before any work.
+
+    Raises:
+        ValueError: naming --image-size and --batch-size, the memory needed and available.
+    """
+    from colorize import runtime
+
+    available = runtime.available_memory()
+    need = config.batch_size * config.image_size**2 * BATCH_BYTES_PER_PIXEL
+    if available is None or need <= 0.8 * available:
+        return
+    fits = int((0.8 * available / config.batch_size / BATCH_BYTES_PER_PIXEL) ** 0.5)
+    raise ValueError(
+        f"--image-size {config.image_size} with --batch-size {config.batch_size} needs at least "
+        f"{need / 2**30:.1f} GB for each batch but {available / 2**30:.1f} GB is available; "
+        f"use --image-size {max(16, fits)} or less, or a smaller --batch-size"
+    )
 
 
 def _extractor_name(config: TrainConfig) -> str:

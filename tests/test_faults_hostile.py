@@ -390,3 +390,140 @@ def test_row15_404_and_405_are_json_errors(guarded):
         assert response.headers["content-type"] == "application/json"
         assert response.json()["error"], (method, path)
     assert "use POST" in guarded.get("/api/colorize").json()["error"]
+
+
+# ----------------------------------------------------------------------------- row 12: a killed prepare
+
+
+def _children(pid):
+    """Live (not zombie) processes whose parent is ``pid``."""
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid):
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="reads /proc (Linux)")
+def test_row12_prepare_workers_end_when_prepare_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_faults import REPO, _noise_folder
+
+    source = _noise_folder(tmp_path / "many", 400, size=64)
+    command = [sys.executable, "-m", "colorize", "prepare", str(source), "-o", str(tmp_path / "ds"), "--size", "32",
+               "-j", "2", "--no-progress"]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children, deadline = [], time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            children = _children(process.pid)
+            if len(children) >= 3:  # two workers and the resource tracker
+                process.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+    finally:
+        if process.poll() is None and time.monotonic() >= deadline:
+            process.kill()
+        process.wait()
+    assert process.returncode == -signal.SIGKILL and len(children) >= 3
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.1)
+    orphans = [pid for pid in children if _alive(pid)]
+    for pid in orphans:  # never left running by the test itself
+        os.kill(pid, signal.SIGKILL)
+    assert orphans == []
+
+
+# ----------------------------------------------------------------------------- row 13: --image-size vs memory
+
+
+def test_row13_an_image_size_beyond_memory_is_one_line_before_any_work(image_folder, tmp_path):
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, _tiny_train_args(image_folder, run, "--image-size", "100000"))
+    error = _one_line_error(result).strip().splitlines()[-1]
+    assert "--image-size 100000 with --batch-size 2 needs at least" in error and "GB is available" in error
+    assert not run.exists()
+    settings = tmp_path / "s.yaml"
+    settings.write_text("image_size: 100000\n")
+    result = CliRunner().invoke(main, ["train", str(image_folder), "--config", str(settings), "-o", str(run)])
+    assert "--image-size 100000" in _one_line_error(result)
+
+
+# ----------------------------------------------------------------------------- row 14: read-only / full output
+
+
+def _failing_write(errno_code, filename=None):
+    import errno
+    import os
+
+    def fail(*args, **kwargs):
+        raise OSError(errno_code, os.strerror(errno_code), *([str(filename)] if filename else []))
+
+    return fail
+
+
+def test_row14_a_read_only_or_full_output_names_the_flag_and_folder(model_path, image_folder, tmp_path, monkeypatch):
+    import errno
+
+    import keras
+
+    from colorize import evaluation, rundir
+
+    out = tmp_path / "ro"
+    monkeypatch.setattr(keras.Model, "save", _failing_write(errno.EROFS, out / ".e.tmp-30075.keras"))
+    result = CliRunner().invoke(main, ["export", str(model_path), "-o", str(out / "e.keras")])
+    error = _one_line_error(result)
+    assert f"cannot write to {out} (a read-only file system); pass -o" in error and ".tmp" not in error
+    monkeypatch.undo()
+
+    monkeypatch.setattr(rundir, "write_config", _failing_write(errno.ENOSPC))
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, _tiny_train_args(image_folder, run))
+    assert f"cannot write to {run} (no space left on the device); pass -o" in _one_line_error(result)
+
+    monkeypatch.setattr(evaluation, "write_report", _failing_write(errno.EROFS, tmp_path / "report" / "metrics.json"))
+    result = CliRunner().invoke(main, ["evaluate", "--baselines", str(image_folder), "-o", str(tmp_path / "report"),
+                                       "--image-size", "32", "--limit", "2"])  # fmt: skip
+    assert f"cannot write to {tmp_path / 'report'} (a read-only file system); pass -o" in _one_line_error(result)
+
+
+# ----------------------------------------------------------------------------- row 18: predict says what it skipped
+
+
+def test_row18_predict_says_why_it_skipped_a_compare_or_a_folder_output(model_path, tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(make_portrait_like(32)).save(photo)
+    arguments = ["predict", str(photo), "--model", str(model_path)]
+    assert CliRunner().invoke(main, arguments).exit_code == 0
+    again = CliRunner().invoke(main, [*arguments, "--compare"])
+    assert again.exit_code == 0, again.output
+    assert "No side-by-side image for the kept output(s)" in again.output and "--overwrite" in again.output
+
+    folder_photo = tmp_path / "other.png"
+    Image.fromarray(make_portrait_like(32)).save(folder_photo)
+    (tmp_path / "other_colorized.png").mkdir()  # the output's name is taken by a folder
+    result = CliRunner().invoke(main, ["predict", str(folder_photo), "--model", str(model_path)])
+    assert result.exit_code == 1
+    assert "is a folder, not a file" in result.output and "Kept" not in result.output
