@@ -86,6 +86,10 @@ class TrainConfig:
     init_weights: str | None = None
 
     def __post_init__(self):
+        for name in ("augment", "mixed_precision", "jit", "cache_embeddings"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false. Received: {name}={value!r}")
         if self.strategy not in distribute.STRATEGIES:
             raise ValueError(
                 f"Unknown strategy. Expected one of {distribute.STRATEGIES}. Received: strategy={self.strategy!r}"
@@ -106,8 +110,9 @@ class TrainConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"{name} must be a whole number. Received: {name}={value!r}")
-            if value < (0 if name in ("seed", "num_samples") else 1):
-                raise ValueError(f"{name} must be at least 1. Received: {name}={value}")
+            lowest = 0 if name in ("seed", "num_samples") else 1
+            if value < lowest:
+                raise ValueError(f"{name} must be at least {lowest}. Received: {name}={value}")
         self.learning_rate = check_learning_rate(self.learning_rate)
         if isinstance(self.rebalance, bool) or not isinstance(self.rebalance, (int, float)) or not 0 < self.rebalance <= 1:
             raise ValueError(f"rebalance must be a number in (0, 1] (1: no rebalancing). Received: rebalance={self.rebalance!r}")

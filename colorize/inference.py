@@ -490,6 +490,8 @@ def _plan(paths: list[Path], output: Path | None, suffix: str, compare: bool, ov
             result.failed.append((path, f"its output would replace the input {clash}; choose another -o"))
         elif _key(target) in claimed:
             result.failed.append((path, f"its output {target} is also that of {claimed[_key(target)]}; use another -o"))
+        elif target.is_dir():
+            result.failed.append((path, f"its output {target} is a folder, not a file; move it or choose another -o"))
         elif target.exists() and not overwrite:
             claimed[_key(target)] = path
             result.skipped.append((path, target))

@@ -325,6 +325,11 @@ def check_render_size(runner: Runner, render_size: int | None, shapes: list[tupl
         )
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available (MemAvailable, or the cgroup limit if lower); None if unknown."""
+    return _available_memory()
+
+
 def _available_memory() -> int | None:
     """Bytes of memory available (MemAvailable, or the cgroup limit if lower); None if unknown."""
     available = None

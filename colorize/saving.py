@@ -70,6 +70,60 @@ def resolve_model_path(model: str | os.PathLike = "default") -> Path:
     return path
 
 
+MAX_CONFIG_MEMBER_BYTES = 16 * 2**20  # config.json / metadata.json: a few hundred KB for the largest model
+MAX_ARCHIVE_BYTES = 4 * 2**30  # all members unpacked (the weights of the largest model: ~250 MB)
+
+
+def check_archive_sizes(path: str | os.PathLike) -> None:
+    """Refuse a ``.keras`` archive whose members would unpack to more than is sane (a zip bomb).
+
+    Only the sizes in the archive's directory are read; Python's ``zipfile`` (which Keras
+    reads with) never unpacks more than a member's declared size.
+
+    Raises:
+        ModelLoadError: a JSON member over :data:`MAX_CONFIG_MEMBER_BYTES` or all members
+            over :data:`MAX_ARCHIVE_BYTES`, or an unreadable archive.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ModelLoadError(f"not a valid .keras file: {path} ({error})") from None
+    for member in members:
+        if member.filename.endswith(".json") and member.file_size > MAX_CONFIG_MEMBER_BYTES:
+            raise ModelLoadError(
+                f"refused to load model {path}: its {member.filename} would unpack to {member.file_size / 1e6:.0f} MB "
+                f"(at most {MAX_CONFIG_MEMBER_BYTES / 1e6:.0f} MB); it is not a model saved by colorize"
+            )
+    total = sum(member.file_size for member in members)
+    if total > MAX_ARCHIVE_BYTES:
+        raise ModelLoadError(
+            f"refused to load model {path}: it would unpack to {total / 1e9:.1f} GB "
+            f"(at most {MAX_ARCHIVE_BYTES / 1e9:.1f} GB)"
+        )
+
+
+def saved_model_name(path: str | os.PathLike) -> str | None:
+    """The name of the Keras model saved in a ``.keras`` file (from its config), without loading it.
+
+    Raises:
+        ModelLoadError: the archive is unsafe or unreadable (see :func:`check_archive_sizes`).
+    """
+    import json
+    import zipfile
+
+    check_archive_sizes(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile):
+        return None
+    name = config.get("config", {}).get("name") if isinstance(config, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def _register_custom_objects() -> None:
     """Register every colorize layer, loss and metric with Keras (``import colorize.models`` does it)."""
     import colorize.models  # noqa: F401
@@ -123,13 +177,16 @@ def load_saved_model(model: str | os.PathLike = "default"):
     path = resolve_model_path(model)
     if not zipfile.is_zipfile(path):
         raise ModelLoadError(f"not a valid .keras file: {path} (truncated, or not a model saved by Keras)")
+    check_archive_sizes(path)
     _register_custom_objects()
     try:
         loaded = keras.saving.load_model(path, compile=False)
     except Exception as error:  # corrupt zip, unknown layer, bad config ...
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        reason = " ".join(str(error).split()) or type(error).__name__  # the whole reason, on one line
+        if "safe_mode" in reason:
+            raise ModelLoadError(f"refused to load model {path}: {reason}") from None
         raise ModelLoadError(
-            f"could not load model {path} ({first[:160]}); is it a complete .keras file saved by colorize?"
+            f"could not load model {path} ({reason[:300]}); is it a complete .keras file saved by colorize?"
         ) from None
     bad = nonfinite_weights(loaded)
     if bad:

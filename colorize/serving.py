@@ -11,7 +11,13 @@
 * ``GET /api/health``: the model and the colorize version.
 
 Uploads are held in memory, never written to disk; one worker thread runs the model,
-so photos are colorized one at a time in the order they arrived.
+so photos are colorized one at a time in the order they arrived. A full queue is
+refused before a body is read, the bodies held at once are bounded, a photo of more
+pixels than memory allows is refused from its header (415), and a photo whose client
+has gone is skipped. POSTs from other origins (web pages the user visits) get 403,
+``allowed_hosts`` restricts the Host header (DNS rebinding), and every response carries
+``X-Content-Type-Options``, ``Content-Security-Policy`` and ``frame-ancestors``.
+:func:`server_config` gives uvicorn's settings: a header timeout and a connection limit.
 
 Example:
     >>> import uvicorn
@@ -23,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import io
 import logging
 import os
 import threading
@@ -30,7 +37,11 @@ from importlib import resources
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -45,6 +56,21 @@ DEFAULT_MAX_UPLOAD_MB = 40.0  # a 40 MB upload is a very large scan; photos are 
 MAX_WAITING = 32  # photos queued for the model at once; more get 503 (the page sends one at a time)
 RENDER_SIZES = (256, 384, 512, 768, 1024)  # what the page offers; the API takes any in RENDER_SIZE_RANGE
 RENDER_SIZE_RANGE = (32, 2048)
+MAX_PIXELS = 64_000_000  # a photo's pixels at most (8000 x 8000), fewer where memory is short
+FULL_SIZE_BYTES_PER_PIXEL = 8  # a served photo at full size: decoded, coloured, encoded (measured ~6)
+HELD_UPLOADS = 4  # request bodies held in memory at once: at most this many times the upload limit
+HEADER_TIMEOUT_S = 10  # a connection must send a request's headers within this
+MAX_CONNECTIONS = 64  # uvicorn's limit_concurrency: more get 503
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class _UploadTooLarge(Exception):
@@ -61,6 +87,9 @@ def create_app(
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
     max_waiting: int = MAX_WAITING,
     precision: str = "auto",
+    allowed_hosts: list[str] | None = None,
+    allow_origins: list[str] = (),
+    max_pixels: int | None = None,
 ) -> Starlette:
     """The web application, with the model loaded.
 
@@ -70,6 +99,11 @@ def create_app(
         max_waiting: how many photos may wait for (or be in) the model; more get 503.
         precision: "auto", "float32" or "bfloat16", as `colorize predict --precision`
             (the same default, so the API returns the bytes predict writes).
+        allowed_hosts: the Host header values accepted (Starlette's ``TrustedHostMiddleware``;
+            None: any); `colorize serve` passes :data:`LOOPBACK_HOSTS` when bound to loopback.
+        allow_origins: web origins (``http://host:port``) allowed to POST, besides the
+            page's own; others get 403.
+        max_pixels: the most pixels a photo may have (None: :func:`pixel_limit`); more get 415.
 
     Returns:
         A Starlette application; serve it with ``uvicorn.run(app, host=..., port=...)``
@@ -86,6 +120,7 @@ def create_app(
     path = saving.resolve_model_path(model)
     runner = runtime.load_runner(path, precision)
     max_bytes = int(max_upload_mb * 1_000_000)
+    max_pixels = pixel_limit() if max_pixels is None else int(max_pixels)
     health = {
         "status": "ok",
         "model": str(model),
@@ -93,12 +128,14 @@ def create_app(
         "version": __version__,
         "fixed_size": runner.fixed_size,
         "max_upload_mb": max_upload_mb,
+        "max_megapixels": round(max_pixels / 1e6, 1),
         "render_sizes": list(RENDER_SIZES),
         "default_render_size": runner.default_render_size,
     }
     # One worker thread: photos go through the model one at a time, in arrival order.
     worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorize-model")
     waiting = _Counter(max_waiting)
+    held = _Counter(HELD_UPLOADS * max_bytes)  # bytes of request bodies in memory
 
     async def page(request: Request) -> Response:
         return FileResponse(web_root() / "index.html", headers={"Cache-Control": "no-cache"})
@@ -107,6 +144,21 @@ def create_app(
         return JSONResponse(health)
 
     async def colorize_endpoint(request: Request) -> Response:
+        # Admitted before the body is read: a full queue or too many bodies in memory cost nothing.
+        declared = request.headers.get("content-length", "")
+        size = int(declared) if declared.isdigit() and int(declared) <= max_bytes else max_bytes
+        if not waiting.enter():
+            return _error(503, f"busy: {max_waiting} photos are already waiting; try again in a moment")
+        if not held.enter(size):
+            waiting.leave()
+            return _error(503, "busy: too many uploads are being received; try again in a moment")
+        try:
+            return await _colorize(request)
+        finally:
+            held.leave(size)
+            waiting.leave()
+
+    async def _colorize(request: Request) -> Response:
         try:
             form = await _read_form(request, max_bytes)
         except _UploadTooLarge:
@@ -126,20 +178,24 @@ def create_app(
             render_size = _render_size(form.get("render_size") or request.query_params.get("render_size"))
         except ValueError as error:
             return _error(422, str(error))
-        if not waiting.enter():
-            return _error(503, f"busy: {max_waiting} photos are already waiting; try again in a moment")
+        pixels = _pixels_in_header(data)
+        if pixels > max_pixels:
+            return _error(415, f"{name} has {pixels / 1e6:.0f} megapixels; this server takes at most "
+                               f"{max_pixels / 1e6:.0f} (colorize predict takes larger photos)")  # fmt: skip
+        job = worker.submit(inference.colorize_bytes, data, runner, render_size, name)
+        del form, upload, data
+        if not await _finished_unless_gone(request, job):
+            log.info("%s: the client has gone; not colorized", name)
+            return Response(status_code=499)
         try:
-            loop = asyncio.get_running_loop()
-            png = await loop.run_in_executor(worker, inference.colorize_bytes, data, runner, render_size, name)
+            png = job.result()
         except ColorizeError as error:
             return _error(415, _one_line(error))
         except MemoryError:
             return _error(413, f"{name} is too large to colorize in this machine's memory")
         except Exception as error:  # noqa: BLE001 - a failed photo must not stop the server
-            log.exception("colorizing %s failed", name)
+            log.error("colorizing %s failed", name, exc_info=error)
             return _error(500, f"colorizing {name} failed: {_one_line(error)}")
-        finally:
-            waiting.leave()
         stem = Path(name).stem or "upload"
         return Response(
             png,
@@ -158,25 +214,177 @@ def create_app(
         Route("/api/colorize", colorize_endpoint, methods=["POST"]),
         Mount("/static", StaticFiles(directory=web_root()), name="static"),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [  # outermost first: every response, refusals included, gets the security headers
+        Middleware(_SecurityHeaders),
+        Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts) if allowed_hosts else ["*"]),
+        *([Middleware(CORSMiddleware, allow_origins=list(allow_origins), allow_methods=["GET", "POST"])]
+          if allow_origins else []),  # fmt: skip
+        Middleware(_SameOriginPosts, allow_origins=list(allow_origins)),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                     exception_handlers={HTTPException: _http_error})  # fmt: skip
+
+
+def pixel_limit(available: int | None = None) -> int:
+    """The most pixels a served photo may have: :data:`MAX_PIXELS`, fewer where the memory
+    available (``runtime``'s measure, with the same 0.8 margin as its render-size check) is short."""
+    available = runtime.available_memory() if available is None else available
+    if available is None:
+        return MAX_PIXELS
+    return max(1_000_000, min(MAX_PIXELS, int(0.8 * available / FULL_SIZE_BYTES_PER_PIXEL)))
+
+
+def server_config(app, header_timeout: float = HEADER_TIMEOUT_S, max_connections: int = MAX_CONNECTIONS):
+    """uvicorn's settings for :func:`create_app`'s application (pass ``sockets=`` to ``Server.run``).
+
+    A connection that has not sent a request's headers within ``header_timeout`` seconds
+    is closed (uvicorn's keep-alive timer, also run before each request); idle
+    keep-alive connections close after 5 s; beyond ``max_connections`` connections or
+    requests at once, uvicorn answers 503 (``limit_concurrency``); a request head over
+    16 KB is refused (h11's limit).
+    """
+    import h11
+    import uvicorn
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderTimeoutProtocol(H11Protocol):
+        """uvicorn's h11 protocol, its keep-alive timer also running until a request's headers are in."""
+
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self._header_deadline()
+
+        def on_response_complete(self):
+            super().on_response_complete()
+            self._header_deadline()
+
+        def data_received(self, data):
+            waiting_for_head = self.conn.their_state is h11.IDLE
+            deadline = self.timeout_keep_alive_task if waiting_for_head else None
+            self.timeout_keep_alive_task = None  # kept: trickled headers must not restart the clock
+            super().data_received(data)
+            if deadline is not None:
+                if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                    self.timeout_keep_alive_task = deadline
+                else:
+                    deadline.cancel()
+
+        def _header_deadline(self):
+            self._unset_keepalive_if_required()
+            if not self.transport.is_closing():
+                self.timeout_keep_alive_task = self.loop.call_later(header_timeout, self.timeout_keep_alive_handler)
+
+    return uvicorn.Config(app, http=HeaderTimeoutProtocol, log_level="warning", access_log=False,
+                          timeout_keep_alive=5, limit_concurrency=max_connections,
+                          h11_max_incomplete_event_size=16 * 1024)  # fmt: skip
 
 
 class _Counter:
-    """How many requests are waiting for the model, with a ceiling."""
+    """How much is in use (requests waiting, bytes held), with a ceiling."""
 
     def __init__(self, limit: int):
         self.limit, self.count, self.lock = limit, 0, threading.Lock()
 
-    def enter(self) -> bool:
+    def enter(self, amount: int = 1) -> bool:
         with self.lock:
-            if self.count >= self.limit:
+            if self.count + amount > self.limit:
                 return False
-            self.count += 1
+            self.count += amount
             return True
 
-    def leave(self) -> None:
+    def leave(self, amount: int = 1) -> None:
         with self.lock:
-            self.count -= 1
+            self.count -= amount
+
+
+async def _finished_unless_gone(request: Request, job: concurrent.futures.Future) -> bool:
+    """Wait for ``job``; False (the job cancelled if it has not started) when the client disconnects first."""
+
+    async def gone():
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(gone())
+    finished = asyncio.wrap_future(job)
+    try:
+        await asyncio.wait({watcher, finished}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if finished.done():
+        return True
+    job.cancel()  # still queued: never runs; already running: its result is dropped
+    return False
+
+
+def _pixels_in_header(data: bytes) -> int:
+    """Width x height from the image header (nothing decoded); 0 when it cannot be read."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused here, by pixel count
+            with Image.open(io.BytesIO(data)) as image:
+                return int(image.size[0]) * int(image.size[1])
+    except Exception:  # noqa: BLE001 - decoding reports the reason
+        return 0
+
+
+class _SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every response."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()
+                         if name.lower().encode() not in present]  # fmt: skip
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class _SameOriginPosts:
+    """Refuses (403) a POST whose ``Origin`` is neither the server's own nor allowed.
+
+    A multipart POST is a CORS "simple request": a browser sends it from any web page
+    without asking first, so the Origin header is checked here. Requests without one
+    (curl, scripts) are let through.
+    """
+
+    def __init__(self, app, allow_origins=()):
+        self.app, self.allow_origins = app, {origin.rstrip("/").lower() for origin in allow_origins}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            headers = dict(scope.get("headers", []))
+            origin = headers.get(b"origin", b"").decode("latin-1").strip().lower()
+            own = f"{scope.get('scheme', 'http')}://{headers.get(b'host', b'').decode('latin-1').lower()}"
+            if origin and origin != own and origin not in self.allow_origins:
+                response = _error(403, f"requests from the web page at {origin} are not allowed; "
+                                       "start colorize serve with --allow-origin to allow it")  # fmt: skip
+                return await response(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+async def _http_error(request: Request, error: HTTPException) -> Response:
+    """404, 405 ... as JSON ``{"error": ...}``, like every other error of the API."""
+    if error.status_code == 405:
+        allowed = (error.headers or {}).get("Allow", "")
+        message = f"{request.method} is not allowed on {request.url.path}; use {allowed or 'another method'}"
+    elif error.status_code == 404:
+        message = f"nothing at {request.url.path}"
+    else:
+        message = str(error.detail)
+    return JSONResponse({"error": message}, status_code=error.status_code, headers=error.headers)
 
 
 async def _read_form(request: Request, max_bytes: int):

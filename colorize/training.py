@@ -96,7 +96,8 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
             return TrainResult(run_dir, len(history), best_epoch, best_metrics, 0.0, rundir.run_files(run_dir),
                                already_finished=True)  # fmt: skip
     with rundir.removed_unless_finished(run_dir, keep_on=(TrainingInterrupted,)):
-        rundir.write_config(run_dir, config.to_dict())
+        if not resume:
+            rundir.write_config(run_dir, config.to_dict())
         return _train(config, run_dir, resume, callbacks)
 
 
@@ -114,7 +115,7 @@ def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | N
     previous_policy = keras.mixed_precision.global_policy().name
     try:
         strategy = distribute.make_strategy(config.strategy) if tf else None  # other backends: one device
-        run_dir = rundir.worker_output_dir(run_dir, strategy)
+        chief_dir, run_dir = run_dir, rundir.worker_output_dir(run_dir, strategy)
         run_dir.mkdir(parents=True, exist_ok=True)
         sources = _sources(config)
         vectors = _cached_embeddings(config, sources) if config.cache_embeddings else None
@@ -122,7 +123,11 @@ def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | N
             tf.config.optimizer.set_jit(True)
         if config.mixed_precision:
             keras.mixed_precision.set_global_policy("mixed_float16" if distribute.on_gpu() else "mixed_bfloat16")
-        setup = _build_and_compile(config, sources, embedding_input=vectors is not None, strategy=strategy)
+        if resume:  # the model config.json names must be the one the run's weights are of; nothing written before
+            setup = _resumed_setup(config, sources, vectors is not None, strategy, chief_dir)
+            rundir.write_config(chief_dir, config.to_dict())  # output_dir: where the run now is
+        else:
+            setup = _build_and_compile(config, sources, embedding_input=vectors is not None, strategy=strategy)
         replicas = strategy.num_replicas_in_sync if strategy else 1
         train_data, val_data, sample_batch, steps = _datasets(config, sources, replicas, vectors)
         multiworker = config.strategy == "multiworker"
@@ -164,6 +169,29 @@ def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | N
     if stopper.message:
         raise TrainingStopped(stopper.message)
     return TrainResult(run_dir, len(history), best_epoch, best_metrics, elapsed, files)
+
+
+def _resumed_setup(config: TrainConfig, sources, embedding_input: bool, strategy, run_dir: Path) -> "_Setup":
+    """The model of a resumed run, built from its config.json and checked against its last.keras.
+
+    Raises:
+        ColorizeError: config.json names a model other than the one the run's weights are of.
+    """
+    from colorize import saving
+
+    saved = run_dir / "last.keras"
+    saved_name = saving.saved_model_name(saved) if saved.is_file() else None
+    mismatch = (f"{run_dir}/config.json says model {config.model!r} but the run's weights (last.keras) are of "
+                f"model {saved_name!r}; nothing was changed: fix config.json or start a new run")  # fmt: skip
+    try:
+        setup = _build_and_compile(config, sources, embedding_input=embedding_input, strategy=strategy)
+    except ValueError as error:
+        if saved_name is None:
+            raise
+        raise ColorizeError(f"{mismatch} ({' '.join(str(error).split())})") from None
+    if saved_name is not None and setup.export().name != saved_name:
+        raise ColorizeError(mismatch)
+    return setup
 
 
 def _fit_verbosity() -> int:
@@ -218,6 +246,7 @@ def _check_options(config: TrainConfig) -> None:
             raise ValueError(f"--cache-embeddings needs the TensorFlow backend (Keras runs on {backend})")
 
     registry.get(config.model)  # unknown name: ValueError listing the allowed ones
+    _check_batch_memory(config)
     parameters = registry.builder_parameters(config.model, config.model_options)
     set_here = {"image_size", "extractor", "extractor_weights", "embedding_input"}
     allowed = sorted(name for name in parameters if name not in set_here)
@@ -252,6 +281,31 @@ def _check_options(config: TrainConfig) -> None:
             raise WeightsNotFoundError(f"{error}; or --extractor-weights random for an untrained {extractor}") from None
     for data in config.data_sources:
         rundir.check_apart(Path(config.output_dir), Path(data))
+
+
+# A training batch's tensors per pixel in the data pipeline alone (RGB, Lab, resizing, augmenting:
+# about 16 float32 values); the model's activations come on top.
+BATCH_BYTES_PER_PIXEL = 64
+
+
+def _check_batch_memory(config: TrainConfig) -> None:
+    """Refuse an image size whose batches cannot fit in memory, before any work.
+
+    Raises:
+        ValueError: naming --image-size and --batch-size, the memory needed and available.
+    """
+    from colorize import runtime
+
+    available = runtime.available_memory()
+    need = config.batch_size * config.image_size**2 * BATCH_BYTES_PER_PIXEL
+    if available is None or need <= 0.8 * available:
+        return
+    fits = int((0.8 * available / config.batch_size / BATCH_BYTES_PER_PIXEL) ** 0.5)
+    raise ValueError(
+        f"--image-size {config.image_size} with --batch-size {config.batch_size} needs at least "
+        f"{need / 2**30:.1f} GB for each batch but {available / 2**30:.1f} GB is available; "
+        f"use --image-size {max(16, fits)} or less, or a smaller --batch-size"
+    )
 
 
 def _extractor_name(config: TrainConfig) -> str:

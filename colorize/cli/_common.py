@@ -1,6 +1,7 @@
 """Helpers shared by the subcommand modules: error handling and small click types."""
 
 import contextlib
+import errno
 import functools
 import importlib.abc
 import importlib.util
@@ -69,6 +70,37 @@ def handle_errors(function=None, *, import_tensorflow: bool = True):
             raise click.ClickException(message) from error
 
     return wrapper
+
+
+# Why a folder cannot take a command's outputs: said with the flag that names the folder.
+_WRITE_ERRNOS = {errno.EROFS: "a read-only file system", errno.ENOSPC: "no space left on the device",
+                 errno.EDQUOT: "the disk quota is used up", errno.EACCES: "permission denied",
+                 errno.EPERM: "permission denied"}  # fmt: skip
+
+
+@contextlib.contextmanager
+def writing_to(flag: str, folder):
+    """Turn a failed write under ``folder`` (read-only, full, not permitted) into one line
+    naming ``flag`` and the folder, not the hidden temporary file that failed.
+
+    An error about another path (an input) passes through unchanged.
+    """
+    from pathlib import Path
+
+    folder = Path(folder)
+    try:
+        yield
+    except OSError as error:
+        reason = _WRITE_ERRNOS.get(error.errno)
+        named = Path(error.filename) if error.filename else None
+        about_output = (named is not None and named.absolute().is_relative_to(folder.absolute())
+                        or named is None and error.errno in (errno.EROFS, errno.ENOSPC, errno.EDQUOT))  # fmt: skip
+        if reason is None or not about_output:
+            raise
+        log.debug("writing under %s failed", folder, exc_info=True)
+        raise click.ClickException(
+            f"cannot write to {folder} ({reason}); pass {flag} a folder you can write to, with free space"
+        ) from None
 
 
 class FiniteFloatRange(click.FloatRange):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors, precision_option
+from colorize.cli._common import handle_errors, precision_option, writing_to
 
 
 @click.command()
@@ -94,7 +94,8 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
             num_samples=num_samples or 8, full_resolution=full_resolution, progress=bar.update,
             save_predictions=save_predictions, overwrite=overwrite,
         )  # fmt: skip
-    files = evaluation.write_report(result, output)
+    with writing_to("-o", output):
+        files = evaluation.write_report(result, output)
     if evaluation.lacks_colour_truth(result):
         click.echo(f"Warning: the photos in {data} are (nearly) all gray: there is no colour truth, so the pixel "
                    "metrics below say nothing about colour; evaluate on colour photos.", err=True)
@@ -139,7 +140,8 @@ def _evaluate_without_truth(models, data, output, render_size, limit, num_sample
             models, data, render_size=render_size, limit=limit,
             num_samples=num_samples or evaluation.CONTACT_SHEET_SIZE, progress=bar.update,
         )  # fmt: skip
-    files = evaluation.write_report(result, output, title="Colorization of photos without colour truth")
+    with writing_to("-o", output):
+        files = evaluation.write_report(result, output, title="Colorization of photos without colour truth")
     click.echo(evaluation.format_table(result, markdown=False))
     skipped = f", {len(result.skipped)} files skipped (listed in metrics.json)" if result.skipped else ""
     click.echo(f"\n{result.num_images} photos{skipped}. Report: {files['report']}")

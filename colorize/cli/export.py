@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors
+from colorize.cli._common import handle_errors, writing_to
 
 
 @click.command()
@@ -39,5 +39,6 @@ def export(model, output, temperature, rebalance, overwrite):
         from colorize import training
 
         log_prior = training.rebalancing_prior(model, rebalance)
-    written = saving.export_model(model, output, temperature, log_prior)
+    with writing_to("-o", output.parent):
+        written = saving.export_model(model, output, temperature, log_prior)
     click.echo(f"Exported {model} -> {written}")

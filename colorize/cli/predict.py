@@ -78,6 +78,9 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, s
         click.echo(f"{source} -> {target}")
     _listed(f"Kept {len(result.skipped)} existing output(s) (--overwrite replaces them):",
             [str(target) for _, target in result.skipped])
+    if compare and result.skipped:
+        click.echo("No side-by-side image for the kept output(s): --compare makes it with the output; "
+                   "--overwrite remakes both.")
     for source, note in result.notes:
         click.echo(f"Note: {source}: {note}")
     _listed(f"Passed over {len(result.ignored)} file(s) or link(s) (not colorized, not failures):",

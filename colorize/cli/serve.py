@@ -26,9 +26,12 @@ log = logging.getLogger(__name__)
               help="Largest upload accepted, in MB; larger ones get HTTP 413.")
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
               help="Model arithmetic, as in `colorize predict` (auto: bfloat16 where the CPU has it).")
+@click.option("--allow-origin", "allow_origins", multiple=True, metavar="URL",
+              help="A web page origin (e.g. http://localhost:3000) allowed to call the API; "
+                   "POSTs from other pages get HTTP 403. Repeat for several.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser once the server is up.")
 @handle_errors
-def serve(host, port, model, max_upload_mb, precision, open_browser):
+def serve(host, port, model, max_upload_mb, precision, allow_origins, open_browser):
     """Serve a web page to colorize photos in a browser, and an HTTP API.
 
     The model is loaded once. Photos are held in memory only and colorized one at a
@@ -55,11 +58,14 @@ def serve(host, port, model, max_upload_mb, precision, open_browser):
         ) from None
 
     listener = _listen(host, port)  # first: a busy port is said before the model loads
-    app = serving.create_app(model, max_upload_mb=max_upload_mb, precision=precision)
+    # Bound to loopback: only loopback names in the Host header (a DNS-rebinding page sends its own).
+    allowed_hosts = [*serving.LOOPBACK_HOSTS, _url_host(host)] if _is_loopback(host) else None
+    app = serving.create_app(model, max_upload_mb=max_upload_mb, precision=precision,
+                             allowed_hosts=allowed_hosts, allow_origins=[_origin(o) for o in allow_origins])  # fmt: skip
     url = f"http://{_url_host(host)}:{listener.getsockname()[1]}/"
     if not _is_loopback(host):
         click.echo(f"Warning: listening on {host}: other computers on your network can use this server.", err=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server = uvicorn.Server(serving.server_config(app))
     click.echo(f"colorize is serving {model} at {url} (Ctrl-C stops it)")
     if open_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
@@ -77,6 +83,17 @@ def _listen(host: str, port: int) -> socket.socket:
         else:
             reason = f"{(error.strerror or str(error)).split(' (while')[0]}; check --host"
         raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def _origin(text: str) -> str:
+    """``--allow-origin``: scheme://host[:port], nothing else."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
+        raise click.BadParameter(f"expected an origin like http://localhost:3000; Received: {text!r}",
+                                 param_hint="--allow-origin")  # fmt: skip
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _is_loopback(host: str) -> bool:

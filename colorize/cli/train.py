@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from colorize import registry
-from colorize.cli._common import FiniteFloatRange, handle_errors, select_backend
+from colorize.cli._common import FiniteFloatRange, handle_errors, select_backend, writing_to
 
 MODEL_NAMES = tuple(registry.MODELS)
 EXTRACTOR_NAMES = registry.EXTRACTORS
@@ -85,6 +85,9 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
         if not (resume_dir / "config.json").is_file():
             raise click.ClickException(f"{resume_dir} is not a run directory (no config.json)")
         values = train_config.read_config_file(resume_dir / "config.json")
+        if output_dir is not None and output_dir.resolve() != resume_dir.resolve():
+            raise click.UsageError(f"--resume {resume_dir} continues that folder; -o {output_dir} cannot move it")
+        output_dir = resume_dir  # the folder given, wherever the run now is (not the path stored in it)
     else:
         values = train_config.read_config_file(config_file) if config_file else {}
     if data:
@@ -105,7 +108,8 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
     config = train_config.TrainConfig.from_dict(values)
     click.echo(f"Training {config.model} on {', '.join(config.data_sources)} -> {config.output_dir}", err=True)
     try:
-        result = training.train(config, resume=resume_dir is not None)
+        with writing_to("--resume" if resume_dir is not None else "-o", config.output_dir):
+            result = training.train(config, resume=resume_dir is not None)
     except training.TrainingInterrupted as stopped:
         error = click.ClickException(str(stopped))
         error.exit_code = 130  # the shell's code for Ctrl-C

@@ -483,6 +483,19 @@ def _fit_square(rgb: np.ndarray, size: int, fit: str) -> np.ndarray:
     return canvas
 
 
+def _end_with_parent(parent: int, interval: float = 0.5) -> None:
+    """A worker's initializer: the worker ends when ``parent``, the process that started it,
+    dies (a ``kill -9`` of prepare leaves no orphaned worker; the resource tracker then ends too)."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="colorize-parent-watch", daemon=True).start()
+
+
 def _run(task: _Task, files: list[Path], workers: int, progress: bool) -> list[dict]:
     from tqdm import tqdm
 
@@ -496,7 +509,8 @@ def _run(task: _Task, files: list[Path], workers: int, progress: bool) -> list[d
         else:
             # spawn: safe even when the caller has already imported TensorFlow.
             context = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                        initializer=_end_with_parent, initargs=(os.getpid(),)) as pool:  # fmt: skip
                 chunksize = max(1, min(32, len(files) // (workers * 8)))
                 for outcome in pool.map(task, files, chunksize=chunksize):
                     results.append(outcome)

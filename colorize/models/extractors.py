@@ -239,6 +239,9 @@ def _check_weights_file(path: Path) -> None:
     if path.suffix == ".keras":
         if not zipfile.is_zipfile(path):
             raise ValueError(f"not a valid .keras file: {path} (truncated, or not saved by Keras)")
+        from colorize import saving
+
+        saving.check_archive_sizes(path)  # a zip bomb is refused before it is read
     elif not h5py.is_hdf5(path):
         raise ValueError(f"extractor weights file {path} is not an HDF5 (.h5) weights file")
 
