@@ -8,11 +8,10 @@ function and echo the result; only this package prints or exits.
 
 import importlib
 import logging
-import os
-
 import click
 
 from colorize import __version__
+from colorize.cli._common import quiet_tensorflow_logs
 
 # name -> "module:attribute"; `colorize colorize` is an alias of `predict`.
 COMMANDS = {
@@ -71,5 +70,4 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
-    # TensorFlow's C++ logging is noisy on CPU-only machines; keep errors only unless asked.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if verbose < 2 else "0")
+    quiet_tensorflow_logs(verbose)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors, import_tensorflow_quietly, precision_option
+from colorize.cli._common import handle_errors, load_keras, precision_option
 
 
 @click.command()
@@ -22,7 +22,7 @@ from colorize.cli._common import handle_errors, import_tensorflow_quietly, preci
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Photos per model call.")
 @precision_option
-@handle_errors(import_tensorflow=False)
+@handle_errors(import_keras=False)
 def predict(paths, output, model, render_size, compare, overwrite, batch_size, precision):
     """Colorize PATHS: image files, or folders searched recursively.
 
@@ -50,13 +50,13 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, p
 
     from colorize import inference, runtime, saving
 
-    # Mistakes found in a moment are told at once; then TensorFlow (seconds to import)
+    # Mistakes found in a moment are told at once; then Keras and its backend (seconds to import)
     # and the model load in the background while the photos are found and decoded.
     inference.check_output(output, single=len(paths) == 1 and not paths[0].is_dir())
     saving.resolve_model_path(model)
 
     def load():
-        import_tensorflow_quietly()
+        load_keras()
         return runtime.load_runner(model, precision)
 
     with ThreadPoolExecutor(1, thread_name_prefix="colorize-load") as loader:
