@@ -62,7 +62,7 @@ def select_backend(ctx, param, value) -> None:
         return
     if importlib.util.find_spec(value) is None:
         extra = {"tensorflow": ""}.get(value, f"[{value}]")
-        raise click.BadParameter(f"{value} is not installed (pip install colorize{extra})", param_hint="--backend")
+        raise click.BadParameter(f"{value} is not installed (pip install colorize-keras{extra})", param_hint="--backend")
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != value:
         raise click.BadParameter(
             f"Keras is already running on {sys.modules['keras'].backend.backend()} in this process; "

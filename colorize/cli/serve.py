@@ -51,7 +51,7 @@ def serve(host, port, model, max_upload_mb, precision, open_browser):
         from colorize import serving
     except ImportError as error:
         raise click.ClickException(
-            f"colorize serve needs the web server packages ({error.name} is missing): pip install 'colorize[serve]'"
+            f"colorize serve needs the web server packages ({error.name} is missing): pip install 'colorize-keras[serve]'"
         ) from None
 
     listener = _listen(host, port)  # first: a busy port is said before the model loads
