@@ -22,6 +22,7 @@ COMMANDS = {
     "export": "colorize.cli.export:export",
     "colorize": "colorize.cli.predict:predict",
     "serve": "colorize.cli.serve:serve",
+    "study": "colorize.cli.study:study",
 }
 
 
@@ -67,6 +68,7 @@ def main(verbose: int) -> None:
       colorize train data/ --model fusion --extractor vggface -o runs/fusion
       colorize evaluate runs/fusion data/ --baselines -o report/
       colorize serve --open                     # a web page: drop photos, get colour
+      colorize study make out/a out/b -o study/ # a blind preference study of two colorizers
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
