@@ -111,3 +111,40 @@ def test_bad_answers_and_folders_are_refused(two_programs, tmp_path):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(unrelated / "other.png")
     none = CliRunner().invoke(main, ["study", "make", str(dir_a), str(unrelated), "-o", str(tmp_path / "s2")])
     assert none.exit_code == 1 and "no image names in common" in none.output
+
+
+@pytest.mark.slow
+def test_two_raters_on_the_study_page_in_headless_chromium(two_programs, tmp_path, monkeypatch):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from browser import headless_chromium, running_app
+    from colorize import study_serving
+
+    dir_a, dir_b = two_programs
+    study = tmp_path / "study"
+    studies.make_study(dir_a, dir_b, study)
+    presses = {"ann": "aaaaaaaaaa", "ben": "tbbbbbbbbb"}  # ann: always A; ben: a tie, then always B
+    with running_app(study_serving.create_study_app(study)) as url, headless_chromium(monkeypatch) as driver:
+        for rater, keys in presses.items():
+            driver.get(url)
+            driver.execute_script("localStorage.clear()")
+            driver.find_element(By.ID, "rater").clear()
+            driver.find_element(By.ID, "rater").send_keys(rater + "\n")
+            body = driver.find_element(By.TAG_NAME, "body")
+            for index, key in enumerate(keys, start=1):
+                WebDriverWait(driver, 30).until(
+                    lambda d: d.find_element(By.ID, "progress").text == f"Pair {index} of 10"  # noqa: B023
+                    and d.execute_script("return document.getElementById('image-b').complete")
+                )
+                if rater == "ann" and index == 1:
+                    assert driver.save_screenshot(str(tmp_path / "study.png"))
+                body.send_keys(key)
+            WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "finished").is_displayed())
+    sides = {pair["pair"]: pair["dir_a_side"] for pair in json.loads((study / "key.json").read_text())["pairs"]}
+    hand = {"ann": sum(side == "A" for side in sides.values()), "ben": 0.5 + sum(sides[p] == "B" for p in range(2, 11))}
+    for rater in presses:
+        assert len(studies.read_answers(study / "answers" / f"{rater}.csv")) == 10
+    scored = studies.score_study(study)
+    assert {p.rater: p.preferred for p in scored.raters} == hand
+    assert scored.pooled.preferred == hand["ann"] + hand["ben"] and scored.pooled.count == 20
