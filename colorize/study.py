@@ -222,7 +222,8 @@ def read_key(study: str | os.PathLike) -> dict:
 
 def pair_numbers(study: str | os.PathLike) -> list[int]:
     """The study's pair numbers, in the order they are shown, read from ``pairs/`` (not the key)."""
-    return sorted({int(path.name[:3]) for path in (Path(study) / "pairs").glob("[0-9][0-9][0-9]_A.png")})
+    names = (path.name.split("_")[0] for path in (Path(study) / "pairs").glob("*_A.png"))
+    return sorted({int(name) for name in names if name.isdigit()})
 
 
 def check_rater(rater: str) -> str:

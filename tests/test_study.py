@@ -148,3 +148,23 @@ def test_two_raters_on_the_study_page_in_headless_chromium(two_programs, tmp_pat
     scored = studies.score_study(study)
     assert {p.rater: p.preferred for p in scored.raters} == hand
     assert scored.pooled.preferred == hand["ann"] + hand["ben"] and scored.pooled.count == 20
+
+
+def test_cli_serve_study_serves_the_study_page_without_a_model(two_programs, tmp_path, monkeypatch):
+    import uvicorn
+    from starlette.testclient import TestClient
+
+    dir_a, dir_b = two_programs
+    study = tmp_path / "study"
+    studies.make_study(dir_a, dir_b, study)
+    served = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets: served.append(server.config.app))
+    result = CliRunner().invoke(main, ["serve", "--study", str(study), "--port", "0", "--model", "no-such-model"])
+    assert result.exit_code == 0, result.output
+    assert f"serving the study {study}" in result.output
+    client = TestClient(served[0])
+    page = client.get("/")
+    assert page.status_code == 200 and "/static/study.js" in page.text
+    for text in (page.text, client.get("/static/study.js").text):
+        assert "http://" not in text and "https://" not in text  # works offline
+    assert client.get("/pairs/001_A.png").headers["content-type"] == "image/png"
