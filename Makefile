@@ -5,20 +5,30 @@ DATA ?= ../shared/data
 WORK ?= work
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test test-slow demo bench bench-backends lint clean default-model default-stages decode-sweep data compare gallery gpu-train
+.PHONY: install dev test test-slow demo bench bench-backends lint clean default-model default-stages decode-sweep data compare gallery gpu-train
 
+# install: what a user runs (the CLI and its web page); dev: that plus the test tools
+# (pytest, httpx, selenium) and JAX for the backend tests, which `make test` and CI use.
 $(BIN)/colorize: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e .[dev,jax]
+	$(BIN)/pip install -e .[serve]
 	touch $(BIN)/colorize
 
 install: $(BIN)/colorize
 
-test: install
+$(VENV)/.dev: $(BIN)/colorize
+	$(BIN)/pip install -e .[dev,jax]
+	touch $(VENV)/.dev
+
+dev: $(VENV)/.dev
+
+test: dev
 	$(BIN)/python -m pytest -q
 
-test-slow: install
+# Also the slow tests: the browser tests need Chromium and its driver
+# (Debian/Ubuntu: apt-get install chromium chromium-driver); the PyTorch ones `pip install -e .[torch]`.
+test-slow: dev
 	$(BIN)/python -m pytest -q --run-slow
 
 # The main job: colorize a grayscale version of scikit-image's astronaut portrait with the
@@ -37,7 +47,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_predict.py
 
 # The default U-Net's training speed on every installed Keras backend, side by side.
-bench-backends: install
+bench-backends: dev
 	$(BIN)/python benchmarks/bench_train.py --backends tensorflow,jax,torch --steps 8 --batch-size 16
 
 lint: install

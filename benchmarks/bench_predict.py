@@ -161,9 +161,10 @@ def main() -> None:
         print(f"2. time to the first colorized photo (480 x 640, fresh process): {first:.1f} s ({first_cpu:.1f} s CPU)")
 
         start = time.perf_counter()
-        from colorize.cli._common import import_tensorflow_quietly
+        from colorize.cli._common import load_keras, quiet_tensorflow_logs
 
-        import_tensorflow_quietly()  # as predict imports it: without TensorFlow's start-up chatter
+        quiet_tensorflow_logs()  # as predict starts: TensorFlow's start-up logging off by its switch
+        load_keras()
         from colorize import inference, runtime, saving
 
         runner = runtime.load_runner(args.model, "auto")  # as predict runs it

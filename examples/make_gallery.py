@@ -13,6 +13,10 @@ the test split of every set prepared from these folders with the default split
 manifest (its test split) instead. Among them the photos with the smallest digests are
 taken, skipping near-gray ones: a fixed choice, the same on every machine.
 
+Without ``--data`` the held-out photos come from ``../shared/data`` where it holds
+``scenes/images`` and ``humanfaces/images``; elsewhere (a fresh clone) the gallery has
+scikit-image's two photos only.
+
 Usage:
     python examples/make_gallery.py                                  # default model -> docs/gallery.png
     python examples/make_gallery.py --model runs/unet -o /tmp/gallery.png --data ../shared/data
@@ -39,6 +43,8 @@ CELL_HEIGHT = 192  # pixels (12 rows stay under 2 MB of PNG)
 CELL_WIDTH = 256  # at most 4:3 landscape; taller photos are narrower
 MIN_COLOURFULNESS = 15.0  # as `colorize prepare`: skip near-gray originals
 COLUMNS = ("gray input", "colorized", "original")
+DEFAULT_DATA = Path("../shared/data")
+DATA_FOLDERS = ("scenes/images", "humanfaces/images")
 
 
 def held_out(folder: Path, count: int, prepared: Path | None = None) -> list[Path]:
@@ -131,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default", help="'default', a .keras file or a run directory [default]")
     parser.add_argument("-o", "--output", default=Path("docs/gallery.png"), type=Path, help="[docs/gallery.png]")
-    parser.add_argument("--data", default=Path("../shared/data"), type=Path,
-                        help="folder holding scenes/images and humanfaces/images [../shared/data]")  # fmt: skip
+    parser.add_argument("--data", type=Path,
+                        help="folder holding scenes/images and humanfaces/images [../shared/data where it has "
+                             "them, else scikit-image's photos only]")  # fmt: skip
     parser.add_argument("--scenes-prepared", type=Path, help="take the scenes from this prepared set's test split")
     parser.add_argument("--scenes", type=int, default=6, help="held-out scenes [6]")
     parser.add_argument("--portraits", type=int, default=4, help="held-out portraits [4]")
@@ -140,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from skimage import data
 
-    for folder in ("scenes/images", "humanfaces/images"):
+    if args.data is None and all((DEFAULT_DATA / folder).is_dir() for folder in DATA_FOLDERS):
+        args.data = DEFAULT_DATA
+    for folder in DATA_FOLDERS if args.data is not None else ():
         if not (args.data / folder).is_dir():
             parser.exit(1, f"error: {args.data / folder} is not a folder; pass --data with scenes/ and humanfaces/\n")
     if args.scenes_prepared is not None and not pipeline.is_prepared_dir(args.scenes_prepared):
@@ -151,9 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(1, f"error: {error}\n")
     runner = runtime.Runner.create(model)  # built once, used for every photo
 
-    rows = []
-    picks = [("scene", path) for path in held_out(args.data / "scenes/images", args.scenes, args.scenes_prepared)]
-    picks += [("portrait", path) for path in held_out(args.data / "humanfaces/images", args.portraits)]
+    rows, picks = [], []
+    if args.data is not None:
+        picks += [("scene", path) for path in held_out(args.data / "scenes/images", args.scenes, args.scenes_prepared)]
+        picks += [("portrait", path) for path in held_out(args.data / "humanfaces/images", args.portraits)]
+    else:
+        print(f"No --data and no {DEFAULT_DATA}/{{scenes,humanfaces}}/images: scikit-image's photos only")
     for kind, path in picks:
         original = images.read_image(path).rgb
         rows.append((f"{kind} (test split): {path.name}", _gray(original), colorize.colorize_image(path, runner), original))

@@ -65,3 +65,18 @@ def test_gallery_writes_one_png_with_a_row_per_photo(gallery_module, data_root, 
     with pytest.raises(SystemExit) as exit_info:
         gallery_module.main(["--data", str(tmp_path / "nowhere"), "-o", str(output)])
     assert exit_info.value.code == 1
+
+
+def test_gallery_without_data_has_scikit_images_photos_only(gallery_module, tmp_path, monkeypatch, capsys):
+    # As its docstring says: plain usage works where ../shared/data is absent (a fresh clone).
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((32, 32, 1), name="l_input")
+    outputs = layers.Conv2D(2, 3, padding="same", activation="tanh", name="ab_output")(inputs)
+    keras.Model(inputs, outputs).save(tmp_path / "tiny.keras")
+    (tmp_path / "clone").mkdir()
+    monkeypatch.chdir(tmp_path / "clone")  # no ../shared/data beside it
+    assert gallery_module.main(["--model", str(tmp_path / "tiny.keras"), "-o", "gallery.png"]) == 0
+    assert "2 rows" in capsys.readouterr().out  # camera, astronaut
+    assert (tmp_path / "clone" / "gallery.png").is_file()

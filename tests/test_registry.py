@@ -1,4 +1,4 @@
-"""The model registry: one list read by the CLI, training and models; every file loads after `import colorize`."""
+"""The model registry: one list read by the CLI, training and models; every file loads after `import colorize.models`."""
 
 import inspect
 import json
@@ -116,12 +116,11 @@ def _save_all(options, tmp_path):
 
 
 def _load_in_fresh_process(probe, expected, tmp_path):
-    # A user's script: `import colorize, keras`, then Keras' own loader; every file loads
-    # before anything else of colorize is imported (the package registers when Keras loads).
+    # A user's script: `import colorize.models, keras` (which registers every custom object),
+    # then Keras' own loader.
     np.save(tmp_path / "probe.npy", probe)
     code = (
-        "import json, sys; import numpy as np; import colorize, keras\n"
-        "assert 'tensorflow' not in sys.modules or 'colorize.models' in sys.modules\n"
+        "import json, sys; import numpy as np; import colorize.models, keras\n"
         "loaded = {path: keras.saving.load_model(path) for path in sys.argv[2:]}\n"
         "from colorize import models\n"
         "probe = np.load(sys.argv[1]); out = {}\n"
@@ -142,10 +141,10 @@ def _load_in_fresh_process(probe, expected, tmp_path):
         np.testing.assert_allclose(np.asarray(output), expected[path], atol=1e-5, err_msg=path)
 
 
-def test_every_light_family_loads_after_importing_colorize(tmp_path):
+def test_every_light_family_loads_after_importing_colorize_models(tmp_path):
     _load_in_fresh_process(*_save_all(TINY, tmp_path), tmp_path)
 
 
 @pytest.mark.slow
-def test_every_heavy_family_loads_after_importing_colorize(tmp_path):
+def test_every_heavy_family_loads_after_importing_colorize_models(tmp_path):
     _load_in_fresh_process(*_save_all(HEAVY, tmp_path), tmp_path)

@@ -1,7 +1,6 @@
 """`colorize serve`: the API through Starlette's test client, and the page in headless Chromium."""
 
 import io
-import shutil
 import tempfile
 import threading
 import warnings
@@ -272,79 +271,59 @@ def test_a_bad_upload_limit_is_refused(model_path):
 
 # ------------------------------------------------------------------ the page in a browser
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+# Set on the page before uploading: every moment a card that is not done shows its download link.
+_WATCH_DOWNLOADS = """
+window.downloadShownEarly = [];
+new MutationObserver(() => {
+  for (const card of document.querySelectorAll('.card')) {
+    const link = card.querySelector('a.download');
+    if (!card.classList.contains('done') && getComputedStyle(link).display !== 'none')
+      window.downloadShownEarly.push(card.className + ' ' + card.querySelector('.status').textContent);
+  }
+}).observe(document.getElementById('results'), {subtree: true, childList: true, attributes: true});
+"""
 
 
 @pytest.mark.slow
 def test_the_page_colorizes_the_astronaut_in_headless_chromium(tmp_path, monkeypatch):
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
     from skimage import data
 
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not download anything
+    from browser import headless_chromium, running_app
+    from colorize import serving
+
     photo = tmp_path / "astronaut.png"
     Image.fromarray(data.astronaut()).save(photo)
-    with _running_server() as url:
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,900"):
-            options.add_argument(argument)
-        driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-        try:
-            driver.get(url)
-            driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(photo))
-            WebDriverWait(driver, 120).until(
-                lambda d: d.find_elements(By.CSS_SELECTOR, ".card.done, .card.failed")
-            )
-            card = driver.find_element(By.CSS_SELECTOR, ".card")
-            assert "done" in card.get_attribute("class").split(), card.text
-            size = driver.execute_script(
-                "const img = document.querySelector('.card img.after');"
-                "return [img.naturalWidth, img.naturalHeight];"
-            )
-            download = card.find_element(By.CSS_SELECTOR, "a.download")
-            assert size == [512, 512]
-            assert download.get_attribute("download") == "astronaut_colorized.png"
-            assert driver.save_screenshot(str(tmp_path / "page.png"))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo\n")
+    with running_app(serving.create_app("default")) as url, headless_chromium(monkeypatch) as driver:
+        driver.get(url)
+        assert "not the historical colours" in driver.find_element(By.ID, "expect").text
+        driver.execute_script(_WATCH_DOWNLOADS)
+        driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(f"{photo}\n{notes}")
+        WebDriverWait(driver, 120).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.done, .card.failed")) == 2)
+        assert driver.execute_script("return window.downloadShownEarly") == []  # none while waiting or working
+        done = driver.find_element(By.CSS_SELECTOR, ".card.done")
+        failed = driver.find_element(By.CSS_SELECTOR, ".card.failed")
+        assert "notes.txt: not an image" in failed.find_element(By.CSS_SELECTOR, ".error").text
+        assert not failed.find_element(By.CSS_SELECTOR, "a.download").is_displayed()
+        download = done.find_element(By.CSS_SELECTOR, "a.download")
+        assert download.is_displayed() and download.get_attribute("download") == "astronaut_colorized.png"
+        size = driver.execute_script(
+            "const img = arguments[0].querySelector('img.after'); return [img.naturalWidth, img.naturalHeight];", done
+        )
+        assert size == [512, 512]
+        assert done.location["y"] == failed.location["y"]  # side by side ...
+        assert failed.size["height"] < done.size["height"] / 2  # ... and the failed card stays compact
 
-            notes = tmp_path / "notes.txt"
-            notes.write_text("not a photo\n")
-            driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(notes))
-            WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card.failed"))
-            message = driver.find_element(By.CSS_SELECTOR, ".card.failed .error").text
-            assert "notes.txt: not an image" in message
-        finally:
-            driver.quit()
+        slider = done.find_element(By.CSS_SELECTOR, ".slider")
+        slider.send_keys(Keys.ARROW_RIGHT)
+        assert float(slider.get_attribute("value")) == 55  # a few percent per key, from 50
+        slider.send_keys(Keys.END)
+        assert float(slider.get_attribute("value")) == 100
+        slider.send_keys(Keys.HOME, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+        assert float(slider.get_attribute("value")) == 10
+        assert driver.save_screenshot(str(tmp_path / "page.png"))
     assert Image.open(tmp_path / "page.png").size[0] > 0
-
-
-class _running_server:
-    """The default model's app on a free loopback port, in a thread."""
-
-    def __enter__(self):
-        import socket
-
-        import uvicorn
-
-        from colorize import serving
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(serving.create_app("default"), host="127.0.0.1", port=port,
-                                                    log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        for _ in range(600):
-            if self.server.started or not self.thread.is_alive():
-                break
-            threading.Event().wait(0.1)
-        assert self.server.started, "the server did not start"
-        return f"http://127.0.0.1:{port}/"
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=30)

@@ -8,11 +8,10 @@ function and echo the result; only this package prints or exits.
 
 import importlib
 import logging
-import os
-
 import click
 
 from colorize import __version__
+from colorize.cli._common import quiet_tensorflow_logs
 
 # name -> "module:attribute"; `colorize colorize` is an alias of `predict`.
 COMMANDS = {
@@ -24,6 +23,7 @@ COMMANDS = {
     "colorize": "colorize.cli.predict:predict",
     "serve": "colorize.cli.serve:serve",
     "models": "colorize.cli.models:models",
+    "study": "colorize.cli.study:study",
 }
 
 
@@ -69,8 +69,8 @@ def main(verbose: int) -> None:
       colorize train data/ --model fusion --extractor vggface -o runs/fusion
       colorize evaluate runs/fusion data/ --baselines -o report/
       colorize serve --open                     # a web page: drop photos, get colour
+      colorize study make out/a out/b -o study/ # a blind preference study of two colorizers
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
-    # TensorFlow's C++ logging is noisy on CPU-only machines; keep errors only unless asked.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if verbose < 2 else "0")
+    quiet_tensorflow_logs(verbose)

@@ -3,35 +3,17 @@
 import contextlib
 import errno
 import functools
-import importlib.abc
 import importlib.util
-import json
 import logging
 import math
 import os
 import sys
-import tempfile
 
 import click
 
 from colorize.errors import ColorizeError
 
 log = logging.getLogger(__name__)
-
-# What TensorFlow's C++ start-up prints on every machine without a GPU driver (its CUDA
-# build looks for one), below TF_CPP_MIN_LOG_LEVEL's reach: not the user's business.
-_STARTUP_NOISE = (
-    "absl::InitializeLog()",
-    "cudart_stub.cc",
-    "cuda_platform.cc",
-    "cuda_executor.cc",
-    "cpu_feature_guard.cc",
-    "rebuild TensorFlow with the appropriate compiler flags",
-    "Unable to register cu",
-    "computation_placer.cc",
-    "oneDNN custom operations are on",
-)
-
 
 # The model's compute type, for every command that colorizes photos (predict, evaluate).
 precision_option = click.option(
@@ -47,21 +29,22 @@ vivid_option = click.option(
 )  # fmt: skip
 
 
-def handle_errors(function=None, *, import_tensorflow: bool = True):
+def handle_errors(function=None, *, import_keras: bool = True):
     """Turn expected library errors into a one-line message and exit code 1.
 
     A user's mistake (missing file, bad value, unreadable image) never shows a
     traceback; anything else is re-raised so that real bugs stay visible.
-    ``import_tensorflow=False``: the command imports TensorFlow itself, when it
-    needs it (``predict`` does so while it reads the first photos).
+    Keras (and with it the chosen backend) is imported first (:func:`load_keras`);
+    ``import_keras=False``: the command imports it itself, when it needs it
+    (``predict`` does so while it reads the first photos).
     """
     if function is None:
-        return functools.partial(handle_errors, import_tensorflow=import_tensorflow)
+        return functools.partial(handle_errors, import_keras=import_keras)
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        if import_tensorflow:
-            import_tensorflow_quietly()
+        if import_keras:
+            load_keras()
         try:
             return function(*args, **kwargs)
         except (ColorizeError, ValueError, OSError) as error:
@@ -119,7 +102,7 @@ def select_backend(ctx, param, value) -> None:
         return
     if importlib.util.find_spec(value) is None:
         extra = {"tensorflow": ""}.get(value, f"[{value}]")
-        raise click.BadParameter(f"{value} is not installed (pip install colorize{extra})", param_hint="--backend")
+        raise click.BadParameter(f"{value} is not installed (pip install colorize-keras{extra})", param_hint="--backend")
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != value:
         raise click.BadParameter(
             f"Keras is already running on {sys.modules['keras'].backend.backend()} in this process; "
@@ -129,101 +112,26 @@ def select_backend(ctx, param, value) -> None:
     os.environ["KERAS_BACKEND"] = value
 
 
-# Packages TensorFlow and Keras import at start-up only where installed, for features
-# colorize never uses (TF Lite's JAX converter, Keras' plotting helpers), each behind a
-# ``try: import ... except ImportError``: kept out of the CLI's start-up (1.0 of 3.4 s).
-# They stay importable afterwards (evaluate's plots import matplotlib then).
-_NOT_AT_START_UP = ("jax", "matplotlib")
+def quiet_tensorflow_logs(verbose: int = 0) -> None:
+    """Quieten TensorFlow's C++ start-up logging with its documented switch, unless the user set it.
 
-
-class _SkipImports(importlib.abc.MetaPathFinder):
-    """Makes ``import NAME`` (and its submodules) fail while in place."""
-
-    def __init__(self, names):
-        self.names = frozenset(names)
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname.partition(".")[0] in self.names:
-            raise ModuleNotFoundError(f"{fullname} is not imported while TensorFlow starts", name=fullname)
-        return None
-
-
-def keras_backend_name() -> str:
-    """The backend Keras will load, read without importing it: KERAS_BACKEND, else the
-    ``backend`` of ``$KERAS_HOME/keras.json`` (default ``~/.keras``), else tensorflow."""
-    if "keras" in sys.modules:
-        return sys.modules["keras"].backend.backend()
-    if os.environ.get("KERAS_BACKEND"):
-        return os.environ["KERAS_BACKEND"]
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    try:
-        with open(os.path.join(home, "keras.json"), encoding="utf-8") as file:
-            return str(json.load(file).get("backend") or "tensorflow")
-    except (OSError, ValueError, AttributeError):
-        return "tensorflow"
-
-
-def skipped_at_start_up() -> list[str]:
-    """The packages of :data:`_NOT_AT_START_UP` to skip: those not yet imported (jax stays
-    when Keras is to run on JAX)."""
-    return [name for name in _NOT_AT_START_UP if name not in sys.modules and name != keras_backend_name()]
-
-
-@contextlib.contextmanager
-def _without_unused_imports():
-    """While TensorFlow (and Keras with it) is imported: skip :func:`skipped_at_start_up`."""
-    finder = _SkipImports(skipped_at_start_up())
-    sys.meta_path.insert(0, finder)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(finder)
-
-
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow and find its devices with the C++ start-up chatter filtered out.
-
-    Only where TensorFlow is installed (Keras then imports it on every backend, e.g. in
-    ``keras.utils.set_random_seed``); a JAX-only or PyTorch-only machine imports nothing.
-    Optional packages TensorFlow and Keras would import for features colorize does not
-    use (:data:`_NOT_AT_START_UP`) are skipped meanwhile: a second less start-up.
-
-    The chatter is written straight to file descriptor 2 before TensorFlow's own log
-    settings apply, so it is caught in a temporary file and everything else in it is
-    passed on to stderr. Nothing is filtered with ``-vv`` (TF_CPP_MIN_LOG_LEVEL=0) or
-    once TensorFlow is imported.
+    ``TF_CPP_MIN_LOG_LEVEL``: 3 (errors raise as Python exceptions; the C++ log of a CPU-only
+    machine's GPU driver search is hidden) by default, 2 with ``-v``, 0 (everything) with ``-vv``.
+    A user's own value always wins. Nothing is redirected: a native crash stays visible. Two
+    lines TensorFlow writes before its logging starts (``absl::InitializeLog``, ``cudart_stub``)
+    have no switch and may still appear.
     """
-    if "tensorflow" in sys.modules:
-        return
-    if importlib.util.find_spec("tensorflow") is None:
-        return  # e.g. JAX or PyTorch alone; where it is installed, Keras imports it on any backend
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
-        with _without_unused_imports():
-            import tensorflow  # noqa: F401
-        return
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable stderr: nothing to filter
-        with _without_unused_imports():
-            import tensorflow  # noqa: F401
-        return
-    with tempfile.TemporaryFile() as caught:
-        sys.stderr.flush()
-        os.dup2(caught.fileno(), 2)
-        try:
-            with _without_unused_imports():
-                import tensorflow as tf
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", {0: "3", 1: "2"}.get(verbose, "0"))
 
-            tf.config.list_physical_devices()  # where the driver search reports
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            caught.seek(0)
-            lines = caught.read().decode("utf-8", "replace").splitlines()
-            kept = [line for line in lines if line.strip() and not any(noise in line for noise in _STARTUP_NOISE)]
-            if kept:
-                sys.stderr.write("\n".join(kept) + "\n")
+
+def load_keras() -> None:
+    """Import Keras, so that it loads the chosen backend (KERAS_BACKEND) before anything else.
+
+    Keras imports TensorFlow itself where it needs it (e.g. ``keras.utils.set_random_seed``
+    where TensorFlow is installed), always after its own backend: some native libraries
+    (PyTorch's Triton with TensorFlow 2.21) crash when TensorFlow is loaded first.
+    """
+    import keras  # noqa: F401
 
 
 def echo_table(rows, headers):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors, import_tensorflow_quietly, precision_option, vivid_option
+from colorize.cli._common import handle_errors, load_keras, precision_option, vivid_option
 
 
 @click.command()
@@ -24,7 +24,7 @@ from colorize.cli._common import handle_errors, import_tensorflow_quietly, preci
               help="Photos per model call.")
 @vivid_option
 @precision_option
-@handle_errors(import_tensorflow=False)
+@handle_errors(import_keras=False)
 def predict(paths, output, model, render_size, compare, overwrite, batch_size, strength, precision):
     """Colorize PATHS: image files, or folders searched recursively.
 
@@ -53,13 +53,13 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, s
 
     from colorize import inference, runtime, saving
 
-    # Mistakes found in a moment are told at once; then TensorFlow (seconds to import)
+    # Mistakes found in a moment are told at once; then Keras and its backend (seconds to import)
     # and the model load in the background while the photos are found and decoded.
     inference.check_output(output, single=len(paths) == 1 and not paths[0].is_dir())
     saving.resolve_model_path(model)
 
     def load():
-        import_tensorflow_quietly()
+        load_keras()
         return runtime.load_runner(model, precision, strength)
 
     with ThreadPoolExecutor(1, thread_name_prefix="colorize-load") as loader:

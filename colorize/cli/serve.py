@@ -7,10 +7,11 @@ import socket
 import threading
 import time
 import webbrowser
+from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors
+from colorize.cli._common import handle_errors, load_keras
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,10 @@ log = logging.getLogger(__name__)
               help="A web page origin (e.g. http://localhost:3000) allowed to call the API; "
                    "POSTs from other pages get HTTP 403. Repeat for several.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser once the server is up.")
-@handle_errors
-def serve(host, port, model, max_upload_mb, precision, allow_origins, open_browser):
+@click.option("--study", "study_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Serve a blind preference study (from `colorize study make`) instead of the model.")
+@handle_errors(import_keras=False)
+def serve(host, port, model, max_upload_mb, precision, allow_origins, open_browser, study_dir):
     """Serve a web page to colorize photos in a browser, and an HTTP API.
 
     The model is loaded once. Photos are held in memory only and colorized one at a
@@ -43,9 +46,13 @@ def serve(host, port, model, max_upload_mb, precision, allow_origins, open_brows
       POST /api/colorize   multipart field 'image' (+ optional 'render_size') -> PNG
       GET  /api/health     model name and colorize version
 
+    With --study STUDY: one pair at a time, keys A / B / T (tie), each rater's answers
+    in STUDY/answers/NAME.csv; `colorize study score STUDY` sums them up.
+
     \b
     Examples:
       colorize serve --open
+      colorize serve --study study/ --host 0.0.0.0
       curl -F image=@photo.jpg http://127.0.0.1:8000/api/colorize -o out.png
     """
     try:
@@ -54,14 +61,20 @@ def serve(host, port, model, max_upload_mb, precision, allow_origins, open_brows
         from colorize import serving
     except ImportError as error:
         raise click.ClickException(
-            f"colorize serve needs the web server packages ({error.name} is missing): pip install 'colorize[serve]'"
+            f"colorize serve needs the web server packages ({error.name} is missing): pip install 'colorize-keras[serve]'"
         ) from None
 
     listener = _listen(host, port)  # first: a busy port is said before the model loads
-    # Bound to loopback: only loopback names in the Host header (a DNS-rebinding page sends its own).
-    allowed_hosts = [*serving.LOOPBACK_HOSTS, _url_host(host)] if _is_loopback(host) else None
-    app = serving.create_app(model, max_upload_mb=max_upload_mb, precision=precision,
-                             allowed_hosts=allowed_hosts, allow_origins=[_origin(o) for o in allow_origins])  # fmt: skip
+    if study_dir is not None:
+        from colorize import study_serving
+
+        app, model = study_serving.create_study_app(study_dir), f"the study {study_dir}"
+    else:
+        load_keras()
+        # Bound to loopback: only loopback names in the Host header (a DNS-rebinding page sends its own).
+        allowed_hosts = [*serving.LOOPBACK_HOSTS, _url_host(host)] if _is_loopback(host) else None
+        app = serving.create_app(model, max_upload_mb=max_upload_mb, precision=precision,
+                                 allowed_hosts=allowed_hosts, allow_origins=[_origin(o) for o in allow_origins])  # fmt: skip
     url = f"http://{_url_host(host)}:{listener.getsockname()[1]}/"
     if not _is_loopback(host):
         click.echo(f"Warning: listening on {host}: other computers on your network can use this server.", err=True)

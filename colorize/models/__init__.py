@@ -3,7 +3,8 @@
 Every builder is here by name (``models.build_unet(...)``), and importing this package
 registers every custom layer, loss and metric of the project with Keras, so
 ``keras.saving.load_model("runs/x/best.keras")`` works right after ``import colorize.models``
-(or ``import colorize``, which imports this package as soon as Keras is imported).
+(a file saved under another Keras backend: ``load_model(path, compile=False)``, since a
+PyTorch-trained file names PyTorch's own optimizer class).
 
 Every model maps ``l_input`` (H, W, 1), the scaled lightness, to ``ab_output``
 (H, W, 2), the scaled a*b* (see :mod:`colorize.color`); :func:`as_inference_model`

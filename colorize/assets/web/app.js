@@ -13,6 +13,7 @@ const state = {
 };
 
 const $ = (selector, root = document) => root.querySelector(selector);
+const SLIDER_STEP = 5; // percent per arrow key (PageUp / PageDown: four steps)
 
 function sizeLabel(size) {
   const names = { 256: "standard", 384: "finer", 512: "fine", 768: "very fine", 1024: "finest" };
@@ -64,7 +65,22 @@ function addPhoto(file) {
   before.src = originalUrl;
 
   const slider = $(".slider", card);
-  slider.addEventListener("input", () => compare.style.setProperty("--pos", `${slider.value}%`));
+  const moveDivider = () => compare.style.setProperty("--pos", `${slider.value}%`);
+  slider.addEventListener("input", moveDivider);
+  // Dragging is smooth (step "any"); keys move in steps of a few percent, Home / End to the ends.
+  slider.addEventListener("keydown", (event) => {
+    const value = Number(slider.value);
+    const moves = {
+      ArrowLeft: value - SLIDER_STEP, ArrowDown: value - SLIDER_STEP,
+      ArrowRight: value + SLIDER_STEP, ArrowUp: value + SLIDER_STEP,
+      PageDown: value - 4 * SLIDER_STEP, PageUp: value + 4 * SLIDER_STEP,
+      Home: 0, End: 100,
+    };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    slider.value = String(Math.min(100, Math.max(0, moves[event.key])));
+    moveDivider();
+  });
 
   const select = $(".card-render-size", card);
   fillRenderSizes(select, item.renderSize);
@@ -86,6 +102,7 @@ function setStatus(item, text) {
 }
 
 function fail(item, message) {
+  $(".download", item.card).hidden = true; // no result, nothing to download
   item.card.classList.add("failed");
   item.card.classList.remove("working");
   setStatus(item, "Failed");
@@ -100,6 +117,7 @@ function enqueue(item) {
   item.card.classList.remove("failed", "done");
   item.card.classList.add("working");
   $(".error", item.card).hidden = true;
+  $(".download", item.card).hidden = true; // until this render's result exists
   $(".card-render-size", item.card).disabled = true;
   setStatus(item, "Waiting…");
   state.queue.push(item);
@@ -183,6 +201,7 @@ function show(item, blob) {
       card.classList.add("done");
       $(".compare", card).classList.add("has-colour");
       $(".compare", card).hidden = false;
+      $(".download", card).hidden = false; // the result exists: offer it
       setStatus(item, "Done");
     },
     { once: true },
@@ -194,7 +213,6 @@ function show(item, blob) {
   const download = $(".download", card);
   download.href = item.resultUrl;
   download.download = colorizedName(item.file.name);
-  download.hidden = false;
 }
 
 function addFiles(files) {

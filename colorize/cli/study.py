@@ -1,0 +1,65 @@
+"""`colorize study`: blind preference studies of two colorizers (make the pairs, score the answers)."""
+
+from pathlib import Path
+
+import click
+
+from colorize.cli._common import echo_table, handle_errors
+
+
+@click.group()
+def study():
+    """Blind preference studies: which of two colorizers do raters prefer?
+
+    \b
+    Typical use:
+      colorize predict photos/ -o out/a --model runs/a    # two programs' outputs, same names
+      colorize predict photos/ -o out/b --model runs/b
+      colorize study make out/a out/b -o study/           # shuffled pairs; study/key.json kept apart
+      colorize serve --study study/                       # raters press A, B or T (tie)
+      colorize study score study/                         # preference for out/a, 95 % interval
+    """
+
+
+@study.command("make")
+@click.argument("dir_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("dir_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The study folder (new, or empty).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pair order and of the sides.")
+@click.option("--sheet-height", type=click.IntRange(min=32), default=420, show_default=True,
+              help="Image height on the sheets, in pixels.")
+@click.option("--per-sheet", type=click.IntRange(min=1), default=2, show_default=True, help="Pairs per sheet.")
+@handle_errors(import_keras=False)
+def make(dir_a, dir_b, output, seed, sheet_height, per_sheet):
+    """Pair DIR_A's and DIR_B's images by name, shuffle them, and write a blind study to -o.
+
+    Writes sheets/ (numbered pairs and BRIEF.md, for judges who only see images), pairs/
+    (for `colorize serve --study`), answers/ (raters' CSVs) and key.json (which side is
+    DIR_A's: keep it from the raters).
+    """
+    from colorize import study as studies
+
+    key = studies.make_study(dir_a, dir_b, output, seed=seed, sheet_height=sheet_height, per_sheet=per_sheet)
+    click.echo(f"{len(key)} pairs in {output / 'pairs'} and on the sheets in {output / 'sheets'}; "
+               f"the key is {output / 'key.json'} (keep it from the raters)")  # fmt: skip
+    click.echo(f"Next: colorize serve --study {output}   (or hand out {output / 'sheets'})")
+
+
+@study.command("score")
+@click.argument("study_dir", metavar="STUDY", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("extra", metavar="[ANSWERS.csv]...", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@handle_errors(import_keras=False)
+def score(study_dir, extra):
+    """How often DIR_A was preferred, per rater and pooled, with a 95 % (Wilson) interval.
+
+    Reads every CSV in STUDY/answers/ and any ANSWERS.csv given (pair,choice[,confidence,reason];
+    choice A, B or tie). A tie counts half.
+    """
+    from colorize import study as studies
+
+    result = studies.score_study(study_dir, extra)
+    rows = [(p.rater, f"{p.preferred:g}/{p.count}", f"{p.share:.2f}", f"{p.low:.2f}-{p.high:.2f}")
+            for p in [*result.raters, result.pooled]]  # fmt: skip
+    click.echo(f"DIR_A = {result.dir_a}   DIR_B = {result.dir_b}")
+    echo_table(rows, ("rater", "DIR_A preferred", "share", "95 % interval"))

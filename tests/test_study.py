@@ -1,0 +1,170 @@
+"""Blind preference studies: `colorize study make`, the study page's API, `colorize study score`."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from colorize import study as studies
+from colorize.cli import main
+
+RED, BLUE = (200, 40, 40), (40, 40, 200)
+
+
+@pytest.fixture
+def two_programs(tmp_path):
+    """Ten photos colorized by two programs: DIR_A's outputs red, DIR_B's blue (same names)."""
+    dir_a, dir_b = tmp_path / "a", tmp_path / "b"
+    dir_a.mkdir()
+    dir_b.mkdir()
+    for index in range(10):
+        shade = np.full((32, 48, 3), 0, np.uint8) + np.uint8(index)  # different photos, same colours
+        Image.fromarray(shade + np.array(RED, np.uint8)).save(dir_a / f"photo{index}_colorized.png")
+        Image.fromarray(shade + np.array(BLUE, np.uint8)).save(dir_b / f"photo{index}.png")
+    return dir_a, dir_b
+
+
+def _red_side(study, pair):
+    """What a rater sees: which side of the pair is the red (DIR_A's) image."""
+    with Image.open(study / "pairs" / f"{pair:03d}_A.png") as image:
+        red, _, blue = np.asarray(image.convert("RGB"), np.float32).reshape(-1, 3).mean(axis=0)
+    return "A" if red > blue else "B"
+
+
+def _other(side):
+    return {"A": "B", "B": "A"}[side]
+
+
+def test_make_answer_and_score_ten_pairs_matches_a_hand_count(two_programs, tmp_path):
+    from starlette.testclient import TestClient
+
+    from colorize import study_serving
+
+    dir_a, dir_b = two_programs
+    study = tmp_path / "study"
+    made = CliRunner().invoke(main, ["study", "make", str(dir_a), str(dir_b), "-o", str(study)])
+    assert made.exit_code == 0, made.output
+    assert "10 pairs" in made.output
+    assert sorted(path.name for path in (study / "sheets").iterdir()) == [
+        "BRIEF.md", "sheet_01.png", "sheet_02.png", "sheet_03.png", "sheet_04.png", "sheet_05.png"]  # fmt: skip
+    assert "10 numbered pairs" in (study / "sheets" / "BRIEF.md").read_text()
+    key = json.loads((study / "key.json").read_text())
+    assert sorted(pair["name"] for pair in key["pairs"]) == [f"photo{index}" for index in range(10)]
+    assert {pair["dir_a_side"] for pair in key["pairs"]} == {"A", "B"}  # sides drawn per pair
+
+    # alice, by hand in her CSV (the judges' format): red on pairs 1-7, a tie on 8, blue on 9 and 10
+    alice = {pair: _red_side(study, pair) if pair <= 7 else _other(_red_side(study, pair)) for pair in range(1, 11)}
+    alice[8] = "tie"
+    for pair, choice in alice.items():
+        studies.record_answer(study, "alice", pair, choice)
+    # bob, on the page's API: blue everywhere but a tie on pair 1 (keys A / B / T)
+    client = TestClient(study_serving.create_study_app(study))
+    assert client.get("/key.json").status_code == 404 and client.get("/pairs/../key.json").status_code == 404
+    for pair in range(1, 11):
+        choice = "tie" if pair == 1 else _other(_red_side(study, pair))
+        response = client.post("/api/study/answer", json={"rater": "bob", "pair": pair, "choice": choice})
+        assert response.status_code == 200, response.text
+    assert response.json() == {"answered": 10, "total": 10}
+    progress = client.get("/api/study", params={"rater": "bob"}).json()
+    assert progress["pairs"] == list(range(1, 11)) and len(progress["answered"]) == 10
+    assert not list((study / "answers").glob(".*"))  # atomic writes leave no temporary files
+
+    scored = CliRunner().invoke(main, ["study", "score", str(study)])
+    assert scored.exit_code == 0, scored.output
+    lines = {line.split()[0]: line.split() for line in scored.output.splitlines()[3:]}
+    assert lines["alice"][1:3] == ["7.5/10", "0.75"]  # hand count: 7 + a tie's half
+    assert lines["bob"][1:3] == ["0.5/10", "0.05"]
+    assert lines["pooled"][1:3] == ["8/20", "0.40"]
+    low, high = studies.wilson_interval(8, 20)
+    assert lines["pooled"][3] == f"{low:.2f}-{high:.2f}"
+
+
+def test_wilson_interval_of_known_cases():
+    assert studies.wilson_interval(0, 0) == (0.0, 0.0)
+    low, high = studies.wilson_interval(5, 10)
+    assert low == pytest.approx(0.2366, abs=1e-4) and high == pytest.approx(0.7634, abs=1e-4)
+    low, high = studies.wilson_interval(10, 10)
+    assert low == pytest.approx(0.7225, abs=1e-4) and high == 1.0
+
+
+def test_bad_answers_and_folders_are_refused(two_programs, tmp_path):
+    from starlette.testclient import TestClient
+
+    from colorize import study_serving
+
+    dir_a, dir_b = two_programs
+    study = tmp_path / "study"
+    studies.make_study(dir_a, dir_b, study)
+    client = TestClient(study_serving.create_study_app(study))
+    for body in ({"rater": "../x", "pair": 1, "choice": "A"}, {"rater": "carol", "pair": 99, "choice": "A"},
+                 {"rater": "carol", "pair": 1, "choice": "maybe"}):  # fmt: skip
+        assert client.post("/api/study/answer", json=body).status_code == 422, body
+    assert client.post("/api/study/answer", content=b"not json").status_code == 400
+    again = CliRunner().invoke(main, ["study", "make", str(dir_a), str(dir_b), "-o", str(study)])
+    assert again.exit_code == 1 and "is not empty" in again.output
+    empty = CliRunner().invoke(main, ["study", "score", str(study)])
+    assert empty.exit_code == 1 and "no answers yet" in empty.output
+    unrelated = tmp_path / "unrelated"
+    unrelated.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(unrelated / "other.png")
+    none = CliRunner().invoke(main, ["study", "make", str(dir_a), str(unrelated), "-o", str(tmp_path / "s2")])
+    assert none.exit_code == 1 and "no image names in common" in none.output
+
+
+@pytest.mark.slow
+def test_two_raters_on_the_study_page_in_headless_chromium(two_programs, tmp_path, monkeypatch):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from browser import headless_chromium, running_app
+    from colorize import study_serving
+
+    dir_a, dir_b = two_programs
+    study = tmp_path / "study"
+    studies.make_study(dir_a, dir_b, study)
+    presses = {"ann": "aaaaaaaaaa", "ben": "tbbbbbbbbb"}  # ann: always A; ben: a tie, then always B
+    with running_app(study_serving.create_study_app(study)) as url, headless_chromium(monkeypatch) as driver:
+        for rater, keys in presses.items():
+            driver.get(url)
+            driver.execute_script("localStorage.clear()")
+            driver.find_element(By.ID, "rater").clear()
+            driver.find_element(By.ID, "rater").send_keys(rater + "\n")
+            body = driver.find_element(By.TAG_NAME, "body")
+            for index, key in enumerate(keys, start=1):
+                WebDriverWait(driver, 30).until(
+                    lambda d: d.find_element(By.ID, "progress").text == f"Pair {index} of 10"  # noqa: B023
+                    and d.execute_script("return document.getElementById('image-b').complete")
+                )
+                if rater == "ann" and index == 1:
+                    assert driver.save_screenshot(str(tmp_path / "study.png"))
+                body.send_keys(key)
+            WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "finished").is_displayed())
+    sides = {pair["pair"]: pair["dir_a_side"] for pair in json.loads((study / "key.json").read_text())["pairs"]}
+    hand = {"ann": sum(side == "A" for side in sides.values()), "ben": 0.5 + sum(sides[p] == "B" for p in range(2, 11))}
+    for rater in presses:
+        assert len(studies.read_answers(study / "answers" / f"{rater}.csv")) == 10
+    scored = studies.score_study(study)
+    assert {p.rater: p.preferred for p in scored.raters} == hand
+    assert scored.pooled.preferred == hand["ann"] + hand["ben"] and scored.pooled.count == 20
+
+
+def test_cli_serve_study_serves_the_study_page_without_a_model(two_programs, tmp_path, monkeypatch):
+    import uvicorn
+    from starlette.testclient import TestClient
+
+    dir_a, dir_b = two_programs
+    study = tmp_path / "study"
+    studies.make_study(dir_a, dir_b, study)
+    served = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets: served.append(server.config.app))
+    result = CliRunner().invoke(main, ["serve", "--study", str(study), "--port", "0", "--model", "no-such-model"])
+    assert result.exit_code == 0, result.output
+    assert f"serving the study {study}" in result.output
+    client = TestClient(served[0])
+    page = client.get("/")
+    assert page.status_code == 200 and "/static/study.js" in page.text
+    for text in (page.text, client.get("/static/study.js").text):
+        assert "http://" not in text and "https://" not in text  # works offline
+    assert client.get("/pairs/001_A.png").headers["content-type"] == "image/png"
