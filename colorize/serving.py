@@ -4,8 +4,8 @@
 
 * ``GET /``: one page (HTML, CSS and JavaScript from ``colorize/assets/web``, no build
   step, nothing from the internet) to drop or pick photos and download the results.
-* ``POST /api/colorize``: multipart field ``image`` (optional field or query parameter
-  ``render_size``) -> ``image/png``, the same bytes ``colorize predict`` writes for
+* ``POST /api/colorize``: multipart field ``image`` (optional fields or query parameters
+  ``render_size`` and ``strength``, the colour strength 0..1) -> ``image/png``, the same bytes ``colorize predict`` writes for
   that file. Errors are JSON ``{"error": "..."}`` with a 4xx status (413: too large,
   415: not an image, 422: a bad render size, 503: too many photos waiting).
 * ``GET /api/health``: the model and the colorize version.
@@ -49,6 +49,7 @@ from starlette.staticfiles import StaticFiles
 
 from colorize import __version__, inference, runtime, saving
 from colorize.errors import ColorizeError
+from colorize.registry import PRESETS
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def create_app(
     if max_waiting < 1:
         raise ValueError(f"max_waiting must be at least 1; Received: max_waiting={max_waiting!r}")
     path = saving.resolve_model_path(model)
-    runner = runtime.load_runner(path, precision)
+    runner = runtime.load_runner(model, precision)
     max_bytes = int(max_upload_mb * 1_000_000)
     max_pixels = pixel_limit() if max_pixels is None else int(max_pixels)
     health = {
@@ -131,6 +132,10 @@ def create_app(
         "max_megapixels": round(max_pixels / 1e6, 1),
         "render_sizes": list(RENDER_SIZES),
         "default_render_size": runner.default_render_size,
+        # Colour strengths the page offers (the bundled model's presets), when the model has the control.
+        "strengths": ({name: preset.strength for name, preset in PRESETS.items()}
+                      if runner.decoding is not None and runner.decoding.log_prior is not None else {}),
+        "default_strength": None if runner.decoding is None else runner.decoding.strength,
     }
     # One worker thread: photos go through the model one at a time, in arrival order.
     worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorize-model")
@@ -176,13 +181,14 @@ def create_app(
             return _error(400, f"{name} is empty")
         try:
             render_size = _render_size(form.get("render_size") or request.query_params.get("render_size"))
+            chosen = runner.with_strength(_strength(form.get("strength") or request.query_params.get("strength")))
         except ValueError as error:
             return _error(422, str(error))
         pixels = _pixels_in_header(data)
         if pixels > max_pixels:
             return _error(415, f"{name} has {pixels / 1e6:.0f} megapixels; this server takes at most "
                                f"{max_pixels / 1e6:.0f} (colorize predict takes larger photos)")  # fmt: skip
-        job = worker.submit(inference.colorize_bytes, data, runner, render_size, name)
+        job = worker.submit(inference.colorize_bytes, data, chosen, render_size, name)
         del form, upload, data
         if not await _finished_unless_gone(request, job):
             log.info("%s: the client has gone; not colorized", name)
@@ -424,6 +430,19 @@ def _render_size(value) -> int | None:
     if size is None or not low <= size <= high:
         raise ValueError(f"render_size must be a whole number from {low} to {high}; Received: render_size={value!r}")
     return size
+
+
+def _strength(value) -> float | None:
+    """The form's colour strength in [0, 1] (None: the model's own)."""
+    if value in (None, "", "default"):
+        return None
+    try:
+        strength = float(value)
+    except (TypeError, ValueError):
+        strength = float("nan")
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be a number from 0 to 1; Received: strength={value!r}")
+    return strength
 
 
 def _error(status: int, message: str) -> JSONResponse:

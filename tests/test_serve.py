@@ -327,3 +327,29 @@ def test_the_page_colorizes_the_astronaut_in_headless_chromium(tmp_path, monkeyp
         assert float(slider.get_attribute("value")) == 10
         assert driver.save_screenshot(str(tmp_path / "page.png"))
     assert Image.open(tmp_path / "page.png").size[0] > 0
+
+
+def test_colour_strength_is_checked_and_offered_only_where_the_model_has_it(client):
+    photo = _encoded(np.full((40, 40), 120, np.uint8))
+    response = _post(client, photo, strength="2")
+    assert response.status_code == 422 and "strength must be a number from 0 to 1" in response.json()["error"]
+    response = _post(client, photo, strength="0.3")  # the tiny model has no rebalancing prior
+    assert response.status_code == 422 and "no colour-strength control" in response.json()["error"]
+    assert client.get("/api/health").json()["strengths"] == {}
+
+
+def test_the_bundled_model_offers_its_presets_and_each_strength_gives_other_colours():
+    from colorize import registry
+
+    from colorize import serving
+
+    with _test_client(serving.create_app("default")) as bundled:
+        health = bundled.get("/api/health").json()
+        assert health["strengths"] == {name: preset.strength for name, preset in registry.PRESETS.items()}
+        assert health["default_strength"] == registry.PRESETS["default"].strength
+        from skimage import data
+
+        photo = _encoded(data.camera()[::8, ::8])
+        calm, strong = (_post(bundled, photo, strength=value) for value in ("0", "1"))
+        assert calm.status_code == strong.status_code == 200
+        assert calm.content != strong.content

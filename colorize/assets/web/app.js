@@ -47,7 +47,7 @@ function colorizedName(name) {
 
 function addPhoto(file) {
   const card = $("#card-template").content.firstElementChild.cloneNode(true);
-  const item = { file, card, renderSize: $("#render-size").value, resultUrl: null };
+  const item = { file, card, renderSize: $("#render-size").value, strength: $("#strength").value, resultUrl: null };
   const originalUrl = URL.createObjectURL(file);
   $(".name", card).textContent = file.name;
   $(".name", card).title = file.name;
@@ -147,6 +147,7 @@ function colorize(item) {
     const body = new FormData();
     body.append("image", item.file, item.file.name);
     if (item.renderSize && item.renderSize !== "default") body.append("render_size", item.renderSize);
+    if (item.strength) body.append("strength", item.strength);
 
     const request = new XMLHttpRequest();
     request.open("POST", "/api/colorize");
@@ -226,12 +227,26 @@ async function loadSettings() {
     state.renderSizes = health.render_sizes;
     state.defaultRenderSize = health.default_render_size;
     state.fixedSize = health.fixed_size;
+    state.strengths = health.strengths;
     $("#limit").textContent = String(health.max_upload_mb);
     $("#model").textContent = `Model: ${health.model} (${health.model_file}) · colorize ${health.version}`;
   } catch (error) {
     $("#model").textContent = "Could not read the server's settings; using the defaults.";
   }
   fillRenderSizes($("#render-size"), state.defaultRenderSize);
+  fillStrengths($("#strength"), state.strengths || {});
+}
+
+// The bundled model's presets (natural / default / vivid) as a colour-strength choice;
+// hidden for a model without the control.
+function fillStrengths(select, strengths) {
+  select.textContent = "";
+  for (const [name, strength] of Object.entries(strengths)) {
+    const option = new Option(name, String(strength));
+    option.selected = name === "default";
+    select.append(option);
+  }
+  $("#strength-choice").hidden = select.options.length === 0;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
