@@ -105,8 +105,8 @@ def check_archive_sizes(path: str | os.PathLike) -> None:
         )
 
 
-def saved_model_name(path: str | os.PathLike) -> str | None:
-    """The name of the Keras model saved in a ``.keras`` file (from its config), without loading it.
+def saved_model_config(path: str | os.PathLike) -> dict | None:
+    """The config of the Keras model saved in a ``.keras`` file (its name, its layers), without loading it.
 
     Raises:
         ModelLoadError: the archive is unsafe or unreadable (see :func:`check_archive_sizes`).
@@ -120,8 +120,8 @@ def saved_model_name(path: str | os.PathLike) -> str | None:
             config = json.loads(archive.read("config.json"))
     except (KeyError, ValueError, OSError, zipfile.BadZipFile):
         return None
-    name = config.get("config", {}).get("name") if isinstance(config, dict) else None
-    return name if isinstance(name, str) else None
+    inner = config.get("config") if isinstance(config, dict) else None
+    return inner if isinstance(inner, dict) else None
 
 
 def _register_custom_objects() -> None:

@@ -62,8 +62,17 @@ def test_row2_resume_refuses_a_config_model_other_than_the_weights(tiny_run, tmp
     before = _snapshot(copy)
     result = CliRunner().invoke(main, ["train", "--resume", str(copy), "--epochs", "2"])
     error = _one_line_error(result).strip().splitlines()[-1]
-    assert "says model 'unet_classification'" in error and "of model 'unet'" in error, error
+    assert "says model 'unet_classification'" in error and "another model ('unet')" in error, error
     assert "nothing was changed" in error and "Traceback" not in result.output
+    assert _snapshot(copy) == before  # nothing touched
+
+    settings["model"] = "unet"
+    settings["model_options"]["base_filters"] = 8  # the same model, other weight shapes
+    (copy / "config.json").write_text(json.dumps(settings))
+    before = _snapshot(copy)
+    result = CliRunner().invoke(main, ["train", "--resume", str(copy), "--epochs", "2"])
+    error = _one_line_error(result).strip().splitlines()[-1]
+    assert "says model 'unet' with options" in error and "nothing was changed" in error, error
     assert _snapshot(copy) == before  # nothing touched
 
 

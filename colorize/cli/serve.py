@@ -39,6 +39,8 @@ def serve(host, port, model, max_upload_mb, precision, allow_origins, open_brows
 
     The model is loaded once. Photos are held in memory only and colorized one at a
     time; results are the same PNGs `colorize predict` writes. Stop with Ctrl-C.
+    Other web pages cannot call it (403) unless named with --allow-origin; on
+    127.0.0.1 only loopback Host names are accepted (the README's "Server policy").
 
     \b
     Endpoints:
