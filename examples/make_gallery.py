@@ -3,7 +3,7 @@
 Rows of gray | colorized | original for photos the model never trained on: held-out
 scenes and portraits (files of the test split of ``colorize prepare``), scikit-image's
 ``camera`` (a genuine black-and-white photo: no original in colour) and its astronaut
-portrait turned gray. Every colour comes from ``colorize.colorize_image``, the path
+portrait, coffee cup and cat turned gray. Every colour comes from ``colorize.colorize_image``, the path
 ``colorize predict`` takes (full resolution), and the cells are then scaled down.
 
 Which photos: the test split that ``colorize prepare`` gives a file is decided by the
@@ -155,10 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.scenes_prepared is not None and not pipeline.is_prepared_dir(args.scenes_prepared):
         parser.exit(1, f"error: {args.scenes_prepared} is not a prepared data set (no manifest.json)\n")
     try:
-        model = colorize.load_model(args.model)
-    except saving.ModelLoadError as error:
+        runner = runtime.load_runner(args.model, "float32")  # built once (a preset's strength kept), used for every photo
+    except (saving.ModelLoadError, ValueError) as error:
         parser.exit(1, f"error: {error}\n")
-    runner = runtime.Runner.create(model)  # built once, used for every photo
 
     rows, picks = [], []
     if args.data is not None:
@@ -171,9 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"{kind} (test split): {path.name}", _gray(original), colorize.colorize_image(path, runner), original))
     camera = data.camera()  # genuinely black and white
     rows.append(("skimage.data.camera(): a black-and-white photo", camera, colorize.colorize_image(camera, runner), None))
-    astronaut = data.astronaut()
-    gray = _gray(astronaut / 255.0)
-    rows.append(("skimage.data.astronaut(), turned gray", gray, colorize.colorize_image(gray, runner), astronaut))
+    for name in ("astronaut", "coffee", "chelsea"):  # a portrait, an object on a table, a cat
+        original = getattr(data, name)()
+        gray = _gray(original / 255.0)
+        rows.append((f"skimage.data.{name}(), turned gray", gray, colorize.colorize_image(gray, runner), original))
 
     buffer = io.BytesIO()
     gallery(rows).save(buffer, format="PNG", optimize=True)
