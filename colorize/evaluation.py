@@ -37,7 +37,6 @@ BASELINES = ("gray", "random")
 COLUMNS = (
     ("auc", "AuC %", "{:.2f}"),
     ("rebalanced_auc", "AuC rebal %", "{:.2f}"),
-    ("blotchiness", "blotch %", "{:.2f}"),
     ("threshold_accuracy", "acc@10 %", "{:.2f}"),
     ("rgb_mse", "MSE (RGB)", "{:.2f}"),
     ("rgb_mae", "MAE (RGB)", "{:.2f}"),
@@ -49,6 +48,7 @@ COLUMNS = (
     ("delta_m", "ΔM", "{:+.2f}"),
     ("hue_entropy", "hue_H", "{:.2f}"),
     ("warm_share", "warm", "{:.2f}"),
+    ("blotchiness", "blotch %", "{:.2f}"),
     ("ab_intersection", "ab_inter", "{:.3f}"),
 )
 # Measures of the colours alone (no truth needed): the truth gets them too, and a folder of
@@ -486,11 +486,14 @@ def _image_metrics(predicted_rgb, truth_rgb, predicted_ab, truth_ab) -> dict[str
 
 COLOUR_MEASURES_TEXT = (
     "blotch: share (%) of flat pixel pairs (4 px apart at 256 px, no lightness edge) whose a*b* jump by",
-    "> 10: colour patches without a cause in the photo (lower is better; gray scores 0). AuC rebal:",
-    "AuC with each pixel weighted by the inverse frequency of its true colour (Zhang et al.).",
+    "> 10: colour patches without a cause in the photo (lower is better; gray scores 0).",
     "hue_H: hue entropy in bits (hue angle of a*b* in 18 sectors of 20 degrees, over the pixels with",
     "chroma > 10, all images' pixels pooled; one hue = 0, all 18 equally = 4.17, gray = 0); warm: share",
     "of those pixels whose hue lies in [0, 90) degrees (skin, sepia, brown; 0 without chromatic pixels).",
+)
+REBALANCED_AUC_TEXT = (
+    "AuC rebal: AuC with each pixel weighted by the inverse frequency of its true colour in the",
+    "prepared set's a*b* distribution (Zhang et al.'s class-rebalanced AuC; only for a prepared set).",
 )
 AB_INTERSECTION_TEXT = (
     "ab_inter: intersection of the predicted and true a*b* histograms (sum of the bin-wise minimum;",
@@ -563,6 +566,7 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
         "within t (a*b* Euclidean distance), t = 0..150, in percent; acc@10: share within 10.",
         "MSE/MAE (RGB) on 0-255; ΔM: mean colourfulness difference to the ground truth.",
         *COLOUR_MEASURES_TEXT,
+        *REBALANCED_AUC_TEXT,
         *AB_INTERSECTION_TEXT,
         "",
         format_table(result),

@@ -203,6 +203,11 @@ def test_prepared_test_split(image_folder, tmp_path):
     result = evaluation.evaluate({"gray": "gray"}, tmp_path / "prepared", batch_size=4)
     assert result.num_images >= 4 and result.image_size == 32  # no model: the prepared size
     assert result.summary["gray"]["colourfulness"] == 0.0
+    # a prepared set carries its a*b* distribution: the class-rebalanced AuC is reported
+    assert 0.0 < result.summary["gray"]["rebalanced_auc"] <= 100.0
+    assert result.summary["gray"]["blotchiness"] == 0.0 and "blotchiness" in result.summary["ground truth"]
+    plain = evaluation.evaluate({"gray": "gray"}, image_folder, batch_size=4, limit=2)
+    assert "rebalanced_auc" not in plain.summary["gray"]  # a plain folder has no distribution to weight by
 
 
 def test_cli_run_directory_and_repeated_model_give_one_table(image_folder, tmp_path):
@@ -281,7 +286,7 @@ def test_without_truth_measures_what_predict_writes(gray_photos, tmp_path):
     files = evaluation.write_report(result, tmp_path / "report")
     saved = json.loads(files["metrics"].read_text())
     assert saved["truth"] is False and saved["num_images"] == 3 and len(saved["skipped"]) == 1
-    assert files["per_image"].read_text().splitlines()[0] == "image,file,model,colourfulness,hue_entropy,warm_share"
+    assert files["per_image"].read_text().splitlines()[0] == "image,file,model,colourfulness,hue_entropy,warm_share,blotchiness"
     with Image.open(files["contact_sheet"]) as image:
         assert image.format == "PNG"
     report = files["report"].read_text()
