@@ -220,12 +220,24 @@ def create_app(
         Route("/api/colorize", colorize_endpoint, methods=["POST"]),
         Mount("/static", StaticFiles(directory=web_root()), name="static"),
     ]
+    return guarded_app(routes, allowed_hosts, allow_origins, lifespan=lifespan)
+
+
+def guarded_app(routes: list, allowed_hosts=None, allow_origins=(), lifespan=None) -> Starlette:
+    """A Starlette app of ``routes`` behind the server's policy (the page's and the study's).
+
+    Every response, refusals included, gets the security headers; only ``allowed_hosts``
+    may be named in the Host header (None: any, for a server bound beyond loopback);
+    POSTs from other web pages than the app's own and ``allow_origins`` are refused (403);
+    HTTP errors (404, 405) are JSON.
+    """
+    allow_origins = list(allow_origins or ())
     middleware = [  # outermost first: every response, refusals included, gets the security headers
         Middleware(_SecurityHeaders),
         Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts) if allowed_hosts else ["*"]),
-        *([Middleware(CORSMiddleware, allow_origins=list(allow_origins), allow_methods=["GET", "POST"])]
+        *([Middleware(CORSMiddleware, allow_origins=allow_origins, allow_methods=["GET", "POST"])]
           if allow_origins else []),  # fmt: skip
-        Middleware(_SameOriginPosts, allow_origins=list(allow_origins)),
+        Middleware(_SameOriginPosts, allow_origins=allow_origins),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                      exception_handlers={HTTPException: _http_error})  # fmt: skip

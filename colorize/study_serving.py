@@ -34,8 +34,9 @@ from colorize import __version__
 from colorize import study as studies
 
 
-def create_study_app(study: str | os.PathLike) -> Starlette:
-    """The study page and its small API over the folder ``study``.
+def create_study_app(study: str | os.PathLike, allowed_hosts=None, allow_origins=()) -> Starlette:
+    """The study page and its small API over the folder ``study``, behind the server's policy
+    (:func:`colorize.serving.guarded_app`: ``allowed_hosts``, ``allow_origins``).
 
     Raises:
         colorize.study.StudyError: ``study`` holds no key or no pairs.
@@ -89,4 +90,6 @@ def create_study_app(study: str | os.PathLike) -> Starlette:
         Mount("/pairs", StaticFiles(directory=study / "pairs"), name="pairs"),
         Mount("/static", StaticFiles(directory=web), name="static"),
     ]
-    return Starlette(routes=routes)
+    from colorize import serving
+
+    return serving.guarded_app(routes, allowed_hosts, allow_origins)

@@ -162,9 +162,30 @@ def test_cli_serve_study_serves_the_study_page_without_a_model(two_programs, tmp
     result = CliRunner().invoke(main, ["serve", "--study", str(study), "--port", "0", "--model", "no-such-model"])
     assert result.exit_code == 0, result.output
     assert f"serving the study {study}" in result.output
-    client = TestClient(served[0])
+    client = TestClient(served[0], base_url="http://127.0.0.1")  # bound to loopback: loopback Host names only
     page = client.get("/")
     assert page.status_code == 200 and "/static/study.js" in page.text
     for text in (page.text, client.get("/static/study.js").text):
         assert "http://" not in text and "https://" not in text  # works offline
     assert client.get("/pairs/001_A.png").headers["content-type"] == "image/png"
+
+
+def test_the_study_page_is_behind_the_servers_policy(two_programs, tmp_path):
+    from starlette.testclient import TestClient
+
+    from colorize import serving, study_serving
+
+    dir_a, dir_b = two_programs
+    study = tmp_path / "study"
+    assert CliRunner().invoke(main, ["study", "make", str(dir_a), str(dir_b), "-o", str(study)]).exit_code == 0
+    client = TestClient(study_serving.create_study_app(study, allowed_hosts=list(serving.LOOPBACK_HOSTS)),
+                        base_url="http://127.0.0.1")  # fmt: skip
+    answer = {"rater": "eve", "pair": 1, "choice": "A"}
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400  # DNS rebinding
+    refused = client.post("/api/study/answer", json=answer, headers={"Origin": "http://evil.example"})
+    assert refused.status_code == 403 and not (study / "answers" / "eve.csv").exists()
+    assert client.get("/nothing").json()["error"]
+    assert client.post("/api/study/answer", json=answer).status_code == 200

@@ -67,14 +67,15 @@ def serve(host, port, model, max_upload_mb, precision, allow_origins, open_brows
         ) from None
 
     listener = _listen(host, port)  # first: a busy port is said before the model loads
+    # Bound to loopback: only loopback names in the Host header (a DNS-rebinding page sends its own).
+    allowed_hosts = [*serving.LOOPBACK_HOSTS, _url_host(host)] if _is_loopback(host) else None
     if study_dir is not None:
         from colorize import study_serving
 
-        app, model = study_serving.create_study_app(study_dir), f"the study {study_dir}"
+        app = study_serving.create_study_app(study_dir, allowed_hosts, [_origin(o) for o in allow_origins])
+        model = f"the study {study_dir}"
     else:
         load_keras()
-        # Bound to loopback: only loopback names in the Host header (a DNS-rebinding page sends its own).
-        allowed_hosts = [*serving.LOOPBACK_HOSTS, _url_host(host)] if _is_loopback(host) else None
         app = serving.create_app(model, max_upload_mb=max_upload_mb, precision=precision,
                                  allowed_hosts=allowed_hosts, allow_origins=[_origin(o) for o in allow_origins])  # fmt: skip
     url = f"http://{_url_host(host)}:{listener.getsockname()[1]}/"
