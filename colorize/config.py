@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from colorize import distribute, registry
+from colorize import distribute, errors, registry
 
 
 @dataclasses.dataclass
@@ -214,7 +214,7 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"line {mark.line + 1}: " if mark is not None else ""
-            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            problem = getattr(error, "problem", None) or errors.one_line(error)
             raise ValueError(f"{path}: not valid YAML ({where}{problem})") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a mapping of options, got {type(values).__name__}")

@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from colorize import measures, metrics
+from colorize import errors, measures, metrics
 from colorize.data import images as image_io
 
 log = logging.getLogger(__name__)
@@ -675,7 +675,7 @@ def evaluate_without_truth(
             }
         except (ColorizeError, OSError, ValueError) as error:
             log.warning("skipping %s: %s", path, error)
-            skipped.append((str(path), str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"))
+            skipped.append((str(path), errors.one_line(error)))
             continue
         for name, output in outputs.items():
             rgb = _measured_rgb(output)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from colorize import layout
 from colorize.errors import ColorizeError
 from colorize.registry import SIZE_MULTIPLE
 
@@ -57,7 +58,7 @@ def resolve_model_path(model: str | os.PathLike = "default") -> Path:
         return path
     path = Path(model)
     if path.is_dir():
-        for name in ("best.keras", "last.keras"):
+        for name in layout.SAVED_MODEL_NAMES:
             if (path / name).is_file():
                 return path / name
         raise ModelLoadError(

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize import registry
+from colorize import layout, registry
 from colorize.cli._common import FiniteFloatRange, handle_errors, select_backend, writing_to
 
 MODEL_NAMES = tuple(registry.MODELS)
@@ -82,9 +82,9 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
     from colorize import training
 
     if resume_dir is not None:
-        if not (resume_dir / "config.json").is_file():
+        if not (resume_dir / layout.CONFIG_NAME).is_file():
             raise click.ClickException(f"{resume_dir} is not a run directory (no config.json)")
-        values = train_config.read_config_file(resume_dir / "config.json")
+        values = train_config.read_config_file(resume_dir / layout.CONFIG_NAME)
         if output_dir is not None and output_dir.resolve() != resume_dir.resolve():
             raise click.UsageError(f"--resume {resume_dir} continues that folder; -o {output_dir} cannot move it")
         output_dir = resume_dir  # the folder given, wherever the run now is (not the path stored in it)

@@ -30,6 +30,7 @@ from typing import Callable
 import keras
 from keras import layers, ops
 
+from colorize import errors
 from colorize.errors import WeightsNotFoundError
 
 # BGR means of the VGGFace training set (keras-vggface, version 1) and of ImageNet (caffe).
@@ -266,8 +267,7 @@ def load_extractor_weights(model: keras.Model, extractor: str, weights: str | os
         else:
             target.load_weights(path, by_name=True, skip_mismatch="notop" in path.name)
     except (OSError, ValueError, KeyError) as error:
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ValueError(f"could not load {spec.name} weights from {path}: {first[:200]}") from None
+        raise ValueError(f"could not load {spec.name} weights from {path}: {errors.one_line(error)}") from None
     return model
 
 
