@@ -43,8 +43,8 @@ class TrainConfig:
         epochs: number of epochs to reach (also when resuming).
         learning_rate: Adam learning rate.
         loss: one of :data:`colorize.registry.LOSSES`; None picks the model's default loss (registry).
-        rebalance: the class-rebalancing mix lambda of the colour-weighted losses (seed 002):
-            weights ~ ((1 - lambda) p + lambda / Q)^-1; 0.5 is the seed's, 1 no rebalancing.
+        rebalance: the class-rebalancing mix lambda of the colour-weighted losses (Zhang et al. 2016):
+            weights ~ ((1 - lambda) p + lambda / Q)^-1; 0.5 is Zhang et al.'s, 1 no rebalancing.
         augment: random flips and small scale/crop jitter on the training split.
         seed: random seed for weights, shuffling and augmentation.
         steps_per_epoch: limit the batches per epoch (None: one pass over the training split).

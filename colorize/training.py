@@ -383,7 +383,7 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
         options["embedding_input"] = True
     adversarial = registry.get(config.model).adversarial
     if adversarial and config.gan_schedule == "alternate":
-        # Seed 004 swapped generator and discriminator every epoch.
+        # The DigiFace report's GAN swapped generator and discriminator every epoch.
         options.setdefault("alternate_every", config.steps_per_epoch or max(1, -(-sources.num_train // config.batch_size)))
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = models.build_model(config.model, image_size=config.image_size, **options)
@@ -455,7 +455,7 @@ def _cached_embeddings(config: TrainConfig, sources: _Sources) -> dict:
     from colorize.models import colorizer
 
     extractor = _extractor_name(config)
-    keras.utils.set_random_seed(config.seed)  # weights=None: the random extractor is the seed's
+    keras.utils.set_random_seed(config.seed)  # weights=None: the random extractor is seeded
     model = colorizer.build_extractor_model(
         extractor, config.image_size, config.model_options.get("extractor_input_size"), _extractor_weights(config)
     )

@@ -1,4 +1,4 @@
-"""Seed 000 / 001 builders: U-Net, uVGG-net, the fusion colorizer and its extractors."""
+"""Builders of the U-Net family and the fusion colorizer: U-Net, uVGG-net, the fusion colorizer and its extractors."""
 
 import h5py
 import keras

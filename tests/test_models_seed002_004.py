@@ -1,4 +1,4 @@
-"""Seed 002 (classification), 003 (VGG16 auto-encoder) and 004 (naive CNN, ResNet-50, GAN) builders."""
+"""Builders: classification (Zhang et al. 2016), the VGG16 auto-encoder, and the naive CNN, ResNet-50 and GAN."""
 
 import keras
 import numpy as np

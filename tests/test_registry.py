@@ -67,7 +67,7 @@ def test_extractor_choices_exist():
     assert set(registry.EXTRACTORS) <= set(extractors.EXTRACTORS)
     for spec in registry.MODELS.values():
         if spec.fixed_extractor == "vgg16":
-            continue  # seed 003's VGG16, kept apart from the global extractors (extractors.VGG16)
+            continue  # the VGG16 auto-encoder's VGG16, kept apart from the global extractors (extractors.VGG16)
         assert spec.fixed_extractor is None or spec.fixed_extractor in extractors.EXTRACTORS
 
 

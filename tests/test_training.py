@@ -169,7 +169,7 @@ def test_other_model_families_train(model, options, image_folder, tmp_path):
 
     data = tmp_path / "prepared"
     prepare([image_folder], data, image_size=32, split=(0.5, 0.5, 0.0))
-    schedule = "alternate" if model == "gan" else "both"  # seed 004 swapped the networks every epoch
+    schedule = "alternate" if model == "gan" else "both"  # the DigiFace report's GAN swapped the networks every epoch
     result = train(_config(data, tmp_path / model, model=model, model_options=options, epochs=1, gan_schedule=schedule))
     assert result.epochs_done == 1 and (result.run_dir / "samples" / "epoch_001.png").exists()
     inference = load_model(result.run_dir)

@@ -52,7 +52,7 @@ def _parse_options(values):
 @click.option("--jit/--no-jit", default=None, help="XLA-compile the training step.")
 @click.option("--strategy", type=click.Choice(("auto", "one", "mirrored", "multiworker")), help="tf.distribute strategy [auto].")
 @click.option("--cache-embeddings/--no-cache-embeddings", default=None, help="fusion: compute the frozen extractor's vectors once (kept in DATA/embeddings/) and train on them.")
-@click.option("--gan-schedule", type=click.Choice(("both", "alternate")), help="GAN: both networks every step, or alternate every epoch (seed 004) [both].")
+@click.option("--gan-schedule", type=click.Choice(("both", "alternate")), help="GAN: both networks every step, or alternate every epoch (the DigiFace report's GAN) [both].")
 @click.option("--init-weights", metavar="MODEL",
               help="Start from a saved model's weights: 'default', a .keras file or a run directory (fine-tuning).")
 @click.option("--backend", type=click.Choice(("tensorflow", "jax", "torch")), callback=select_backend, is_eager=True,
