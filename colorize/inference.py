@@ -37,11 +37,10 @@ from typing import Iterable
 
 import numpy as np
 
-from colorize import runtime, saving
+from colorize import errors, runtime, saving
 from colorize.color import np_ops
 from colorize.data import images as image_io
 from colorize.data.images import NOT_FOLLOWED, OUTPUT_SUFFIXES, DecodedImage
-from colorize import errors
 from colorize.errors import ColorizeError
 from colorize.registry import SIZE_MULTIPLE
 

@@ -47,8 +47,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from colorize import __version__, inference, runtime, saving
-from colorize import errors
+from colorize import __version__, errors, inference, runtime, saving
 from colorize.errors import ColorizeError
 from colorize.registry import PRESETS
 
