@@ -67,7 +67,7 @@ $(WORK)/scenes128/manifest.json: | install
 	$(BIN)/colorize prepare $(DATA)/scenes/images -o $(WORK)/scenes128
 data: $(WORK)/scenes128/manifest.json
 
-# The recipe of the bundled default model: seed 000's U-Net trunk with seed 002's bins head
+# The recipe of the bundled default model: the U-Net trunk with Zhang et al.'s bins head
 # (unet_classification), rebalanced cross-entropy, faces + scenes half and half. Stage 1 at
 # 64 px, stages 2-4 at 128 px (the fourth at batch 32, a lower learning rate, no augmentation), each resumable
 # (re-running continues an interrupted stage and leaves a finished one as it is);

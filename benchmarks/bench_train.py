@@ -2,10 +2,10 @@
 
 Compares, on synthetic 128 px batches (the data pipeline is benchmarked separately):
 
-* the seed 001 fusion model with its frozen extractor run every step vs trained on
+* the fusion model (Iizuka et al. 2016) with its frozen extractor run every step vs trained on
   cached embeddings (the extractor's vector computed once per image),
 * float32 vs mixed bfloat16 (``--mixed-precision``),
-* the U-Net (seed 000);
+* the U-Net;
 * with ``--backends tensorflow,jax,torch``: the default U-Net (base_filters=16, L1) on each
   Keras backend, float32 and mixed bfloat16, each backend in its own process (the backend
   is fixed when Keras is imported), printed side by side. TensorFlow is timed as

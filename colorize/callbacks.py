@@ -12,7 +12,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from colorize import visualize
+from colorize import layout, visualize
 from colorize.color import np_ops
 from colorize.data.images import atomic_output
 from colorize.errors import ColorizeError
@@ -116,13 +116,13 @@ class ModelExport(keras.callbacks.Callback):
         if value is None and self.monitor == "val_loss":
             value = (logs or {}).get("loss")
         try:
-            last = save_model(self.export(), self.folder / "last.keras")
+            last = save_model(self.export(), self.folder / layout.LAST_NAME)
         except NonFiniteWeightsError as error:
             log.warning("%s", error)
             return
         if value is not None and math.isfinite(float(value)) and float(value) < self.best:
             self.best = float(value)
-            _atomic_copy(last, self.folder / "best.keras")
+            _atomic_copy(last, self.folder / layout.BEST_NAME)
 
 
 def _atomic_copy(source: Path, path: Path) -> None:

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from colorize import distribute, registry
+from colorize import distribute, errors, registry
 
 
 @dataclasses.dataclass
@@ -43,8 +43,8 @@ class TrainConfig:
         epochs: number of epochs to reach (also when resuming).
         learning_rate: Adam learning rate.
         loss: one of :data:`colorize.registry.LOSSES`; None picks the model's default loss (registry).
-        rebalance: the class-rebalancing mix lambda of the colour-weighted losses (seed 002):
-            weights ~ ((1 - lambda) p + lambda / Q)^-1; 0.5 is the seed's, 1 no rebalancing.
+        rebalance: the class-rebalancing mix lambda of the colour-weighted losses (Zhang et al. 2016):
+            weights ~ ((1 - lambda) p + lambda / Q)^-1; 0.5 is Zhang et al.'s, 1 no rebalancing.
         augment: random flips and small scale/crop jitter on the training split.
         seed: random seed for weights, shuffling and augmentation.
         steps_per_epoch: limit the batches per epoch (None: one pass over the training split).
@@ -214,7 +214,7 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"line {mark.line + 1}: " if mark is not None else ""
-            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            problem = getattr(error, "problem", None) or errors.one_line(error)
             raise ValueError(f"{path}: not valid YAML ({where}{problem})") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a mapping of options, got {type(values).__name__}")

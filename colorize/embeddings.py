@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from colorize import layout
+
 log = logging.getLogger(__name__)
 
 EMBEDDING_SHUFFLE_BUFFER = 1024
@@ -107,7 +109,7 @@ def data_digest(source) -> str:
             stat = Path(path).stat()
             digest.update(f"{Path(path).name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     else:
-        digest.update((Path(source) / "manifest.json").read_bytes())
+        digest.update((Path(source) / layout.MANIFEST_NAME).read_bytes())
     return digest.hexdigest()[:8]
 
 

@@ -1,7 +1,7 @@
 """Exceptions the library raises for problems a user can fix.
 
 The CLI turns these (and ValueError / OSError) into a one-line message and a
-non-zero exit; the library itself never prints or exits.
+non-zero exit (shortened by :func:`one_line`); the library itself never prints or exits.
 """
 
 
@@ -15,3 +15,26 @@ class ImageDecodeError(ColorizeError):
 
 class WeightsNotFoundError(ColorizeError, FileNotFoundError):
     """A pretrained weights file is missing; the message names the file and where to put it."""
+
+
+ONE_LINE_LIMIT = 500  # characters: enough for a path, the problem and the fix
+
+
+def one_line(error: BaseException | str, limit: int = ONE_LINE_LIMIT) -> str:
+    """The first line of an error's message, at most ``limit`` characters: how errors are shortened.
+
+    The CLI's messages, a folder run's list of failed photos, the page's JSON errors and
+    evaluate's skipped files all shorten errors here, so they read the same everywhere.
+    An error without a message gives its type's name.
+
+    Example:
+        >>> one_line(ValueError("bad value\\nTraceback ..."))
+        'bad value'
+        >>> one_line(KeyError())
+        'KeyError'
+    """
+    text = str(error).strip()
+    if not text:
+        return type(error).__name__ if isinstance(error, BaseException) else "error"
+    line = text.splitlines()[0].strip()
+    return line if len(line) <= limit else line[: limit - 3] + "..."

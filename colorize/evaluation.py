@@ -1,8 +1,8 @@
-"""Evaluation: every seed's measure for several models and the baselines, side by side.
+"""Evaluation: every paper's measure for several models and the baselines, side by side.
 
 Images are streamed in batches (bounded memory): each colour photo is turned gray,
 colorized by every model, and compared with itself. The ``gray`` baseline predicts
-ab = 0; the ``random`` baseline takes the ab of another image of the set (seed 002),
+ab = 0; the ``random`` baseline takes the ab of another image of the set (as in the classification report after Zhang et al. 2016),
 and both go through the same code as a model.
 
 Example:
@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from colorize import measures, metrics
+from colorize import errors, measures, metrics
 from colorize.data import images as image_io
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def _predictor(model, render_size: int | None) -> Callable[[_Batch], list]:
     """A function batch -> the scored ``(rgb, ab)`` of each image: the 8-bit RGB in [0, 1] a
     user gets (the shape of its truth) and its predicted a*b*.
 
-    At working size the a*b* are the model's own (as in the seeds). At full resolution a
+    At working size the a*b* are the model's own (as in the papers). At full resolution a
     model colorizes each file with :func:`colorize.inference.colorize_image`, the very
     function ``colorize predict`` uses, and the a*b* are those of its output.
     """
@@ -502,7 +502,7 @@ AB_INTERSECTION_TEXT = (
 
 
 def format_table(result: EvaluationResult, markdown: bool = True) -> str:
-    """The side-by-side table (models as rows, as in seed 001 Tables V-VI and seed 002 Table 1)."""
+    """The side-by-side table (models as rows, as in the VGGFace fusion paper's Tables V-VI and the classification report's Table 1)."""
     # only the measures some row has (photos without truth have no pixel metrics)
     columns = [column for column in COLUMNS if any(column[0] in values for values in result.summary.values())]
     headings = ["model"] + [heading for _, heading, _ in columns] + ["empty buckets %", "largest bucket %"]
@@ -581,7 +581,7 @@ def write_report(result: EvaluationResult, output_dir: str | os.PathLike, title:
 
 
 def plot_ab_distributions(path: str | os.PathLike, histograms: dict[str, np.ndarray]):
-    """Log-scaled a*b* histograms, one panel per model and the ground truth (seed 000, fig. 6)."""
+    """Log-scaled a*b* histograms, one panel per model and the ground truth (as in the U-Net / uVGG-net poster, fig. 6)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -679,7 +679,7 @@ def evaluate_without_truth(
             }
         except (ColorizeError, OSError, ValueError) as error:
             log.warning("skipping %s: %s", path, error)
-            skipped.append((str(path), str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"))
+            skipped.append((str(path), errors.one_line(error)))
             continue
         for name, output in outputs.items():
             rgb = _measured_rgb(output)

@@ -37,7 +37,7 @@ from typing import Iterable
 
 import numpy as np
 
-from colorize import runtime, saving
+from colorize import errors, runtime, saving
 from colorize.color import np_ops
 from colorize.data import images as image_io
 from colorize.data.images import NOT_FOLLOWED, OUTPUT_SUFFIXES, DecodedImage
@@ -699,7 +699,7 @@ def colorize_files(
                     result.compared.append(side)
             except Exception as error:  # noqa: BLE001 - one bad photo must not stop the run
                 log.debug("colouring or writing %s failed", path, exc_info=True)
-                result.failed.append((path, f"could not write {target}: {_one_line(error)}"))
+                result.failed.append((path, f"could not write {target}: {errors.one_line(error)}"))
             bar.update(1)
 
     def submit(batch):
@@ -729,7 +729,7 @@ def colorize_files(
                     predicted = _predict_grouped(runner, [small for _, _, _, small in ready])
                 except Exception as error:  # noqa: BLE001 - one bad batch must not stop the run
                     log.debug("model call failed", exc_info=True)
-                    result.failed.extend((path, f"model failed: {_one_line(error)}") for path, _, _, _ in ready)
+                    result.failed.extend((path, f"model failed: {errors.one_line(error)}") for path, _, _, _ in ready)
                     bar.update(len(ready))
                     continue
                 done = []
@@ -751,13 +751,8 @@ def colorize_files(
     return result
 
 
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:200] if text else type(error).__name__
-
-
 def _reason(error: BaseException, path: Path) -> str:
     """The error message without a leading repetition of the path."""
-    text = _one_line(error)
+    text = errors.one_line(error)
     prefix = f"{path}: "
     return text[len(prefix) :] if text.startswith(prefix) else text

@@ -23,7 +23,7 @@ class _PixelLoss(keras.losses.Loss):
 
 @keras.saving.register_keras_serializable(package="colorize")
 class L1(_PixelLoss):
-    """Mean absolute error on scaled ab (seed 000's U-Net / uVGG-net loss).
+    """Mean absolute error on scaled ab (the U-Net / uVGG-net loss).
 
     Example:
         >>> model.compile(optimizer="adam", loss=L1())  # doctest: +SKIP
@@ -37,7 +37,7 @@ class L1(_PixelLoss):
 
 @keras.saving.register_keras_serializable(package="colorize")
 class MSE(_PixelLoss):
-    """Mean squared error on scaled ab (seed 001, 002's L2 baseline, 004)."""
+    """Mean squared error on scaled ab (the fusion colorizer, the classification trunk's L2 baseline, the naive CNN, ResNet-50 and GAN)."""
 
     error = ops.square
 
@@ -47,7 +47,7 @@ class MSE(_PixelLoss):
 
 @keras.saving.register_keras_serializable(package="colorize")
 class RebalancedCrossEntropy(keras.losses.Loss):
-    """Seed 002's class-rebalanced multinomial cross-entropy.
+    """Zhang et al. (2016)'s class-rebalanced multinomial cross-entropy.
 
     ``y_true`` is scaled a*b* (B, H, W, 2), as the pipeline yields it; it is averaged
     down to the prediction's resolution, soft-encoded over the bins (Gaussian, sigma 5,
@@ -64,7 +64,7 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         weights: the Q class-rebalancing weights (``classification.rebalancing_weights``);
             None for no rebalancing.
         sigma: soft-encoding width in a*b* units.
-        l1_weight: weight of the L1 term on the decoded a*b* (0: the seed's loss alone).
+        l1_weight: weight of the L1 term on the decoded a*b* (0: Zhang et al.'s loss alone).
         temperature: annealed-mean temperature of that decoding.
     """
 
@@ -106,7 +106,7 @@ class RebalancedCrossEntropy(keras.losses.Loss):
 class ColourWeightedLoss(keras.losses.Loss):
     """L1 (power 1) or L2 (power 2) on scaled ab, each pixel weighted by its colour's rarity.
 
-    Seed 000 proposes it to bring out rare colours: the weight of a pixel is the
+    The U-Net / uVGG-net poster proposes it to bring out rare colours: the weight of a pixel is the
     rebalancing weight (lambda 0.5, expectation 1 over the training set) of the a*b*
     cell its true colour falls in, from the data set's ``ab_distribution.npz``.
     """

@@ -1,4 +1,4 @@
-"""Colorization metrics from the seeds.
+"""Colorization metrics from the papers the models come from.
 
 * Keras metrics (registered, for ``model.compile``) on scaled ab tensors:
   :class:`AbMAE`, :class:`ThresholdAccuracy`, :class:`AbAuC`.
@@ -36,7 +36,7 @@ def _ab_distance(y_true, y_pred):
 
 @keras.saving.register_keras_serializable(package="colorize")
 class ThresholdAccuracy(keras.metrics.Mean):
-    """Share of pixels whose predicted ab lies within ``threshold`` Lab units of the truth (seed 004).
+    """Share of pixels whose predicted ab lies within ``threshold`` Lab units of the truth (the DigiFace report's threshold accuracy).
 
     The distance is Euclidean in the (a*, b*) plane.
     """
@@ -87,7 +87,7 @@ AUC_MAX_THRESHOLD = 150
 
 
 def rgb_mse(predicted, truth) -> float:
-    """Mean squared error on RGB in 0-255 (seed 001, Tables V-VI)."""
+    """Mean squared error on RGB in 0-255 (the VGGFace fusion paper, Tables V-VI)."""
     difference = (np.asarray(predicted, np.float64) - np.asarray(truth, np.float64)) * 255.0
     return float(np.mean(difference**2))
 
@@ -128,7 +128,7 @@ def ssim(predicted, truth) -> float:
 
 
 def colourfulness(rgb) -> float:
-    """Hasler and Suesstrunk's colourfulness M of an RGB image (seed 001, Table IV).
+    """Hasler and Suesstrunk's colourfulness M of an RGB image (the VGGFace fusion paper, Table IV).
 
     ``rg = R - G``, ``yb = (R + G) / 2 - B`` on 0-255 values;
     ``M = sqrt(std_rg^2 + std_yb^2) + 0.3 * sqrt(mean_rg^2 + mean_yb^2)``.
@@ -148,7 +148,7 @@ def ab_distances(predicted_ab, truth_ab) -> np.ndarray:
 
 
 def threshold_accuracy(predicted_ab, truth_ab, threshold: float = THRESHOLD) -> float:
-    """Share of pixels whose predicted ab is within ``threshold`` of the truth (seed 004)."""
+    """Share of pixels whose predicted ab is within ``threshold`` of the truth (the DigiFace report)."""
     return float(np.mean(ab_distances(predicted_ab, truth_ab) <= threshold))
 
 
@@ -160,7 +160,7 @@ def accuracy_curve(predicted_ab, truth_ab, max_threshold: int = AUC_MAX_THRESHOL
 
 
 def auc(predicted_ab, truth_ab, max_threshold: int = AUC_MAX_THRESHOLD) -> float:
-    """Area under the pixel-accuracy curve, t from 0 to 150, as a percentage (seed 002).
+    """Area under the pixel-accuracy curve, t from 0 to 150, as a percentage (Zhang et al. 2016).
 
     The mean of :func:`accuracy_curve` over the integer thresholds, so a perfect
     prediction scores 100 and a constant error of 10 scores 141 / 151 (Zhang et al.'s AuC).
@@ -173,7 +173,7 @@ def auc(predicted_ab, truth_ab, max_threshold: int = AUC_MAX_THRESHOLD) -> float
 
 
 def delta_m(predicted_rgb, truth_rgb) -> float:
-    """Colourfulness difference M(prediction) - M(truth) (seed 001, eq. 4; its mean is ΔM)."""
+    """Colourfulness difference M(prediction) - M(truth) (the VGGFace fusion paper, eq. 4; its mean is ΔM)."""
     return colourfulness(predicted_rgb) - colourfulness(truth_rgb)
 
 
@@ -189,12 +189,12 @@ def ab_histogram(ab, edges=AB_EDGES) -> np.ndarray:
 
 
 def log_histogram(histogram) -> np.ndarray:
-    """``log(1 + counts)``: the image of the distribution shown in seed 000, figure 6."""
+    """``log(1 + counts)``: the image of the distribution shown in the U-Net / uVGG-net poster, figure 6."""
     return np.log1p(np.asarray(histogram, np.float64))
 
 
 def distribution_summary(histogram) -> dict:
-    """Share of empty buckets and the largest bucket's share (seed 000, figure 6)."""
+    """Share of empty buckets and the largest bucket's share (the U-Net / uVGG-net poster, figure 6)."""
     histogram = np.asarray(histogram, np.float64)
     total = histogram.sum()
     return {
@@ -300,7 +300,7 @@ def warm_share(ab, chroma_threshold: float = CHROMA_THRESHOLD) -> float:
 def histogram_intersection(first, second) -> float:
     """Overlap of two distributions: the sum of the bin-wise minimum of the normalized histograms.
 
-    1 for the same distribution, 0 for disjoint ones (seed 000 compares the predicted and
+    1 for the same distribution, 0 for disjoint ones (the U-Net / uVGG-net poster compares the predicted and
     true a*b* distributions; pass two :func:`ab_histogram` results). 0 if either is empty.
 
     Example:

@@ -32,7 +32,7 @@ class ModelSpec:
         name: the name given to ``--model`` and ``build_model``.
         builder: ``"module:function"`` of its ``build_*`` function.
         description: one line for listings.
-        default_loss: the loss of its seed document (one of :data:`LOSSES`, or ``"gan"``:
+        default_loss: the loss of its paper (one of :data:`LOSSES`, or ``"gan"``:
             the GAN's own objective inside its ``train_step``).
         extractor: the default of the builder's ``extractor`` argument when the model takes a
             selectable global extractor (``--extractor``), else None.
@@ -84,26 +84,26 @@ _ANNEALED_MEAN = "colorize.models.classification:with_annealed_mean"
 
 _SPECS = (
     ModelSpec("fusion", "colorize.models.colorizer:build_fusion_colorizer",
-              "encoder + global extractor + fusion + decoder, MSE (seed 001)", "mse", extractor="vggface",
+              "encoder + global extractor + fusion + decoder, MSE (Iizuka et al. 2016 fusion, VGGFace descriptor)", "mse", extractor="vggface",
               inference="colorize.models.colorizer:fusion_inference_model"),
-    ModelSpec("unet", "colorize.models.unet:build_unet", "U-Net, L1 (seed 000)", "l1"),
-    ModelSpec("uvgg", "colorize.models.unet:build_uvgg", "U-Net + frozen VGG19 at the bottleneck, L1 (seed 000)", "l1",
+    ModelSpec("unet", "colorize.models.unet:build_unet", "U-Net, L1 (U-Net / uVGG-net poster)", "l1"),
+    ModelSpec("uvgg", "colorize.models.unet:build_uvgg", "U-Net + frozen VGG19 at the bottleneck, L1 (U-Net / uVGG-net poster)", "l1",
               fixed_extractor="vgg19"),
     ModelSpec("classification", "colorize.models.classification:build_classification_colorizer",
-              "softmax over quantized ab bins, rebalanced cross-entropy, annealed mean (seed 002)",
+              "softmax over quantized ab bins, rebalanced cross-entropy, annealed mean (Zhang et al. 2016)",
               "rebalanced_crossentropy", inference=_ANNEALED_MEAN),
     ModelSpec("unet_classification", "colorize.models.unet:build_unet_classification",
               "U-Net trunk + softmax over ab bins, rebalanced cross-entropy (+ L1), annealed mean",
               "rebalanced_crossentropy", inference=_ANNEALED_MEAN),
     ModelSpec("regression", "colorize.models.classification:build_regression_colorizer",
-              "seed 002's trunk, L2 (seed 002)", "mse"),
+              "the classification trunk, L2 regression (Zhang et al.'s baseline)", "mse"),
     ModelSpec("vgg16_autoencoder", "colorize.models.autoencoder:build_vgg16_autoencoder",
-              "CNN auto-encoder + VGG16 features (seed 003)", "mse", fixed_extractor="vgg16"),
+              "CNN auto-encoder + VGG16 features (VGG16 auto-encoder)", "mse", fixed_extractor="vgg16"),
     ModelSpec("naive_cnn", "colorize.models.naive:build_naive_cnn",
-              "encoder-decoder CNN with dense bottleneck (seed 004)", "mse"),
+              "encoder-decoder CNN with dense bottleneck (naive CNN)", "mse"),
     ModelSpec("resnet50", "colorize.models.resnet:build_resnet50_colorizer",
-              "ResNet-50 encoder + conv decoder (seed 004)", "mse"),
-    ModelSpec("gan", "colorize.models.gan:build_gan", "generator + discriminator, BCE + 0.1 L2 (seed 004)", "gan",
+              "ResNet-50 encoder + conv decoder (ResNet-50 colorizer)", "mse"),
+    ModelSpec("gan", "colorize.models.gan:build_gan", "generator + discriminator, BCE + 0.1 L2 (GAN)", "gan",
               inference="colorize.models.gan:ColorizationGAN.inference_model"),
 )  # fmt: skip
 

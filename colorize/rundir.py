@@ -1,16 +1,8 @@
 """The training run directory: its layout, its checks and its bookkeeping.
 
-A run directory holds everything a long run needs::
-
-    RUN_DIR/
-      config.json        the effective configuration (what --resume replays)
-      history.csv        one row per finished epoch (Keras CSVLogger)
-      logs/              TensorBoard event files
-      best.keras         the model with the lowest validation loss so far
-      last.keras         the model after the last finished epoch
-      backup/            optimizer and epoch state for --resume (BackupAndRestore)
-      samples/epoch_NNN.png   a few validation portraits: gray | predicted | truth
-      loss.png           loss curves, written at the end
+A run directory holds everything a long run needs: the effective configuration,
+the history, TensorBoard logs, the best and last models, the backup for --resume,
+sample images and the loss curves; their file names are :mod:`colorize.layout`'s.
 
 A folder holding ``config.json`` and ``history.csv`` is a run; runs are never trained on.
 
@@ -32,6 +24,7 @@ import os
 import shutil
 from pathlib import Path
 
+from colorize import layout
 from colorize.errors import ColorizeError
 
 log = logging.getLogger(__name__)
@@ -40,12 +33,12 @@ log = logging.getLogger(__name__)
 def is_run_dir(folder: str | os.PathLike) -> bool:
     """Whether ``folder`` holds a run (config.json and history.csv)."""
     folder = Path(folder)
-    return (folder / "config.json").exists() and (folder / "history.csv").exists()
+    return (folder / layout.CONFIG_NAME).exists() and (folder / layout.HISTORY_NAME).exists()
 
 
 def run_dirs_under(folder: str | os.PathLike) -> list[Path]:
     """Training run directories (config.json + history.csv) inside ``folder``: never training data."""
-    return sorted(path.parent for path in Path(folder).rglob("config.json") if (path.parent / "history.csv").is_file())
+    return sorted(path.parent for path in Path(folder).rglob(layout.CONFIG_NAME) if (path.parent / layout.HISTORY_NAME).is_file())
 
 
 def check_start(run_dir: Path, resume: bool) -> None:
@@ -54,13 +47,13 @@ def check_start(run_dir: Path, resume: bool) -> None:
     Raises:
         ColorizeError: the folder does not fit (the message says what to pass instead).
     """
-    if resume and not (run_dir / "config.json").is_file():
+    if resume and not (run_dir / layout.CONFIG_NAME).is_file():
         raise ColorizeError(f"{run_dir} is not a run directory (no config.json); pass the -o folder of a run")
     if not resume and is_run_dir(run_dir):
         raise ColorizeError(
             f"{run_dir} already holds a run; use --resume to continue it or choose another -o directory"
         )
-    if resume and not (run_dir / "backup").exists():
+    if resume and not (run_dir / layout.BACKUP_DIR).exists():
         log.warning("%s has no backup of a finished epoch; starting from epoch 1", run_dir)
 
 
@@ -91,7 +84,7 @@ def removed_unless_finished(run_dir: Path, keep_on: tuple[type[BaseException], .
     try:
         yield run_dir
     except BaseException as error:
-        if created and not isinstance(error, keep_on) and not read_history(run_dir / "history.csv"):
+        if created and not isinstance(error, keep_on) and not read_history(run_dir / layout.HISTORY_NAME):
             shutil.rmtree(run_dir, ignore_errors=True)  # nothing finished: leave no half-made run behind
         raise
 
@@ -100,7 +93,7 @@ def write_config(run_dir: Path, values: dict) -> Path:
     """Write ``values`` as RUN_DIR/config.json (atomically)."""
     from colorize.data.images import atomic_write_bytes
 
-    path = run_dir / "config.json"
+    path = run_dir / layout.CONFIG_NAME
     atomic_write_bytes(path, (json.dumps(values, indent=2) + "\n").encode("utf-8"))
     return path
 
@@ -159,14 +152,14 @@ def result_files(run_dir: Path, history: list[dict[str, float]], title: str) -> 
 
         curves = {key: [row[key] for row in history] for key in history[0] if key.endswith("loss")}
         if curves:
-            visualize.plot_curves(run_dir / "loss.png", curves, title=title)
+            visualize.plot_curves(run_dir / layout.LOSS_PLOT_NAME, curves, title=title)
     return run_files(run_dir)
 
 
 def run_files(run_dir: Path) -> dict[str, Path]:
     """The files a run directory holds, by name, as they are (nothing is written)."""
-    files = {"run_dir": run_dir, "config": run_dir / "config.json", "history": run_dir / "history.csv"}
-    named = {"loss_curve": "loss.png", "best": "best.keras", "last": "last.keras", "samples": "samples",
-             "tensorboard": "logs"}  # fmt: skip
+    files = {"run_dir": run_dir, "config": run_dir / layout.CONFIG_NAME, "history": run_dir / layout.HISTORY_NAME}
+    named = {"loss_curve": layout.LOSS_PLOT_NAME, "best": layout.BEST_NAME, "last": layout.LAST_NAME,
+             "samples": layout.SAMPLES_DIR, "tensorboard": layout.LOGS_DIR}  # fmt: skip
     files.update({name: run_dir / entry for name, entry in named.items() if (run_dir / entry).exists()})
     return files

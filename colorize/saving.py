@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from colorize import layout
 from colorize.errors import ColorizeError
 from colorize.registry import SIZE_MULTIPLE
 
@@ -57,7 +58,7 @@ def resolve_model_path(model: str | os.PathLike = "default") -> Path:
         return path
     path = Path(model)
     if path.is_dir():
-        for name in ("best.keras", "last.keras"):
+        for name in layout.SAVED_MODEL_NAMES:
             if (path / name).is_file():
                 return path / name
         raise ModelLoadError(
@@ -287,7 +288,7 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
             file, or "default".
         path: the ``.keras`` file to write (atomically: a temporary name, then renamed).
         temperature: annealed-mean temperature for the classification families (None:
-            the seed's 0.38, or the source's own when it is already decoded); ignored by
+            Zhang et al.'s 0.38, or the source's own when it is already decoded); ignored by
             models that predict a*b* directly.
         log_prior: classification families: a prior shift (Q,) of the bin distribution
             before decoding (``classification.rebalancing_prior``; None: the source's own,

@@ -47,7 +47,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from colorize import __version__, inference, runtime, saving
+from colorize import __version__, errors, inference, runtime, saving
 from colorize.errors import ColorizeError
 from colorize.registry import PRESETS
 
@@ -196,12 +196,12 @@ def create_app(
         try:
             png = job.result()
         except ColorizeError as error:
-            return _error(415, _one_line(error))
+            return _error(415, errors.one_line(error))
         except MemoryError:
             return _error(413, f"{name} is too large to colorize in this machine's memory")
         except Exception as error:  # noqa: BLE001 - a failed photo must not stop the server
             log.error("colorizing %s failed", name, exc_info=error)
-            return _error(500, f"colorizing {name} failed: {_one_line(error)}")
+            return _error(500, f"colorizing {name} failed: {errors.one_line(error)}")
         stem = Path(name).stem or "upload"
         return Response(
             png,
@@ -459,11 +459,6 @@ def _strength(value) -> float | None:
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:300] if text else type(error).__name__
 
 
 def _header_safe(text: str) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from colorize import distribute, embeddings, registry, rundir
+from colorize import distribute, embeddings, layout, registry, rundir
 from colorize.config import TrainConfig
 from colorize.data import folders
 from colorize.errors import ColorizeError, WeightsNotFoundError
@@ -87,7 +87,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     rundir.check_start(run_dir, resume)
     _check_options(config)
     if resume and rundir.is_run_dir(run_dir):
-        history = rundir.read_history(run_dir / "history.csv")
+        history = rundir.read_history(run_dir / layout.HISTORY_NAME)
         if len(history) >= config.epochs:
             # Nothing left to do: the run's files stay exactly as they are (a re-run of a
             # training recipe skips its finished stages).
@@ -151,7 +151,7 @@ def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | N
                     verbose=_fit_verbosity(),
                 )
         except KeyboardInterrupt:
-            saved = run_dir / "interrupted.keras"
+            saved = run_dir / layout.INTERRUPTED_NAME
             rundir.save_model_quietly(setup.export(), saved)
             raise TrainingInterrupted(
                 f"interrupted at epoch {tracker.epoch + 1}, batch {tracker.batch + 1}; weights saved to {saved}; "
@@ -163,7 +163,7 @@ def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | N
         if tf:
             tf.config.optimizer.set_jit(previous_jit)
 
-    history = rundir.read_history(run_dir / "history.csv")
+    history = rundir.read_history(run_dir / layout.HISTORY_NAME)
     files = rundir.result_files(run_dir, history, title=f"{config.model} training")
     best_epoch, best_metrics = rundir.best_epoch(history)
     if stopper.message:
@@ -179,7 +179,7 @@ def _resumed_setup(config: TrainConfig, sources, embedding_input: bool, strategy
     """
     from colorize import saving
 
-    saved = run_dir / "last.keras"
+    saved = run_dir / layout.LAST_NAME
     saved_config = saving.saved_model_config(saved) if saved.is_file() else None
     if saved_config is None:
         return _build_and_compile(config, sources, embedding_input=embedding_input, strategy=strategy)
@@ -396,7 +396,7 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
         options["embedding_input"] = True
     adversarial = registry.get(config.model).adversarial
     if adversarial and config.gan_schedule == "alternate":
-        # Seed 004 swapped generator and discriminator every epoch.
+        # The DigiFace report's GAN swapped generator and discriminator every epoch.
         options.setdefault("alternate_every", config.steps_per_epoch or max(1, -(-sources.num_train // config.batch_size)))
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = models.build_model(config.model, image_size=config.image_size, **options)
@@ -468,7 +468,7 @@ def _cached_embeddings(config: TrainConfig, sources: _Sources) -> dict:
     from colorize.models import colorizer
 
     extractor = _extractor_name(config)
-    keras.utils.set_random_seed(config.seed)  # weights=None: the random extractor is the seed's
+    keras.utils.set_random_seed(config.seed)  # weights=None: the random extractor is seeded
     model = colorizer.build_extractor_model(
         extractor, config.image_size, config.model_options.get("extractor_input_size"), _extractor_weights(config)
     )
@@ -526,7 +526,7 @@ def _ab_distribution(config: TrainConfig, sources: _Sources):
             histogram = share * histogram / max(float(histogram.sum()), 1e-12)
             mixed = histogram if mixed is None else mixed + histogram
         return mixed, edges
-    if pipeline.is_prepared_dir(sources.data_dir) or (sources.data_dir / pipeline.AB_DISTRIBUTION_NAME).exists():
+    if pipeline.is_prepared_dir(sources.data_dir) or (sources.data_dir / layout.AB_DISTRIBUTION_NAME).exists():
         try:
             return pipeline.load_ab_distribution(sources.data_dir)
         except (FileNotFoundError, OSError) as error:
@@ -562,7 +562,7 @@ def rebalancing_prior(run_dir: str | os.PathLike, decode: float) -> np.ndarray:
     if not rundir.is_run_dir(run_dir):
         raise ColorizeError(f"{run_dir} is not a training run directory (no config.json): --rebalance needs the "
                             "run, whose data give the colour distribution")  # fmt: skip
-    config = TrainConfig.from_dict(read_config_file(Path(run_dir) / "config.json"))
+    config = TrainConfig.from_dict(read_config_file(Path(run_dir) / layout.CONFIG_NAME))
     if not config.effective_loss.startswith("rebalanced_crossentropy"):
         raise ColorizeError(f"{run_dir} trained {config.model} with loss {config.effective_loss!r}; "
                             "--rebalance applies to the bins models trained with rebalanced_crossentropy")  # fmt: skip
@@ -703,15 +703,15 @@ def _callbacks(config: TrainConfig, run_dir: Path, setup: _Setup, sample_batch):
     from colorize.callbacks import ModelExport, NanStop, SafeBackupAndRestore, SampleImages
 
     stopper = NanStop()
-    earlier = [row["val_loss"] for row in rundir.read_history(run_dir / "history.csv") if "val_loss" in row]
+    earlier = [row["val_loss"] for row in rundir.read_history(run_dir / layout.HISTORY_NAME) if "val_loss" in row]
     callbacks = [
-        SafeBackupAndRestore(str(run_dir / "backup"), save_freq="epoch", delete_checkpoint=False),
+        SafeBackupAndRestore(str(run_dir / layout.BACKUP_DIR), save_freq="epoch", delete_checkpoint=False),
         stopper,
         ModelExport(run_dir, setup.export, best_so_far=min(earlier, default=math.inf)),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        keras.callbacks.CSVLogger(str(run_dir / layout.HISTORY_NAME), append=True),
     ]
     if importlib.util.find_spec("tensorflow") is not None:  # Keras writes TensorBoard logs with tf.summary
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0))
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / layout.LOGS_DIR), write_graph=False, profile_batch=0))
     if sample_batch is not None:
-        callbacks.append(SampleImages(run_dir / "samples", setup.predict, sample_batch))
+        callbacks.append(SampleImages(run_dir / layout.SAMPLES_DIR, setup.predict, sample_batch))
     return callbacks, stopper

@@ -1,4 +1,4 @@
-"""Build seed 001's fusion colorizer at 256 x 256 with every global extractor and count parameters.
+"""Build the fusion colorizer (Iizuka et al. 2016, VGGFace descriptor) at 256 x 256 with every global extractor and count parameters.
 
     python examples/build_fusion_models.py               # all extractors (weights=None)
     python examples/build_fusion_models.py vggface none  # some of them

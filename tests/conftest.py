@@ -1,6 +1,7 @@
 """Shared fixtures: seeding, tiny images, and the --run-slow switch."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -78,3 +79,55 @@ def model_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     keras.Model(inputs, outputs).save(path)
     return path
+
+
+
+@pytest.fixture(scope="module")
+def unet_path(tmp_path_factory):
+    """A tiny U-Net, saved as .keras (fixed 32 px input: served at any size like predict does)."""
+    import keras
+
+    from colorize import models
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    models.build_model("unet", image_size=32, base_filters=4).save(path)
+    return path
+
+# Helpers shared by the test modules (import them: `from conftest import one_line_error`).
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def noise_folder(folder, count, size=32, start=0):
+    """``count`` distinct, colourful noise images (each passes prepare's colour filters)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(start, start + count):
+        pixels = np.random.default_rng(index).integers(0, 256, (size, size, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"n{index:04d}.png")
+    return folder
+
+
+def prepared_set(tmp_path, count=5, size=32, name="ds"):
+    """A tiny prepared set of ``count`` noise images under ``tmp_path / name``."""
+    from colorize.data.prepare import prepare
+
+    source = noise_folder(tmp_path / f"src_{name}", count, size=size)
+    prepare([source], tmp_path / name, image_size=size, split=(0.6, 0.2, 0.2), workers=1, progress=False)
+    return tmp_path / name
+
+
+def one_line_error(result, code=1):
+    """Exit ``code``, no traceback, one message line naming what is wrong."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    return result.output
+
+
+def tiny_train_args(data, run_dir, *extra):
+    """`colorize train` arguments for a one-step run of a 4-filter, 1-level U-Net at 32 px."""
+    return ["train", str(data), "-o", str(run_dir), "--image-size", "32", "--batch-size", "2", "--epochs", "1",
+            "--steps-per-epoch", "1", "--validation-steps", "1", "--option", "base_filters=4", "--option", "depth=1",
+            "--option", "batch_norm=false", *extra]  # fmt: skip

@@ -103,7 +103,7 @@ def _train_from_the_cli_then_predict_here(backend, image_folder, tmp_path):
     assert {"best.keras", "last.keras", "history.csv", "config.json", "backup"} <= {p.name for p in run.iterdir()}
     assert (run / "samples" / "epoch_001.png").is_file()
     # Keras' own loader reads the file here, on this process's backend (compile=False: the
-    # optimizer of a PyTorch-trained file is PyTorch's own class; see the README).
+    # optimizer of a PyTorch-trained file is PyTorch's own class; see docs/backends.md).
     loaded = keras.saving.load_model(run / "best.keras", compile=False)
     assert loaded.get_layer("ab_output") is not None
     photo = sorted(image_folder.glob("*.png"))[0]

@@ -6,6 +6,8 @@ from click.testing import CliRunner
 
 from colorize import __version__
 from colorize.cli import main
+from colorize.data.prepare import prepare
+from conftest import noise_folder, one_line_error, tiny_train_args
 
 
 def test_version():
@@ -74,3 +76,23 @@ def test_no_import_hooks_and_lazy_submodules():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["colorize.models", "True"], done.stdout + done.stderr
+
+
+def test_train_and_prepare_messages_say_what_is_wrong(image_folder, tmp_path, caplog):
+    result = CliRunner().invoke(main, ["train", "--resume", str(image_folder)])
+    assert "is not a run directory (no config.json)" in one_line_error(result)
+    half = tmp_path / "half"  # what a killed prepare of an older version left
+    half.mkdir()
+    (half / "train-00000-of-00001.tfrecord").write_bytes(b"\0" * 16)
+    result = CliRunner().invoke(main, tiny_train_args(half, tmp_path / "run"))
+    assert "incomplete (interrupted) prepare" in one_line_error(result)
+    settings = tmp_path / "s.yaml"
+    settings.write_text("image_size: abc\n")
+    result = CliRunner().invoke(main, ["train", str(image_folder), "--config", str(settings)])
+    assert "image_size must be a whole number" in one_line_error(result)
+    result = CliRunner().invoke(main, ["prepare", str(image_folder), "-o", str(tmp_path / "p"),
+                                       "--min-colourfulness", "nan"])  # fmt: skip
+    assert "--min-colourfulness" in one_line_error(result, code=2)
+    with caplog.at_level("WARNING"):
+        prepare([noise_folder(tmp_path / "two", 2)], tmp_path / "p2", image_size=32, workers=1, progress=False)
+    assert any("split" in record.getMessage() and "no images" in record.getMessage() for record in caplog.records)

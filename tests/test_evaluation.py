@@ -2,13 +2,13 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 from colorize import evaluation
 from colorize.cli import main
+from conftest import one_line_error, tiny_train_args
 
 
 def test_baselines_on_a_folder(image_folder, tmp_path):
@@ -409,3 +409,48 @@ def test_save_predictions_of_a_prepared_set_at_the_evaluated_size(image_folder, 
     assert np.array_equal(gray[..., 0], gray[..., 1])  # ab = 0: neutral
     with pytest.raises(FileExistsError, match="already holds predictions"):
         evaluation.evaluate({"gray": "gray"}, tmp_path / "prepared", save_predictions=scored)
+
+
+def test_evaluate_on_an_interrupted_prepare_says_so_as_train_does(tmp_path):
+    half = tmp_path / "half"  # shards written, killed before the manifest
+    half.mkdir()
+    (half / "test-00000-of-00001.tfrecord").write_bytes(b"\0" * 16)
+    trained = one_line_error(CliRunner().invoke(main, tiny_train_args(half, tmp_path / "run")))
+    result = CliRunner().invoke(main, ["evaluate", "--baselines", str(half), "-o", str(tmp_path / "report")])
+    output = one_line_error(result)
+    assert len(output.strip().splitlines()) == 1 and output.startswith("Error: ")
+    assert output.strip()[len("Error: "):] in trained  # the message train gives
+    assert "incomplete (interrupted) prepare" in output and "colorize prepare ... --overwrite" in output
+    killed = tmp_path / "new"  # a first prepare killed before its staging folder was renamed into place
+    staging = tmp_path / ".new.tmp-999999"
+    staging.mkdir()
+    (staging / "train-00000-of-00001.tfrecord").write_bytes(b"\0" * 16)
+    for args in (["--baselines", str(killed)], ["--baselines", str(killed), "--full-resolution"]):
+        output = one_line_error(CliRunner().invoke(main, ["evaluate", *args, "-o", str(tmp_path / "report")]))
+        assert "incomplete (interrupted) prepare" in output and ".new.tmp-999999" in output
+    assert not (tmp_path / "report").exists()
+
+
+def test_evaluate_image_size_is_checked_at_the_cli(image_folder, tmp_path):
+    result = CliRunner().invoke(main, ["evaluate", "default", str(image_folder), "--image-size", "17",
+                                       "-o", str(tmp_path / "rep")])  # fmt: skip
+    assert "multiple of 32" in one_line_error(result, code=2)
+    assert not (tmp_path / "rep").exists()
+
+
+def test_gray_photos_are_warned_and_a_report_not_overwritten(tmp_path):
+    gray = tmp_path / "gray"
+    gray.mkdir()
+    for index in range(3):
+        ramp = np.tile(np.linspace(0, 255, 32, dtype=np.uint8), (32, 1)) // (index + 1)
+        Image.fromarray(np.stack([ramp] * 3, axis=-1)).save(gray / f"g{index}.png")
+    report = tmp_path / "report"
+    args = ["evaluate", str(gray), "--baselines", "--image-size", "32", "-o", str(report)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "no colour truth" in result.stderr
+    before = (report / "metrics.json").read_bytes()
+    again = CliRunner().invoke(main, args)
+    assert "already holds a report" in one_line_error(again)
+    assert (report / "metrics.json").read_bytes() == before
+    assert CliRunner().invoke(main, [*args, "--overwrite"]).exit_code == 0

@@ -1,16 +1,23 @@
+import errno
 import hashlib
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import make_portrait_like
 from PIL import Image
 
 from colorize.cli import main
 from colorize.data import prepare as prepare_lib
 from colorize.data.prepare import prepare
+from colorize.errors import ColorizeError
+from conftest import make_portrait_like, noise_folder, one_line_error, prepared_set, REPO
 
 
 def _save(folder, name, array, **kwargs):
@@ -227,3 +234,142 @@ def test_records_round_trip_one_example():
     assert parsed["image"].numpy() == png
     assert parsed["name"].numpy().decode("utf-8") == "a/ö.png" and parsed["source"].numpy() == b"photos"
     assert records.shard_name("val", 2, 10) == "val-00002-of-00010.tfrecord"
+
+
+def _leftovers(tmp_path, name="ds"):
+    return sorted(p.name for p in tmp_path.glob(f".{name}.*"))
+
+
+def _children(pid):
+    """Live (not zombie) processes whose parent is ``pid``."""
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid):
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_prepare_refuses_to_replace_a_set_unless_overwrite(tmp_path):
+    data = prepared_set(tmp_path)
+    before = (data / "manifest.json").read_bytes()
+    other = noise_folder(tmp_path / "other", 4, size=48, start=100)
+    with pytest.raises(ColorizeError, match="already holds a prepared data set.*--overwrite"):
+        prepare([other], data, image_size=48, workers=1, progress=False)
+    result = CliRunner().invoke(main, ["prepare", str(other), "-o", str(data), "--size", "48", "-j", "1"])
+    assert "--overwrite" in one_line_error(result)
+    assert (data / "manifest.json").read_bytes() == before
+    replaced = prepare([other], data, image_size=48, workers=1, progress=False, overwrite=True)
+    assert json.loads(replaced.manifest_path.read_text())["image_size"] == 48
+    assert sorted(p.name for p in data.glob("*.tfrecord")) == sorted(
+        name for names in json.loads(replaced.manifest_path.read_text())["shards"].values() for name in names
+    )  # no shard of the old set left among the new ones
+    assert _leftovers(tmp_path) == []
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ColorizeError, match="not empty"):  # a folder of other files: never, even with overwrite
+        prepare([other], tmp_path / "mine", image_size=48, workers=1, progress=False, overwrite=True)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_sigkill_during_reprepare_leaves_the_old_set_whole(tmp_path):
+    from colorize.data.pipeline import make_dataset, read_manifest
+
+    data = prepared_set(tmp_path)
+    before = {p.name: p.read_bytes() for p in data.iterdir()}
+    many = noise_folder(tmp_path / "many", 300, size=32, start=1000)
+    command = [sys.executable, "-m", "colorize", "prepare", str(many), "-o", str(data), "--size", "48",
+               "--shard-size", "1", "-j", "1", "--overwrite", "--no-progress"]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if any(tmp_path.glob(".ds.tmp-*/*.tfrecord")):  # the new set is being written
+                process.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.005)
+    finally:
+        if process.poll() is None and time.monotonic() >= deadline:
+            process.kill()
+        stderr = process.communicate()[1].decode(errors="replace")
+    assert process.returncode == -signal.SIGKILL, stderr
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == before  # the old set, byte for byte
+    manifest = read_manifest(data)
+    for split, count in manifest["counts"].items():
+        if count:
+            seen = sum(int(batch[0].shape[0]) for batch in make_dataset(data, split, image_size=32, batch_size=4))
+            assert seen == count
+    assert _leftovers(tmp_path)  # the killed run's staging folder ...
+    prepare([tmp_path / "src_ds"], data, image_size=32, split=(0.6, 0.2, 0.2), workers=1, progress=False,
+            overwrite=True)  # fmt: skip
+    assert _leftovers(tmp_path) == []  # ... is removed by the next run
+
+
+def test_disk_full_during_prepare_is_one_line_and_the_old_set_intact(tmp_path, monkeypatch):
+    data = prepared_set(tmp_path)
+    before = {p.name: p.read_bytes() for p in data.iterdir()}
+
+    def full(path, data_bytes):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(prepare_lib, "atomic_write_bytes", full)
+    other = noise_folder(tmp_path / "other", 4, start=200)
+    with pytest.raises(ColorizeError, match="disk is full.*old set is unchanged"):
+        prepare([other], data, image_size=32, workers=1, progress=False, overwrite=True)
+    result = CliRunner().invoke(main, ["prepare", str(other), "-o", str(data), "--size", "32", "-j", "1",
+                                       "--overwrite", "--no-progress"])  # fmt: skip
+    assert "disk is full" in one_line_error(result)
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == before
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="reads /proc (Linux)")
+def test_prepare_workers_end_when_prepare_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO, noise_folder
+
+    source = noise_folder(tmp_path / "many", 400, size=64)
+    command = [sys.executable, "-m", "colorize", "prepare", str(source), "-o", str(tmp_path / "ds"), "--size", "32",
+               "-j", "2", "--no-progress"]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children, deadline = [], time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            children = _children(process.pid)
+            if len(children) >= 3:  # two workers and the resource tracker
+                process.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+    finally:
+        if process.poll() is None and time.monotonic() >= deadline:
+            process.kill()
+        process.wait()
+    assert process.returncode == -signal.SIGKILL and len(children) >= 3
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.1)
+    orphans = [pid for pid in children if _alive(pid)]
+    for pid in orphans:  # never left running by the test itself
+        os.kill(pid, signal.SIGKILL)
+    assert orphans == []

@@ -67,7 +67,7 @@ def test_extractor_choices_exist():
     assert set(registry.EXTRACTORS) <= set(extractors.EXTRACTORS)
     for spec in registry.MODELS.values():
         if spec.fixed_extractor == "vgg16":
-            continue  # seed 003's VGG16, kept apart from the global extractors (extractors.VGG16)
+            continue  # the VGG16 auto-encoder's VGG16, kept apart from the global extractors (extractors.VGG16)
         assert spec.fixed_extractor is None or spec.fixed_extractor in extractors.EXTRACTORS
 
 
@@ -148,3 +148,11 @@ def test_every_light_family_loads_after_importing_colorize_models(tmp_path):
 @pytest.mark.slow
 def test_every_heavy_family_loads_after_importing_colorize_models(tmp_path):
     _load_in_fresh_process(*_save_all(HEAVY, tmp_path), tmp_path)
+
+
+def test_descriptions_name_the_paper_not_a_seed_number():
+    """Models are named by what they are or by their paper ("seed 002" is a document, not a name)."""
+    from colorize import registry
+
+    for spec in registry.MODELS.values():
+        assert "seed" not in spec.description.lower(), spec

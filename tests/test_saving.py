@@ -2,9 +2,12 @@ import keras
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from colorize import models, saving
 from colorize.cli import main
+from colorize.errors import ColorizeError
+from conftest import make_portrait_like, one_line_error
 
 
 def test_export_bfloat16_classification_model_to_float32_with_temperature(tmp_path):
@@ -38,7 +41,6 @@ def test_export_bfloat16_classification_model_to_float32_with_temperature(tmp_pa
                                     "--temperature", "0"])  # fmt: skip
     assert bad.exit_code == 2 and "--temperature" in bad.output
     assert isinstance(bad.exception, SystemExit), bad.exception  # an error message, not a crash
-
 
 
 def test_exporting_an_exported_model_decodes_again_at_the_new_temperature(tmp_path):
@@ -115,3 +117,94 @@ def test_export_rebalance_from_a_run_directory(image_folder, tmp_path):
     result = CliRunner().invoke(main, ["export", str(vivid), "-o", str(tmp_path / "x.keras"), "--rebalance", "0.5"])
     assert result.exit_code == 1 and "not a training run directory" in result.output, result.output
     assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+
+
+def _nan_unet():
+    from colorize import models
+
+    model = models.build_model("unet", image_size=32, **TINY)
+    for variable in model.weights:
+        variable.assign(np.full(variable.shape, np.nan, "float32"))
+    return model
+
+
+TINY = {"base_filters": 4, "depth": 1, "batch_norm": False}
+
+
+def test_nan_models_are_never_written_loaded_or_used(tmp_path):
+    import keras
+
+    from colorize.callbacks import NonFiniteWeightsError, save_model
+    from colorize.runtime import Runner
+    from colorize.saving import ModelLoadError, load_model
+
+    model = _nan_unet()
+    with pytest.raises(NonFiniteWeightsError, match="NaN"):
+        save_model(model, tmp_path / "run" / "last.keras")
+    assert not (tmp_path / "run").exists() and not list(tmp_path.rglob("*.part*"))  # nothing written
+    keras.saving.save_model(model, tmp_path / "nan.keras")  # as an older version would have saved it
+    with pytest.raises(ModelLoadError, match=r"nan\.keras.*NaN"):
+        load_model(tmp_path / "nan.keras")
+    with pytest.raises(ColorizeError, match="NaN"):
+        Runner.create(model).predict(np.zeros((1, 32, 32, 1), "float32"))
+
+
+def test_a_corrupt_or_text_keras_file_is_one_line(tmp_path):
+    from colorize.saving import ModelLoadError, default_model_path, load_model
+
+    truncated = tmp_path / "bad.keras"
+    truncated.write_bytes(default_model_path().read_bytes()[:300_000])
+    text = tmp_path / "notes.keras"
+    text.write_text("not a model")
+    for path in (truncated, text):
+        with pytest.raises(ModelLoadError, match=f"not a valid .keras file: {path}"):
+            load_model(path)
+    photo = tmp_path / "a.png"
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(photo)
+    result = CliRunner().invoke(main, ["predict", str(photo), "--model", str(truncated)])
+    assert "not a valid .keras file" in one_line_error(result)
+
+
+def test_a_zip_bomb_keras_file_is_refused_before_reading(tmp_path, monkeypatch):
+    import zipfile
+
+    import keras
+
+    from colorize.saving import ModelLoadError, load_saved_model
+
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("metadata.json", "{}")
+        archive.writestr("config.json", b" " * (17 * 2**20))  # inflates 1000 times
+        archive.writestr("model.weights.h5", b"")
+    assert bomb.stat().st_size < 100_000
+
+    def never(*args, **kwargs):
+        raise AssertionError("the archive was read")
+
+    monkeypatch.setattr(keras.saving, "load_model", never)
+    with pytest.raises(ModelLoadError, match="config.json would unpack to 18 MB"):
+        load_saved_model(bomb)
+    photo = tmp_path / "photos" / "p.png"
+    photo.parent.mkdir()
+    Image.fromarray(make_portrait_like(32)).save(photo)
+    result = CliRunner().invoke(main, ["predict", str(photo), "--model", str(bomb)])
+    assert "would unpack" in one_line_error(result)
+
+
+def test_a_safe_mode_refusal_gives_the_whole_reason(tmp_path):
+    import keras
+
+    from colorize.saving import ModelLoadError, load_saved_model
+
+    inputs = keras.Input((8, 8, 1))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    model.save(tmp_path / "lambda.keras")
+
+    with pytest.raises(ModelLoadError) as caught:
+        load_saved_model(tmp_path / "lambda.keras")
+
+    message = str(caught.value)
+    assert "\n" not in message and "safe_mode=False" in message
+    assert message.rstrip().endswith("loading.") or message.rstrip().endswith("."), message
+    assert "thus it is )" not in message

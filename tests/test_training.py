@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -8,11 +9,13 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from colorize.cli import main
 from colorize.config import TrainConfig
 from colorize.rundir import read_history
 from colorize.training import train
+from conftest import make_portrait_like, one_line_error, tiny_train_args
 
 # One level, no batch norm: few variables, so tracing the train step is quick.
 TINY = {"base_filters": 4, "depth": 1, "batch_norm": False}
@@ -169,7 +172,7 @@ def test_other_model_families_train(model, options, image_folder, tmp_path):
 
     data = tmp_path / "prepared"
     prepare([image_folder], data, image_size=32, split=(0.5, 0.5, 0.0))
-    schedule = "alternate" if model == "gan" else "both"  # seed 004 swapped the networks every epoch
+    schedule = "alternate" if model == "gan" else "both"  # the DigiFace report's GAN swapped the networks every epoch
     result = train(_config(data, tmp_path / model, model=model, model_options=options, epochs=1, gan_schedule=schedule))
     assert result.epochs_done == 1 and (result.run_dir / "samples" / "epoch_001.png").exists()
     inference = load_model(result.run_dir)
@@ -284,3 +287,145 @@ def test_several_data_sources_mixed_by_shares(image_folder, tmp_path):
     bad = CliRunner().invoke(main, ["train", str(image_folder), str(other), "--mix", "a,b", "-o", str(tmp_path / "r2")])
     assert bad.exit_code == 2 and "--mix" in bad.output
     assert isinstance(bad.exception, SystemExit), bad.exception  # an error message, not a crash
+
+
+def _nan_unet():
+    from colorize import models
+
+    model = models.build_model("unet", image_size=32, **TINY)
+    for variable in model.weights:
+        variable.assign(np.full(variable.shape, np.nan, "float32"))
+    return model
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A finished one-epoch run of a tiny U-Net (trained once for the module)."""
+    root = tmp_path_factory.mktemp("run")
+    images = root / "images"
+    images.mkdir()
+    for index in range(6):
+        Image.fromarray(make_portrait_like(32, seed=index)).save(images / f"p{index}.png")
+    run = root / "b"
+    result = CliRunner().invoke(main, tiny_train_args(images, run))
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def _snapshot(folder):
+    return {path.relative_to(folder): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_train_log_has_one_line_per_epoch_and_resume_refuses_a_nan_backup(image_folder, tmp_path):
+    from colorize import models
+    from colorize.saving import load_saved_model
+
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, tiny_train_args(image_folder, run))
+    assert result.exit_code == 0, result.output
+    assert "━" not in result.output and "\r" not in result.output  # row 21: no live progress bar in a log,
+    assert sum("val_loss:" in line for line in result.output.splitlines()) == 1  # one line per epoch
+    weights = run / "backup" / "latest.weights.h5"
+    assert weights.is_file()
+    _nan_unet().save_weights(str(weights))  # a diverged run's backup, as older versions kept it
+    resumed = CliRunner().invoke(main, ["train", "--resume", str(run), "--epochs", "2"])
+    assert "NaN" in one_line_error(resumed)
+    assert not models.nonfinite_weights(load_saved_model(run))  # the run's model is still the good one
+
+
+def test_bad_builder_options_are_one_line_and_leave_no_run_dir(image_folder, tmp_path):
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, tiny_train_args(image_folder, run, "--option", "bogus=3"))
+    output = one_line_error(result)
+    assert "'bogus'" in output and "base_filters" in output  # names it and what is allowed
+    result = CliRunner().invoke(main, ["train", str(image_folder), "-o", str(run), "--option", "base_filters=abc"])
+    assert "base_filters must be int" in one_line_error(result)
+    settings = tmp_path / "s.yaml"
+    settings.write_text("model_options: 5\n")
+    result = CliRunner().invoke(main, ["train", str(image_folder), "-o", str(run), "--config", str(settings)])
+    assert "model_options must be a mapping" in one_line_error(result)
+    result = CliRunner().invoke(main, ["train", str(image_folder), "-o", str(run), "--config", str(settings),
+                                       "--option", "depth=1"])  # fmt: skip
+    assert "model_options must be a mapping" in one_line_error(result)
+    assert not run.exists()
+
+
+def test_an_extractor_needs_weights_or_explicit_random(image_folder, tmp_path, monkeypatch):
+    from colorize.errors import WeightsNotFoundError
+    from colorize.config import TrainConfig
+    from colorize.training import _extractor_weights, train
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    config = TrainConfig(data=str(image_folder), output_dir=str(tmp_path / "run"), model="fusion", extractor="vggface")
+    with pytest.raises(WeightsNotFoundError, match=r"rcmalli_vggface_tf_vgg16\.h5.*keras_home"):
+        train(config)
+    result = CliRunner().invoke(main, ["train", str(image_folder), "-o", str(tmp_path / "run"), "--model", "uvgg"])
+    assert "vgg19_weights_tf_dim_ordering_tf_kernels.h5" in one_line_error(result)
+    assert not (tmp_path / "run").exists()
+    not_hdf5 = tmp_path / "weights.h5"
+    not_hdf5.write_text("these are not weights")
+    result = CliRunner().invoke(main, ["train", str(image_folder), "-o", str(tmp_path / "run"), "--model", "fusion",
+                                       "--extractor", "vgg19", "--extractor-weights", str(not_hdf5)])  # fmt: skip
+    assert f"{not_hdf5} is not an HDF5" in one_line_error(result)
+    random = TrainConfig(data="x", model="fusion", extractor="vggface", extractor_weights="random")
+    assert _extractor_weights(random) is None  # untrained, because asked for
+
+
+def test_one_line_per_epoch_when_not_a_terminal(monkeypatch):
+    import io
+
+    from colorize import training
+
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert training._fit_verbosity() == 2
+
+
+def test_resume_continues_the_folder_it_is_given(tiny_run, tmp_path):
+    original = _snapshot(tiny_run)
+    copy = tmp_path / "bcopy"
+    shutil.copytree(tiny_run, copy)
+    result = CliRunner().invoke(main, ["train", "--resume", str(copy), "--epochs", "2"])
+    assert result.exit_code == 0, result.output
+    assert _snapshot(tiny_run) == original  # the original run is untouched
+    assert len((copy / "history.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
+    assert json.loads((copy / "config.json").read_text())["output_dir"] == str(copy)
+    moved = tmp_path / "moved"
+    shutil.move(str(copy), moved)  # a moved run: its stored output_dir no longer exists
+    result = CliRunner().invoke(main, ["train", "--resume", str(moved), "--epochs", "3"])
+    assert result.exit_code == 0, result.output
+    assert len((moved / "history.csv").read_text().strip().splitlines()) == 4
+
+
+def test_resume_refuses_a_config_model_other_than_the_weights(tiny_run, tmp_path):
+    copy = tmp_path / "other"
+    shutil.copytree(tiny_run, copy)
+    settings = json.loads((copy / "config.json").read_text())
+    settings["model"] = "unet_classification"
+    (copy / "config.json").write_text(json.dumps(settings))
+    before = _snapshot(copy)
+    result = CliRunner().invoke(main, ["train", "--resume", str(copy), "--epochs", "2"])
+    error = one_line_error(result).strip().splitlines()[-1]
+    assert "says model 'unet_classification'" in error and "another model ('unet')" in error, error
+    assert "nothing was changed" in error and "Traceback" not in result.output
+    assert _snapshot(copy) == before  # nothing touched
+
+    settings["model"] = "unet"
+    settings["model_options"]["base_filters"] = 8  # the same model, other weight shapes
+    (copy / "config.json").write_text(json.dumps(settings))
+    before = _snapshot(copy)
+    result = CliRunner().invoke(main, ["train", "--resume", str(copy), "--epochs", "2"])
+    error = one_line_error(result).strip().splitlines()[-1]
+    assert "says model 'unet' with options" in error and "nothing was changed" in error, error
+    assert _snapshot(copy) == before  # nothing touched
+
+
+def test_an_image_size_beyond_memory_is_one_line_before_any_work(image_folder, tmp_path):
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, tiny_train_args(image_folder, run, "--image-size", "100000"))
+    error = one_line_error(result).strip().splitlines()[-1]
+    assert "--image-size 100000 with --batch-size 2 needs at least" in error and "GB is available" in error
+    assert not run.exists()
+    settings = tmp_path / "s.yaml"
+    settings.write_text("image_size: 100000\n")
+    result = CliRunner().invoke(main, ["train", str(image_folder), "--config", str(settings), "-o", str(run)])
+    assert "--image-size 100000" in one_line_error(result)

@@ -44,6 +44,21 @@ class LazyGroup(click.Group):
         return command
 
 
+class _StandardError(logging.StreamHandler):
+    """Logs to whatever ``sys.stderr`` is when a record is written, not when the CLI started: run
+    in-process (click's CliRunner, a notebook), a later record never meets a closed stream."""
+
+    @property
+    def stream(self):
+        import sys
+
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def _alias(command, name, help_text):
     alias = click.Command(
         name=name,
@@ -72,5 +87,7 @@ def main(verbose: int) -> None:
       colorize study make out/a out/b -o study/ # a blind preference study of two colorizers
     """
     level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    handler = _StandardError()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=max(level, logging.DEBUG), handlers=[handler])
     quiet_tensorflow_logs(verbose)

@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from colorize import errors
 from colorize.errors import ColorizeError
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def handle_errors(function=None, *, import_keras: bool = True):
         try:
             return function(*args, **kwargs)
         except (ColorizeError, ValueError, OSError) as error:
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            message = errors.one_line(error)
             log.debug("command failed", exc_info=True)
             raise click.ClickException(message) from error
 

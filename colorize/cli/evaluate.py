@@ -1,4 +1,4 @@
-"""`colorize evaluate`: the seeds' metrics for models and baselines, with a report."""
+"""`colorize evaluate`: the papers' metrics for models and baselines, with a report."""
 
 from pathlib import Path
 

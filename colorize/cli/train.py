@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize import registry
+from colorize import layout, registry
 from colorize.cli._common import FiniteFloatRange, handle_errors, select_backend, writing_to
 
 MODEL_NAMES = tuple(registry.MODELS)
@@ -52,7 +52,7 @@ def _parse_options(values):
 @click.option("--jit/--no-jit", default=None, help="XLA-compile the training step.")
 @click.option("--strategy", type=click.Choice(("auto", "one", "mirrored", "multiworker")), help="tf.distribute strategy [auto].")
 @click.option("--cache-embeddings/--no-cache-embeddings", default=None, help="fusion: compute the frozen extractor's vectors once (kept in DATA/embeddings/) and train on them.")
-@click.option("--gan-schedule", type=click.Choice(("both", "alternate")), help="GAN: both networks every step, or alternate every epoch (seed 004) [both].")
+@click.option("--gan-schedule", type=click.Choice(("both", "alternate")), help="GAN: both networks every step, or alternate every epoch (the DigiFace report's GAN) [both].")
 @click.option("--init-weights", metavar="MODEL",
               help="Start from a saved model's weights: 'default', a .keras file or a run directory (fine-tuning).")
 @click.option("--backend", type=click.Choice(("tensorflow", "jax", "torch")), callback=select_backend, is_eager=True,
@@ -82,9 +82,9 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
     from colorize import training
 
     if resume_dir is not None:
-        if not (resume_dir / "config.json").is_file():
+        if not (resume_dir / layout.CONFIG_NAME).is_file():
             raise click.ClickException(f"{resume_dir} is not a run directory (no config.json)")
-        values = train_config.read_config_file(resume_dir / "config.json")
+        values = train_config.read_config_file(resume_dir / layout.CONFIG_NAME)
         if output_dir is not None and output_dir.resolve() != resume_dir.resolve():
             raise click.UsageError(f"--resume {resume_dir} continues that folder; -o {output_dir} cannot move it")
         output_dir = resume_dir  # the folder given, wherever the run now is (not the path stored in it)

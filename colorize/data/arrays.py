@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize.data.records import MANIFEST_NAME, SPLITS
+from colorize.layout import MANIFEST_NAME, SPLITS
 
 MANIFEST_KEY = "array_shards"
 

@@ -37,7 +37,7 @@ import numpy as np
 from colorize.data import MIN_CROP_FRACTION
 from colorize.data import records
 from colorize.data.images import find_images
-from colorize.data.records import AB_DISTRIBUTION_NAME, MANIFEST_NAME, SPLITS  # noqa: F401 - also read as pipeline.NAME
+from colorize.layout import AB_DISTRIBUTION_NAME, MANIFEST_NAME, SPLITS
 
 log = logging.getLogger(__name__)
 

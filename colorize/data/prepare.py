@@ -57,7 +57,8 @@ import numpy as np
 from colorize import __version__
 from colorize.data import faces as faces_lib
 from colorize.data.images import atomic_write_bytes, find_images, read_image, resize
-from colorize.data.records import AB_DISTRIBUTION_NAME, MANIFEST_NAME, SPLITS, encode_example, shard_name
+from colorize.data.records import encode_example, shard_name
+from colorize.layout import AB_DISTRIBUTION_NAME, MANIFEST_NAME, SPLITS
 from colorize.errors import ColorizeError, ImageDecodeError
 
 log = logging.getLogger(__name__)

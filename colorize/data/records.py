@@ -1,4 +1,4 @@
-"""The files of a prepared data set: their names, its splits, and the TFRecord schema.
+"""The TFRecord schema of a prepared data set and its shard names (file names: :mod:`colorize.layout`).
 
 ``colorize prepare`` (:mod:`colorize.data.prepare`) writes them and
 :mod:`colorize.data.pipeline` / :mod:`colorize.data.arrays` read them; both sides take
@@ -21,9 +21,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-MANIFEST_NAME = "manifest.json"
-AB_DISTRIBUTION_NAME = "ab_distribution.npz"
-SPLITS = ("train", "val", "test")
+from colorize.layout import MANIFEST_NAME
+
 TEXT_FEATURES = ("name", "source")  # UTF-8 strings beside the PNG bytes of "image"
 
 

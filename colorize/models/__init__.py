@@ -1,6 +1,10 @@
-"""Model builders for every architecture in the project's seed documents.
+"""Model builders for every architecture in the project, and every custom layer, loss and metric.
 
-Every builder is here by name (``models.build_unet(...)``), and importing this package
+Every builder is here by name (``models.build_unet(...)``), and so is every custom layer
+and model class a Keras user reaches for (``models.FusionLayer``, ``models.AnnealedMean``,
+``models.BilinearUpsampling``, ``models.ExtractorInput``, ``models.ColorizationGAN``) and
+the custom losses and metrics (``models.RebalancedCrossEntropy``, ``models.AbAuC``, ...).
+Importing this package
 registers every custom layer, loss and metric of the project with Keras, so
 ``keras.saving.load_model("runs/x/best.keras")`` works right after ``import colorize.models``
 (a file saved under another Keras backend: ``load_model(path, compile=False)``, since a
@@ -110,14 +114,42 @@ def nonfinite_weights(model: keras.Model) -> list[str]:
 # import this package (gan builds its generator through build_model).
 from colorize import losses, metrics  # noqa: E402,F401
 from colorize.models import autoencoder, classification, colorizer, extractors, gan, naive, resnet, unet  # noqa: E402,F401
+from colorize.losses import L1, MSE, ColourWeightedLoss, RebalancedCrossEntropy  # noqa: E402,F401
+from colorize.metrics import AbAuC, AbMAE, ThresholdAccuracy  # noqa: E402,F401
 from colorize.models.autoencoder import build_vgg16_autoencoder  # noqa: E402,F401
 from colorize.models.classification import (  # noqa: E402,F401
+    AbQuantizer,
+    AnnealedMean,
+    BilinearUpsampling,
     build_classification_colorizer,
     build_regression_colorizer,
     with_annealed_mean,
 )
-from colorize.models.colorizer import build_decoder, build_encoder, build_fusion_colorizer  # noqa: E402,F401
-from colorize.models.gan import build_discriminator, build_gan  # noqa: E402,F401
+from colorize.models.colorizer import (  # noqa: E402,F401
+    FusionLayer,
+    build_decoder,
+    build_encoder,
+    build_fusion_colorizer,
+)
+from colorize.models.extractors import ExtractorInput  # noqa: E402,F401
+from colorize.models.gan import ColorizationGAN, build_discriminator, build_gan  # noqa: E402,F401
 from colorize.models.naive import build_naive_cnn  # noqa: E402,F401
 from colorize.models.resnet import build_resnet50_colorizer  # noqa: E402,F401
 from colorize.models.unet import build_unet, build_unet_classification, build_uvgg  # noqa: E402,F401
+
+#: Every public name: the builders, every custom layer and model class (as keras-hub exports its
+#: layers), and the custom losses and metrics, so ``colorize.models.FusionLayer`` works.
+__all__ = [
+    "MODELS", "build_model", "as_inference_model", "nonfinite_weights",
+    # builders
+    "build_classification_colorizer", "build_decoder", "build_discriminator", "build_encoder",
+    "build_fusion_colorizer", "build_gan", "build_naive_cnn", "build_regression_colorizer",
+    "build_resnet50_colorizer", "build_unet", "build_unet_classification", "build_uvgg",
+    "build_vgg16_autoencoder", "with_annealed_mean",
+    # custom layers and models
+    "AnnealedMean", "BilinearUpsampling", "ColorizationGAN", "ExtractorInput", "FusionLayer",
+    # the a*b* bins of the classification models (not a layer: the quantizer the layers and losses use)
+    "AbQuantizer",
+    # custom losses and metrics
+    "L1", "MSE", "ColourWeightedLoss", "RebalancedCrossEntropy", "AbAuC", "AbMAE", "ThresholdAccuracy",
+]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Seed 003: a CNN auto-encoder that also takes VGG16 features of the grayscale image."""
+"""The VGG16 auto-encoder (Nasrallah et al.): a CNN auto-encoder that also takes VGG16 features of the grayscale image."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def build_vgg16_autoencoder(
     extractor_input_size: int | None = None,
     extractor_weights=None,
 ) -> keras.Model:
-    """Build seed 003's auto-encoder with VGG16 features.
+    """Build the CNN auto-encoder with VGG16 features.
 
     A convolutional encoder (64, 128/s2, 256/s2, 512/s2) compresses L to 1/8 resolution;
     VGG16's convolutional features of the gray image (frozen, average-pooled to 512) are

@@ -1,4 +1,4 @@
-"""Seed 002: colorization as classification over quantized a*b* bins.
+"""Colorization as classification (Zhang et al. 2016) over quantized a*b* bins.
 
 * :func:`gamut_bins` computes the in-gamut bins of the a*b* plane on a grid of 10
   (bin centres at multiples of 10 that are the nearest centre of some displayable
@@ -11,7 +11,7 @@
   T -> 0 approaches the mode, T = 1 is the mean.
 * :func:`build_classification_colorizer` (softmax over the bins, layer ``ab_bins``) and
   :func:`build_regression_colorizer` (the same trunk with a 2-channel tanh head: the
-  seed's L2 baseline).
+  report's L2 baseline).
 """
 
 from __future__ import annotations
@@ -79,10 +79,10 @@ def annealed_mean(probabilities, centres, temperature: float = TEMPERATURE, log_
 
 @keras.saving.register_keras_serializable(package="colorize")
 class AnnealedMean(layers.Layer):
-    """Bin probabilities (..., Q) -> scaled a*b* (..., 2) by the annealed mean (seed 002).
+    """Bin probabilities (..., Q) -> scaled a*b* (..., 2) by the annealed mean (Zhang et al. 2016).
 
     ``f_T(z) = exp(log z / T) / sum(exp(log z / T))``, then the mean of the bin centres
-    under ``f_T``. T = 1 gives the mean, T -> 0 the mode; 0.38 is the seed's choice.
+    under ``f_T``. T = 1 gives the mean, T -> 0 the mode; 0.38 is Zhang et al.'s choice.
     ``log_prior`` (Q floats or None) shifts the distribution first (:func:`rebalancing_prior`).
     """
 
@@ -164,7 +164,7 @@ def _trunk(l_input, width: float, dropout: float):
 def build_classification_colorizer(
     image_size: int | None = 128, width: float = 1.0, dropout: float = 0.1, grid: int = GRID
 ) -> keras.Model:
-    """Seed 002's classification network: L -> softmax over the in-gamut ab bins at 1/4 resolution.
+    """The classification network (Zhang et al. 2016): L -> softmax over the in-gamut ab bins at 1/4 resolution.
 
     The output layer is ``ab_bins`` (float32). Train with
     ``colorize.losses.RebalancedCrossEntropy``; for inference,
@@ -179,7 +179,7 @@ def build_classification_colorizer(
 
 
 def build_regression_colorizer(image_size: int | None = 128, width: float = 1.0, dropout: float = 0.1) -> keras.Model:
-    """Seed 002's L2 baseline: the classification trunk with a 2-channel tanh head."""
+    """The L2 regression baseline: the classification trunk with a 2-channel tanh head."""
     l_input = keras.Input((image_size, image_size, 1), name="l_input")
     x = _trunk(l_input, width, dropout)
     x = layers.Conv2D(2, 1, activation="tanh", name="ab_quarter", dtype="float32")(x)

@@ -1,10 +1,13 @@
-"""Seed 001: encoder + global feature extractor + fusion layer + decoder.
+"""The fusion colorizer: encoder + global feature extractor + fusion layer + decoder.
+
+Iizuka et al. (2016)'s fusion of local and global features, with the VGGFace descriptor
+as the global extractor as in Haque & Tokey's portrait paper.
 
     l_input (H, W, 1) --encoder--> (H/8, W/8, 256) --+
                                                        FusionLayer -> 1x1 conv 256 -> decoder -> ab (H, W, 2)
     l_input --ExtractorInput--> frozen extractor ----+   (vector tiled over the grid)
 
-Tables I-III of the seed give the layers; batch normalization follows every
+Tables I-III of Haque & Tokey give the layers; batch normalization follows every
 convolution (its section F). With ``embedding_input=True`` the model takes the
 extractor's vector as a second input, ``embedding``, instead of running the frozen
 extractor at every step (a frozen extractor's output never changes, so it can be
@@ -38,7 +41,7 @@ def _conv_bn_relu(x, filters, kernel, strides, name):
 
 
 def build_encoder(l_input, width: float = 1.0):
-    """Seed 001's encoder: 3x3 convs 64/s2, 128/s2, 256/s2, 512, 256 -> (H/8, W/8, 256 * width)."""
+    """The fusion colorizer's encoder: 3x3 convs 64/s2, 128/s2, 256/s2, 512, 256 -> (H/8, W/8, 256 * width)."""
     x = l_input
     for index, (filters, stride) in enumerate(ENCODER, start=1):
         x = _conv_bn_relu(x, _scaled(filters, width), 3, stride, f"encoder{index}")
@@ -47,7 +50,7 @@ def build_encoder(l_input, width: float = 1.0):
 
 @keras.saving.register_keras_serializable(package="colorize")
 class FusionLayer(layers.Layer):
-    """Tile a global vector over a feature grid and concatenate it (seed 001, Table II).
+    """Tile a global vector over a feature grid and concatenate it (Haque & Tokey, Table II; Iizuka et al.'s fusion layer).
 
     Inputs ``[features (B, h, w, C), vector (B, D)]`` -> ``(B, h, w, C + D)``.
     """
@@ -66,7 +69,7 @@ class FusionLayer(layers.Layer):
 
 
 def build_decoder(x, width: float = 1.0):
-    """Seed 001's decoder: up, 128, 64, up, 32, 16, 2 x (2x2) tanh, up -> ``ab_output``."""
+    """The fusion colorizer's decoder: up, 128, 64, up, 32, 16, 2 x (2x2) tanh, up -> ``ab_output``."""
     ups = 0
     convs = 0
     for item in DECODER:
@@ -88,13 +91,13 @@ def build_fusion_colorizer(
     extractor_input_size: int | None = None,
     extractor_weights=None,
 ) -> keras.Model:
-    """Build seed 001's colorizer with a global feature extractor chosen by name.
+    """Build the fusion colorizer with a global feature extractor chosen by name.
 
     Args:
         extractor: "vggface", "vgg19", "inception_resnet_v2" or "none".
         image_size: the colorizer's input size (any multiple of 8; None for any size).
         width: multiplies every filter count of the encoder, fusion and decoder (1.0 =
-            the seed's widths; smaller for quick experiments and tests).
+            the paper's widths; smaller for quick experiments and tests).
         embedding_input: take the extractor's vector as a second input ``embedding``
             instead of running the frozen extractor (training on cached embeddings).
         extractor_input_size: override the extractor's own input size (tests only:

@@ -1,4 +1,4 @@
-"""Global feature extractors (seed 001): a registry of frozen image classifiers.
+"""Global feature extractors (of the fusion colorizer): a registry of frozen image classifiers.
 
 Each entry knows its input size, its own preprocessing, its output vector and the
 official weight file. The extractor sees the grayscale L of the colorizer's input,
@@ -30,6 +30,7 @@ from typing import Callable
 import keras
 from keras import layers, ops
 
+from colorize import errors
 from colorize.errors import WeightsNotFoundError
 
 # BGR means of the VGGFace training set (keras-vggface, version 1) and of ImageNet (caffe).
@@ -59,7 +60,7 @@ def build_vggface(input_size: int = 224, include_top: bool = True, name: str = "
 
     Args:
         input_size: input height/width (224 for the published weights).
-        include_top: keep fc6 / fc7 / fc8 (the 2622-way softmax the seed uses).
+        include_top: keep fc6 / fc7 / fc8 (the 2622-way softmax the fusion paper uses).
 
     Returns:
         ``keras.Model`` named "vggface": (S, S, 3) BGR-minus-means -> (2622,).
@@ -102,7 +103,7 @@ def _vgg16(input_size: int = 224, include_top: bool = True, name: str = "vgg16")
 EXTRACTORS: dict[str, Extractor] = {
     "vggface": Extractor(
         "vggface", 224, 2622, "vggface", {"vggface": "rcmalli_vggface_tf_vgg16.h5"}, build_vggface,
-        "VGGFace (VGG16, 2622 identities), seed 001's descriptor",
+        "VGGFace (VGG16, 2622 identities), the fusion paper's descriptor",
     ),
     "vgg19": Extractor(
         "vgg19", 224, 1000, "caffe", {"imagenet": "vgg19_weights_tf_dim_ordering_tf_kernels.h5"}, _vgg19,
@@ -116,7 +117,7 @@ EXTRACTORS: dict[str, Extractor] = {
     "none": Extractor("none", 0, 0, "none", {}, None, "no global branch"),
 }  # fmt: skip
 
-# Not a global extractor of seed 001, but the same machinery serves seed 003's VGG16 features.
+# Not a global extractor of the fusion colorizer, but the same machinery serves the VGG16 auto-encoder's features.
 VGG16 = Extractor(
     "vgg16", 224, 1000, "caffe", {"imagenet": "vgg16_weights_tf_dim_ordering_tf_kernels.h5"}, _vgg16,
     "VGG16 ImageNet classifier",
@@ -266,8 +267,7 @@ def load_extractor_weights(model: keras.Model, extractor: str, weights: str | os
         else:
             target.load_weights(path, by_name=True, skip_mismatch="notop" in path.name)
     except (OSError, ValueError, KeyError) as error:
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ValueError(f"could not load {spec.name} weights from {path}: {first[:200]}") from None
+        raise ValueError(f"could not load {spec.name} weights from {path}: {errors.one_line(error)}") from None
     return model
 
 

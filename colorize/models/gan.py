@@ -1,4 +1,6 @@
-"""Seed 004's GAN: a colorizer (generator) trained against a discriminator on L+ab images.
+"""The GAN of the DigiFace report (Chung et al.): a colorizer trained against a discriminator.
+
+The generator colorizes L; the discriminator judges L+ab images.
 
 Generator loss = binary cross-entropy of the discriminator's verdict on generated
 images against "real" + ``l2_weight`` (0.1, the report's lambda) x L2 to the true ab.
@@ -275,7 +277,7 @@ def build_gan(
     alternate_every: int = 100,
     **generator_options,
 ) -> ColorizationGAN:
-    """Seed 004's GAN: a registered colorizer as generator (ResNet-50 by default) + a CNN discriminator.
+    """The DigiFace report's GAN: a registered colorizer as generator (ResNet-50 by default) + a CNN discriminator.
 
     Args:
         image_size: image height/width.

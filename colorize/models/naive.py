@@ -1,4 +1,4 @@
-"""Seed 004's naive CNN: an encoder-decoder with dense layers at the bottleneck."""
+"""The naive CNN (the DigiFace report, Chung et al.): an encoder-decoder with dense layers at the bottleneck."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from keras import layers
 
 
 def build_naive_cnn(image_size: int = 128, width: float = 1.0, dense_units: int = 256) -> keras.Model:
-    """Build seed 004's "naive" CNN.
+    """Build the DigiFace report's "naive" CNN.
 
     Convolutions extract features from L (batch normalization between every two
     convolutions, as the report found against overfitting), fully connected layers at the

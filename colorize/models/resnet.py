@@ -1,4 +1,4 @@
-"""Seed 004's ResNet-50 colorizer: a ResNet-50 encoder and a convolutional decoder."""
+"""The ResNet-50 colorizer (the DigiFace report, Chung et al.): a ResNet-50 encoder and a convolutional decoder."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ RESNET50_NOTOP = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
 def build_resnet50_colorizer(image_size: int = 128, decoder_width: float = 1.0, encoder_weights=None) -> keras.Model:
-    """Build seed 004's model: ResNet-50 features (2048 x H/32 x W/32) decoded to ab.
+    """Build the ResNet-50 colorizer: ResNet-50 features (2048 x H/32 x W/32) decoded to ab.
 
     The gray image (L as sRGB gray, three channels, caffe preprocessing) feeds
     ``keras.applications.ResNet50`` without its classifier (2048 4x4 features at 128 px,

@@ -1,4 +1,4 @@
-"""Seed 000: U-Net, and uVGG-net (U-Net with a frozen VGG19 branch at the bottleneck)."""
+"""U-Net, and uVGG-net (U-Net with a frozen VGG19 branch at the bottleneck)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from keras import layers
 
 
 def conv_block(x, filters: int, name: str, batch_norm: bool = True):
-    """Two 3x3 convolutions with ReLU (seed 000's convolutional block), optional batch norm."""
+    """Two 3x3 convolutions with ReLU (the U-Net / uVGG-net poster's convolutional block), optional batch norm."""
     for index in (1, 2):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=not batch_norm, name=f"{name}_conv{index}")(x)
         if batch_norm:
@@ -24,12 +24,12 @@ def build_unet(
     bottleneck_features=None,
     name: str = "unet",
 ) -> keras.Model:
-    """Build seed 000's U-Net: L (scaled) -> ab (scaled, tanh).
+    """Build the U-Net: L (scaled) -> ab (scaled, tanh).
 
     Encoder blocks of two 3x3 conv + ReLU with ``base_filters * 2**level`` filters and
     2x2 max pooling, a bottleneck block, and a decoder of 2x2 transposed convolutions
     whose output is concatenated with the encoder block of the same level (found by
-    name, ``encoder{level}_relu2``). The seed leaves widths open: ``base_filters=32``
+    name, ``encoder{level}_relu2``). The poster leaves widths open: ``base_filters=32``
     and ``depth=4`` (16x downsampling) are our defaults, sized for CPU training at
     128 px; batch normalization after each convolution is on by default (it trains
     faster and more stably; ``batch_norm=False`` gives the poster's plain blocks).
@@ -107,11 +107,11 @@ def build_unet_classification(
     grid: int = 10,
     name: str = "unet_classification",
 ) -> keras.Model:
-    """The U-Net trunk with seed 002's head: a softmax over the in-gamut a*b* bins.
+    """The U-Net trunk with the classification head (Zhang et al. 2016): a softmax over the in-gamut a*b* bins.
 
-    Seed 002 (Zhang et al.) cures the brown average of L1/L2 regression by predicting
+    Zhang et al. (2016) cure the brown average of L1/L2 regression by predicting
     a distribution over quantized a*b* and decoding it by the annealed mean; here that
-    head sits on seed 000's U-Net, which is fast on a CPU and keeps edges through its
+    head sits on the U-Net, which is fast on a CPU and keeps edges through its
     skips. The bins are predicted at ``1 / 2**output_level`` of the input resolution
     (half by default: the a*b* of a photo varies slowly, and the loss is 4x cheaper),
     the output layer is ``ab_bins`` (float32). Train with
@@ -138,7 +138,7 @@ def build_uvgg(
     extractor_weights=None,
     name: str = "uvgg",
 ) -> keras.Model:
-    """Build seed 000's uVGG-net: the U-Net with a frozen VGG19 branch at the bottleneck.
+    """Build the uVGG-net: the U-Net with a frozen VGG19 branch at the bottleneck.
 
     VGG19 (without its classifier) sees the gray image at 224 x 224; its last
     convolutional features are average-pooled to a 512-vector that is tiled over the

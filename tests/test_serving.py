@@ -1,6 +1,7 @@
 """`colorize serve`: the API through Starlette's test client, and the page in headless Chromium."""
 
 import io
+import json
 import tempfile
 import threading
 import warnings
@@ -18,16 +19,9 @@ pytest.importorskip("httpx")
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    """A tiny U-Net, saved as .keras (fixed 32 px input: served at any size like predict does)."""
-    import keras
-
-    from colorize import models
-
-    keras.utils.set_random_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    models.build_model("unet", image_size=32, base_filters=4).save(path)
-    return path
+def model_path(unet_path):
+    """The page serves a tiny U-Net (conftest's ``unet_path``)."""
+    return unet_path
 
 
 def _test_client(app):
@@ -353,3 +347,248 @@ def test_the_bundled_model_offers_its_presets_and_each_strength_gives_other_colo
         calm, strong = (_post(bundled, photo, strength=value) for value in ("0", "1"))
         assert calm.status_code == strong.status_code == 200
         assert calm.content != strong.content
+
+
+@pytest.fixture(scope="module")
+def guarded(model_path):
+    """The app as `colorize serve` makes it on 127.0.0.1:8000."""
+    from colorize import serving
+
+    app = serving.create_app(model_path, max_upload_mb=1.5, allowed_hosts=[*serving.LOOPBACK_HOSTS])
+    with _test_client(app) as client:
+        client.base_url = "http://127.0.0.1:8000"
+        yield client
+
+
+EVIL = "http://evil.example"
+
+
+def _no_model_calls(monkeypatch):
+    from colorize import inference
+
+    def never(*args, **kwargs):
+        raise AssertionError("the photo was colorized")
+
+    monkeypatch.setattr(inference, "colorize_bytes", never)
+
+
+def _png_header_only(width, height):
+    """A PNG whose header says width x height, with a few bytes of data: a pixel bomb."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 4096, 9))
+            + chunk(b"IEND", b""))  # fmt: skip
+
+
+async def _call(app, scope, receive):
+    """Run one ASGI request; (status, JSON body or None)."""
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, (json.loads(body) if body.startswith(b"{") else None)
+
+
+def _scope(body_length):
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+            "path": "/api/colorize", "raw_path": b"/api/colorize", "query_string": b"", "root_path": "",
+            "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
+            "headers": [(b"host", b"127.0.0.1:8000"), (b"content-length", str(body_length).encode()),
+                        (b"content-type", b"multipart/form-data; boundary=xyz")]}  # fmt: skip
+
+
+def _multipart(data=b"GIF89a", boundary="xyz"):
+    return (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="p.png"\r\n\r\n'.encode()
+            + data + f"\r\n--{boundary}--\r\n".encode())  # fmt: skip
+
+
+def test_cross_origin_posts_are_refused_unless_allowed(guarded, model_path, monkeypatch):
+    from colorize import serving
+
+    photo = _encoded(make_portrait_like(32))
+    own = guarded.post("/api/colorize", files={"image": ("p.png", photo)}, headers={"Origin": "http://127.0.0.1:8000"})
+    assert own.status_code == 200, own.text
+    _no_model_calls(monkeypatch)
+    for origin in (EVIL, "null", "http://127.0.0.1:9999"):
+        response = guarded.post("/api/colorize", files={"image": ("p.png", photo)}, headers={"Origin": origin})
+        assert response.status_code == 403 and "--allow-origin" in response.json()["error"], origin
+    monkeypatch.undo()
+    app = serving.create_app(model_path, allow_origins=["http://localhost:3000"])
+    with _test_client(app) as client:
+        allowed = client.post("/api/colorize", files={"image": ("p.png", photo)},
+                              headers={"Origin": "http://localhost:3000"})  # fmt: skip
+        other = client.post("/api/colorize", files={"image": ("p.png", photo)}, headers={"Origin": EVIL})
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert other.status_code == 403
+
+
+def test_a_rebinding_host_header_is_refused_on_loopback(guarded, monkeypatch):
+    photo = _encoded(make_portrait_like(32))
+    for host in ("localhost:8000", "127.0.0.1", "[::1]:8000"):
+        assert guarded.get("/api/health", headers={"Host": host}).status_code == 200, host
+    _no_model_calls(monkeypatch)
+    for path in ("/", "/api/health"):
+        assert guarded.get(path, headers={"Host": "evil.example"}).status_code == 400
+    response = guarded.post("/api/colorize", files={"image": ("p.png", photo)}, headers={"Host": "evil.example:8000"})
+    assert response.status_code == 400
+
+
+def test_serve_passes_loopback_hosts_and_the_allowed_origins(model_path, monkeypatch):
+    from colorize import serving
+
+    seen = {}
+
+    def create_app(model, **options):
+        seen[options.get("allowed_hosts") and "loopback" or "any"] = options
+        raise ValueError("stopped here")
+
+    monkeypatch.setattr(serving, "create_app", create_app)
+    runner = CliRunner()
+    runner.invoke(main, ["serve", "--model", str(model_path), "--port", "0", "--allow-origin", "http://localhost:3000/"])
+    runner.invoke(main, ["serve", "--model", str(model_path), "--port", "0", "--host", "0.0.0.0"])
+    assert set(seen["loopback"]["allowed_hosts"]) >= {"127.0.0.1", "localhost"}
+    assert seen["loopback"]["allow_origins"] == ["http://localhost:3000"]
+    assert seen["any"]["allowed_hosts"] is None  # on a network address: the user chose who can reach it
+    bad = runner.invoke(main, ["serve", "--model", str(model_path), "--allow-origin", "evil.example"])
+    assert bad.exit_code == 2 and "--allow-origin" in bad.output
+
+
+def test_a_pixel_bomb_is_refused_415_from_its_header(guarded, monkeypatch):
+    from colorize import serving
+
+    bomb = _png_header_only(17000, 17000)
+    assert len(bomb) < 1000
+    _no_model_calls(monkeypatch)
+    response = _post(guarded, bomb, "bomb.png")
+    assert response.status_code == 415 and "289 megapixels" in response.json()["error"]
+    assert serving.pixel_limit(available=100_000_000) == 10_000_000  # sized to the memory (0.8 / 8 bytes)
+    assert serving.pixel_limit(available=10**12) == serving.MAX_PIXELS
+    assert guarded.get("/api/health").json()["max_megapixels"] <= serving.MAX_PIXELS / 1e6
+
+
+def test_a_full_queue_and_too_many_bodies_are_refused_before_reading(model_path):
+    import asyncio
+
+    from colorize import serving
+
+    async def scenario(app, stalled_count, length):
+        never = asyncio.Event()
+
+        async def stalled():  # a client that is sending its body slowly
+            await never.wait()
+
+        async def unread():
+            raise AssertionError("the body was read")
+
+        tasks = [asyncio.ensure_future(_call(app, _scope(length), stalled)) for _ in range(stalled_count)]
+        await asyncio.sleep(0)
+        try:
+            return await _call(app, _scope(length), unread)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    queue_of_two = serving.create_app(model_path, max_waiting=2)
+    status, body = asyncio.run(scenario(queue_of_two, 2, 1000))
+    assert status == 503 and "2 photos are already waiting" in body["error"]
+    bodies = serving.create_app(model_path, max_upload_mb=1)  # at most 4 x 1 MB of bodies held
+    status, body = asyncio.run(scenario(bodies, serving.HELD_UPLOADS, 900_000))
+    assert status == 503 and "uploads are being received" in body["error"]
+
+
+def test_a_photo_whose_client_has_gone_is_not_colorized(model_path, monkeypatch):
+    import asyncio
+    import threading
+
+    from colorize import inference, serving
+
+    release, calls = threading.Event(), []
+
+    def slow(data, *args, **kwargs):
+        calls.append(data)
+        release.wait(60)
+        return b"png"
+
+    monkeypatch.setattr(inference, "colorize_bytes", slow)
+    app = serving.create_app(model_path)
+    first_body, gone_body = _multipart(_encoded(make_portrait_like(32))), _multipart(_encoded(make_portrait_like(48)))
+
+    def client(body, then_disconnect):
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive():
+            if messages:
+                return messages.pop(0)
+            if then_disconnect:
+                return {"type": "http.disconnect"}
+            await asyncio.Event().wait()  # connected, waiting for the answer
+
+        return receive
+
+    async def scenario():
+        first = asyncio.ensure_future(_call(app, _scope(len(first_body)), client(first_body, False)))
+        while not calls:  # the first photo is in the model
+            await asyncio.sleep(0.01)
+        gone = await _call(app, _scope(len(gone_body)), client(gone_body, True))
+        release.set()
+        return await first, gone
+
+    (first_status, _), (gone_status, _) = asyncio.run(scenario())
+    assert first_status == 200 and gone_status == 499
+    assert len(calls) == 1  # the photo of the client that had gone never reached the model
+
+
+def test_a_stalled_request_head_is_closed_and_connections_are_limited():
+    import socket
+    import threading
+
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from colorize import serving
+
+    config = serving.server_config(Starlette(), header_timeout=0.5)
+    assert config.limit_concurrency == serving.MAX_CONNECTIONS and config.timeout_keep_alive == 5
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(listener.getsockname(), timeout=60) as connection:
+            connection.sendall(b"POST /api/colorize HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-")  # and stalls
+            assert connection.recv(1024) == b""  # closed by the server (the 60 s timeout would raise)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_every_response_carries_the_security_headers(guarded):
+    responses = [
+        guarded.get("/"), guarded.get("/api/health"), guarded.get("/static/app.js"), guarded.get("/nothing"),
+        guarded.get("/api/colorize"), guarded.get("/", headers={"Host": "evil.example"}),
+        guarded.post("/api/colorize", files={"image": ("p.png", b"x")}, headers={"Origin": EVIL}),
+        _post(guarded, b"just text", "notes.txt"),
+    ]  # fmt: skip
+    for response in responses:
+        assert response.headers["x-content-type-options"] == "nosniff", response.url
+        policy = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy, response.url
+
+
+def test_404_and_405_are_json_errors(guarded):
+    for method, path, status in [("GET", "/api/colorize", 405), ("OPTIONS", "/api/colorize", 405),
+                                 ("GET", "/nonexistent", 404), ("GET", "/static/missing.js", 404)]:  # fmt: skip
+        response = guarded.request(method, path)
+        assert response.status_code == status, (method, path)
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["error"], (method, path)
+    assert "use POST" in guarded.get("/api/colorize").json()["error"]

@@ -1,0 +1,61 @@
+"""colorize.config: TrainConfig's checks and the YAML/JSON config file."""
+
+import pytest
+from click.testing import CliRunner
+
+from colorize.cli import main
+from conftest import one_line_error, tiny_train_args
+
+
+def test_bad_learning_rates_are_refused(image_folder, tmp_path):
+    from colorize.config import TrainConfig
+
+    for value in ("nan", "inf", "1e30", "-1"):
+        result = CliRunner().invoke(main, tiny_train_args(image_folder, tmp_path / "r", "--learning-rate", value))
+        assert "--learning-rate" in one_line_error(result, code=2)
+    for value in (float("nan"), float("inf"), 1e30, -5, 0, "abc"):
+        with pytest.raises(ValueError, match="learning_rate"):
+            TrainConfig(data="x", learning_rate=value)
+    for value in (0, -0.1, 1.5, float("nan"), "abc"):
+        with pytest.raises(ValueError, match="rebalance"):
+            TrainConfig(data="x", rebalance=value)
+    result = CliRunner().invoke(main, tiny_train_args(image_folder, tmp_path / "r", "--rebalance", "0"))
+    assert "--rebalance" in one_line_error(result, code=2)
+    settings = tmp_path / "s.yaml"
+    settings.write_text("learning_rate: -5\n")
+    result = CliRunner().invoke(main, ["train", str(image_folder), "--config", str(settings), "-o", str(tmp_path / "r")])
+    assert "learning_rate" in one_line_error(result)
+    assert not (tmp_path / "r").exists()
+
+
+def test_yaml_syntax_error_names_file_and_line(image_folder, tmp_path):
+    settings = tmp_path / "s.yaml"
+    settings.write_text("epochs: [1\n  image_size: : 32\n")
+    result = CliRunner().invoke(main, ["train", str(image_folder), "--config", str(settings)])
+    output = one_line_error(result)
+    assert "s.yaml" in output and "line" in output
+
+
+@pytest.mark.parametrize("key", ["augment", "mixed_precision", "jit", "cache_embeddings"])
+@pytest.mark.parametrize("value", ["no", "false", 1])
+def test_yaml_booleans_are_type_checked(key, value):
+    from colorize.config import TrainConfig
+
+    with pytest.raises(ValueError, match=f"{key} must be true or false. Received: {key}={value!r}"):
+        TrainConfig.from_dict({"data": "x", key: value})
+
+
+def test_a_quoted_no_in_yaml_is_a_one_line_error(image_folder, tmp_path):
+    settings = tmp_path / "s.yaml"
+    settings.write_text('augment: "no"\n')
+    result = CliRunner().invoke(main, ["train", str(image_folder), "--config", str(settings), "-o", str(tmp_path / "r")])
+    assert "augment must be true or false" in one_line_error(result)
+    assert not (tmp_path / "r").exists()
+
+
+def test_seed_bound_says_zero():
+    from colorize.config import TrainConfig
+
+    assert TrainConfig(data="x", seed=0).seed == 0
+    with pytest.raises(ValueError, match=r"seed must be at least 0\. Received: seed=-5"):
+        TrainConfig(data="x", seed=-5)
