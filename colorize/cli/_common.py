@@ -101,7 +101,7 @@ def select_backend(ctx, param, value) -> None:
     if value is None:
         return
     if importlib.util.find_spec(value) is None:
-        extra = {"tensorflow": ""}.get(value, f"[{value}]")
+        extra = f"[{value}]"
         raise click.BadParameter(f"{value} is not installed (pip install colorize-keras{extra})", param_hint="--backend")
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != value:
         raise click.BadParameter(
@@ -130,8 +130,21 @@ def load_keras() -> None:
     Keras imports TensorFlow itself where it needs it (e.g. ``keras.utils.set_random_seed``
     where TensorFlow is installed), always after its own backend: some native libraries
     (PyTorch's Triton with TensorFlow 2.21) crash when TensorFlow is loaded first.
+
+    Raises:
+        click.ClickException: Keras or its backend is not installed (the base install runs
+            ``.onnx`` models only); one line naming the extra to install.
     """
-    import keras  # noqa: F401
+    try:
+        import keras  # noqa: F401
+    except ImportError as error:
+        backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+        missing = error.name or "keras"
+        raise click.ClickException(
+            f"this needs Keras with a backend ({missing} is not installed): "
+            f"pip install 'colorize-keras[{backend if backend in ('tensorflow', 'jax', 'torch') else 'tensorflow'}]'"
+            " (predict, serve and evaluate run .onnx models and the bundled default without it)"
+        ) from None
 
 
 def echo_table(rows, headers):

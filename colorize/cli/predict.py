@@ -14,7 +14,7 @@ from colorize.cli._common import handle_errors, load_keras, precision_option, vi
                    "single input. Default: beside each input.")
 @click.option("--model", default="default", show_default=True,
               help="'default', 'natural' or 'vivid' (the bundled model's presets, see `colorize models`), "
-                   "a .keras file, or a training run directory.")
+                   "an .onnx file (run by ONNX Runtime, as the presets are), a .keras file, or a training run directory.")
 @click.option("--render-size", type=click.IntRange(min=32),
               help="Long side (px) the model works at: larger = finer colour detail, slower. "
                    "Default 256 (or the model's training size if larger); fixed-size models ignore it.")
@@ -51,15 +51,16 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, s
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from colorize import inference, runtime, saving
+    from colorize import inference, runtime
 
-    # Mistakes found in a moment are told at once; then Keras and its backend (seconds to import)
-    # and the model load in the background while the photos are found and decoded.
+    # Mistakes found in a moment are told at once; then the model (ONNX Runtime, or Keras and its
+    # backend: seconds to import) loads in the background while the photos are found and decoded.
     inference.check_output(output, single=len(paths) == 1 and not paths[0].is_dir())
-    saving.resolve_model_path(model)
+    keras_model = runtime.runs_on_keras(model)
 
     def load():
-        load_keras()
+        if keras_model:
+            load_keras()
         return runtime.load_runner(model, precision, strength)
 
     with ThreadPoolExecutor(1, thread_name_prefix="colorize-load") as loader:
