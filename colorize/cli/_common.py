@@ -143,7 +143,7 @@ def load_keras() -> None:
         raise click.ClickException(
             f"this needs Keras with a backend ({missing} is not installed): "
             f"pip install 'colorize-keras[{backend if backend in ('tensorflow', 'jax', 'torch') else 'tensorflow'}]'"
-            " (predict, serve and evaluate run .onnx models and the bundled default without it)"
+            " (predict and serve run .onnx models and the bundled default without it)"
         ) from None
 
 
