@@ -501,6 +501,32 @@ def _plan(paths: list[Path], output: Path | None, suffix: str, compare: bool, ov
     return jobs
 
 
+def shard_of(keys: list[str], shard: tuple[int, int]) -> set[str]:
+    """The keys in share ``k`` of ``n`` (``shard = (k, n)``, 1 <= k <= n): every n-th of the sorted
+    keys from the k-th on. The same listing always gives the same shares, they never overlap,
+    and together they hold every key once (Slurm arrays, Kubernetes indexed jobs).
+
+    Raises:
+        ValueError: k outside 1..n.
+
+    Example:
+        >>> sorted(shard_of(["c", "a", "b", "d"], (2, 2)))
+        ['b', 'd']
+    """
+    index, count = shard
+    if not 1 <= index <= count:
+        raise ValueError(f"shard must be K/N with 1 <= K <= N. Received: shard={index}/{count}")
+    return {key for position, key in enumerate(sorted(set(keys))) if position % count == index - 1}
+
+
+def _keep_shard(jobs: list, result: "PredictResult", shard: tuple[int, int]) -> list:
+    """The jobs (and the kept outputs and failures in ``result``) of one shard of the sorted input files."""
+    mine = shard_of([_key(path) for path, _ in [*jobs, *result.skipped, *result.failed]], shard)
+    result.skipped[:] = [item for item in result.skipped if _key(item[0]) in mine]
+    result.failed[:] = [item for item in result.failed if _key(item[0]) in mine]
+    return [job for job in jobs if _key(job[0]) in mine]
+
+
 def _key(path: Path) -> str:
     return os.path.normcase(os.path.abspath(path))
 
@@ -593,6 +619,7 @@ def colorize_files(
     progress: bool = False,
     precision: str = "float32",
     strength: float | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> PredictResult:
     """Colorize image files and folders (searched recursively), one PNG per input.
 
@@ -622,6 +649,8 @@ def colorize_files(
         progress: show a tqdm progress bar on stderr.
         precision: "float32", "bfloat16" or "auto" (see :func:`colorize_image`).
         strength: colour strength in [0, 1] (see :func:`colorize_image`).
+        shard: ``(k, n)``: only the k-th of n shares of the inputs (1 <= k <= n; see
+            :func:`shard_of`), for n processes or batch jobs that split one folder.
 
     Returns:
         A :class:`PredictResult` with written, skipped (existing output), failed
@@ -653,6 +682,8 @@ def colorize_files(
         saving.resolve_model_path(model or "default")  # a wrong name fails now, before any work
     result = PredictResult()
     jobs = _plan(paths, output_dir, suffix, compare, overwrite, result)
+    if shard is not None:
+        jobs = _keep_shard(jobs, result, shard)
     if not jobs:
         return result
     in_order = list(jobs)

@@ -142,3 +142,20 @@ def test_models_lists_the_presets_and_the_families():
     assert result.exit_code == 0
     for name in [*registry.PRESETS, *registry.MODELS]:
         assert f"  {name} " in result.output
+
+
+def test_shards_split_a_folder_once_and_stably(tmp_path, image_folder):
+    from colorize import inference
+
+    written = []
+    for index in (1, 2, 3):
+        result = _invoke("predict", image_folder, "-o", tmp_path / "out", "--shard", f"{index}/3")
+        assert result.exit_code == 0, result.output
+        written.append(sorted(path.name for path in (tmp_path / "out").glob("*.png") if path.name not in
+                              {name for names in written for name in names}))  # fmt: skip
+    assert [len(names) for names in written] == [2, 2, 2]
+    assert sorted(name for names in written for name in names) == sorted(
+        f"{path.stem}_colorized.png" for path in image_folder.iterdir())
+    assert inference.shard_of(["c", "a", "b", "d"], (1, 2)) == {"a", "c"}
+    refused = _invoke("predict", image_folder, "-o", tmp_path / "out", "--shard", "4/3")
+    assert refused.exit_code == 2 and "1 <= K <= N" in refused.output

@@ -96,6 +96,23 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+class ShardType(click.ParamType):
+    """``--shard K/N``: (K, N) with 1 <= K <= N."""
+
+    name = "K/N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            index, count = (int(part) for part in str(value).split("/"))
+        except ValueError:
+            self.fail(f"expected K/N, e.g. 1/4; Received: {value!r}", param, ctx)
+        if not 1 <= index <= count:
+            self.fail(f"expected 1 <= K <= N; Received: {value!r}", param, ctx)
+        return index, count
+
+
 def select_backend(ctx, param, value) -> None:
     """Click callback of ``--backend``: set KERAS_BACKEND before Keras is imported."""
     if value is None:
