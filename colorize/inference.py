@@ -267,7 +267,7 @@ def colorize_image(
     Args:
         image: a file path, or an array (H, W), (H, W, 3) or (H, W, 4) of uint8,
             uint16 or float in [0, 1]. Colour input is turned gray first.
-        model: a loaded model (from :func:`colorize.saving.load_model`), "default", a ``.keras`` path,
+        model: a loaded model (from :func:`colorize.saving.load_model`), "default", an ``.onnx`` or ``.keras`` path,
             a run directory, or None for the bundled default.
         render_size: the long side, in pixels, at which the model sees the photo
             (bigger: more colour detail, slower). Default 256, or the model's
@@ -320,7 +320,7 @@ def colorize_bytes(
 
     Args:
         data: the bytes of an image file (JPEG, PNG, TIFF, WebP, BMP ...).
-        model: a loaded model or :class:`~colorize.runtime.Runner`, "default", a ``.keras`` path, a run
+        model: a loaded model or :class:`~colorize.runtime.Runner`, "default", an ``.onnx`` or ``.keras`` path, a run
             directory, or None for the bundled default.
         render_size: the model's working long side (see :func:`colorize_image`).
         name: what error messages call the data.
@@ -637,7 +637,7 @@ def colorize_files(
         paths: image files and folders.
         output_dir: None (each output beside its input), a folder (keeping the
             sub-folders of searched folders), or, for a single input file, a file name.
-        model: a loaded model, a :class:`~colorize.runtime.Runner`, "default", a ``.keras`` path, a run
+        model: a loaded model, a :class:`~colorize.runtime.Runner`, "default", an ``.onnx`` or ``.keras`` path, a run
             directory, None for the bundled default, or a ``concurrent.futures.Future``
             giving one of these (loaded by the caller while the first photos decode).
         suffix: added to each output's stem (``photo.jpg`` -> ``photo_colorized.png``;
@@ -669,8 +669,6 @@ def colorize_files(
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from tqdm import tqdm
-
     paths = [Path(p) for p in paths]
     output_dir = Path(output_dir) if output_dir is not None else None
     single = len(paths) == 1 and not paths[0].is_dir()
@@ -679,7 +677,7 @@ def colorize_files(
     check_output(output_dir, single)
     precision = runtime.resolve_precision(precision)
     if isinstance(model, (str, os.PathLike)) or model is None:
-        saving.resolve_model_path(model or "default")  # a wrong name fails now, before any work
+        saving.resolve_model_path(model or "default", onnx=True)  # a wrong name fails now, before any work
     result = PredictResult()
     jobs = _plan(paths, output_dir, suffix, compare, overwrite, result)
     if shard is not None:
@@ -741,7 +739,7 @@ def colorize_files(
         runner = loading.result()
         if render_size and runner.fixed_size:
             log.warning("this model only works at %d x %d; render size %d ignored", runner.fixed_size, runner.fixed_size, render_size)
-        with tqdm(total=len(jobs), desc="colorize", unit="img", disable=not progress or None, leave=False) as bar:
+        with _progress_bar(len(jobs), progress) as bar:
             for index in range(len(batches)):
                 current, upcoming = upcoming, (submit(batches[index + 1]) if index + 1 < len(batches) else [])
                 ready = []
@@ -780,6 +778,19 @@ def colorize_files(
             pool.shutdown(wait=True, cancel_futures=True)
     _in_input_order(result, in_order, start)
     return result
+
+
+def _progress_bar(total: int, progress: bool):
+    """A tqdm bar on stderr for a run of several photos; for one photo (or none asked) a silent
+    stand-in, and tqdm (a tenth of a second to import) is not imported."""
+    if progress and total > 1:
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc="colorize", unit="img", disable=None, leave=False)
+    import contextlib
+    import types
+
+    return contextlib.nullcontext(types.SimpleNamespace(update=lambda count=1: None))
 
 
 def _one_line(error: BaseException) -> str:

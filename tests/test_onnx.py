@@ -146,3 +146,21 @@ def test_a_command_that_needs_keras_names_the_extra_to_install(monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     with pytest.raises(click.ClickException, match=r"pip install 'colorize-keras\[jax\]'"):
         _common.load_keras()
+
+
+def test_serve_and_evaluate_run_an_onnx_model(tmp_path, model_path, image_folder):
+    from starlette.testclient import TestClient
+
+    from colorize import serving
+
+    path = saving.export_model(model_path, tmp_path / "tiny.onnx")
+    with TestClient(serving.create_app(str(path), precision="float32")) as client:
+        assert client.get("/api/health").json()["model_file"] == "tiny.onnx"
+        response = client.post("/api/colorize", files={"image": ("a.png", (image_folder / "face_1.png").read_bytes())})
+        assert response.status_code == 200 and response.content[:4] == b"\x89PNG"
+    files = inference.colorize_files([image_folder], tmp_path / "out", model=str(path))
+    assert len(files.written) == 6 and not files.failed
+    result = CliRunner().invoke(main, ["evaluate", str(path), str(image_folder), "--full-resolution",
+                                       "-o", str(tmp_path / "report")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "tiny" in (tmp_path / "report" / "metrics.json").read_text()
