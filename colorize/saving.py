@@ -8,11 +8,14 @@ A training run saves its models as trained (``best.keras``: a classification net
 outputs bin probabilities, a GAN holds two networks, a mixed-precision run computes in
 bfloat16). :func:`export_model` turns any of them into what ``colorize predict`` runs:
 one float32 network from scaled L to scaled a*b*, with the decoding (and, for the
-classification families, the chosen annealed-mean temperature) inside it.
+classification families, the chosen annealed-mean temperature) inside it; or, as
+``.onnx`` (:func:`export_onnx`), that network for ONNX Runtime, which predict and serve
+run without Keras (:class:`colorize.runtime.OnnxRunner`).
 
 Example:
     >>> from colorize import saving
     >>> saving.export_model("runs/bins", "my_model.keras", temperature=0.3)  # doctest: +SKIP
+    >>> saving.export_model("runs/bins", "my_model.onnx")  # doctest: +SKIP
 """
 
 from __future__ import annotations
