@@ -5,14 +5,15 @@ DATA ?= ../shared/data
 WORK ?= work
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install dev test test-slow demo bench bench-backends lint clean default-model default-stages decode-sweep data compare gallery gpu-train
+.PHONY: install dev test test-slow demo bench bench-backends lint clean default-model default-onnx default-stages decode-sweep data compare gallery gpu-train
 
-# install: what a user runs (the CLI and its web page); dev: that plus the test tools
-# (pytest, httpx, selenium) and JAX for the backend tests, which `make test` and CI use.
+# install: the CLI, its web page and the training set (TensorFlow: train, evaluate, export);
+# dev: that plus the test tools (pytest, httpx, selenium) and JAX for the backend tests, which
+# `make test` and CI use. A user who only colorizes needs `pip install .` (ONNX Runtime, no TensorFlow).
 $(BIN)/colorize: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e .[serve]
+	$(BIN)/pip install -e .[tensorflow,serve]
 	touch $(BIN)/colorize
 
 install: $(BIN)/colorize
@@ -114,6 +115,14 @@ default-model: default-stages
 	$(BIN)/colorize evaluate $(WORK)/default-candidate.keras default $(WORK)/scenes128 --split test --baselines --overwrite -o $(WORK)/reports/default-scenes
 	$(BIN)/colorize evaluate $(WORK)/default-candidate.keras default $(WORK)/hf128 --split test --baselines --overwrite -o $(WORK)/reports/default-hf
 	cp $(WORK)/default-candidate.keras colorize/assets/default.keras
+	$(MAKE) default-onnx
+
+# The bundled default for ONNX Runtime (what predict and serve run), made from default.keras
+# and never edited by hand: `colorize export` cuts the bins network at its probabilities and
+# stores the decoding in the file's metadata (tests/test_onnx.py checks the two agree).
+colorize/assets/default.onnx: colorize/assets/default.keras | install
+	$(BIN)/colorize export default -o $@ --format onnx --overwrite
+default-onnx: colorize/assets/default.onnx
 
 # The decoding of the last stage chosen on the VAL splits (never test): each DECODE_REBALANCE x
 # TEMPERATURE candidate exported and evaluated side by side: work/sweep/{scenes,hf}/report.md.

@@ -1,23 +1,25 @@
-"""`colorize predict` against the speed of reading and writing the photos.
+"""`colorize predict` with ONNX Runtime, with Keras/TensorFlow, and the speed of reading and writing the photos.
 
-Prints, in one run (issue 13):
+Prints, in one run (issues 13 and 25), every job as a fresh `colorize predict` process
+(start-up included: what a user waits for), ONNX Runtime (the bundled ``default.onnx``,
+what ``--model default`` runs) beside the Keras/TensorFlow path (``--model
+colorize/assets/default.keras``, the same network):
 
 1. Folder of mixed-size gray JPEGs (1-13 MP, made from scikit-image's sample photos
-   and the shared Human Faces portraits, upscaled): `colorize predict DIR -o OUT` as a
-   fresh process (start-up included) against the I/O floor (OpenCV decode as gray +
-   write a 3-channel PNG, nothing else), in alternating rounds (the machine is shared),
-   as a ratio floor / colorize (target >= 0.3), and the colorize process's peak memory.
-2. Time to the first colorized photo: `colorize predict one.jpg` as a fresh process.
-3. Mixed shapes against one shape: small portraits each of a different shape against
-   as many copies of one shape, in-process with the model loaded (target <= 1.15x).
-4. The model alone at float32 and bfloat16 (what `--precision` changes).
-5. Peak memory of `colorize predict` on one 12000 x 9000 colour JPEG (target < 1.5 GB).
+   and the shared Human Faces portraits, upscaled): ONNX, Keras and the I/O floor (OpenCV
+   decode as gray + write a 3-channel PNG, nothing else) in alternating rounds (the machine
+   is shared), as ratios floor / colorize (target >= 0.6), and each process's peak memory.
+2. One 512 x 512 photo: whole-process time and peak memory, ONNX and Keras (target < 1 s, < 300 MB).
+3. Mixed shapes against one shape, whole processes: small portraits each of a different
+   shape against as many copies of one shape with the same pixel count (target <= 1.1x).
+4. The model alone: ONNX Runtime against TensorFlow, ms per photo at 256 x 192.
+5. Peak memory of `colorize predict` on one 12000 x 9000 colour JPEG (target < 0.6 GB).
 
 The photos are written to a temporary folder (never into the repository).
 
 Usage:
     python benchmarks/bench_predict.py                  # 64 photos, 120 MP
-    python benchmarks/bench_predict.py --photos 16 --small 24
+    python benchmarks/bench_predict.py --photos 16 --small 24 --rounds 2
 """
 
 import argparse
@@ -124,94 +126,92 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=int, default=64, help="photos in the mixed-size folder [64]")
     parser.add_argument("--small", type=int, default=48, help="small portraits in the shapes test [48]")
-    parser.add_argument("--model", default="default", help="model to run [default]")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of floor and colorize [3]")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each [3]")
     args = parser.parse_args()
+    keras_model = REPO / "colorize" / "assets" / "default.keras"
+    paths = {"ONNX Runtime": "default", "Keras/TensorFlow": keras_model}
 
     with tempfile.TemporaryDirectory(prefix="bench_predict_") as temporary:
         temporary = Path(temporary)
         megapixels, smallest, largest = make_folder(temporary / "photos", args.photos)
-        floors, runs = [], []
-        for round_ in range(args.rounds):  # alternating, so both see the same machine (it is shared)
+        floors, runs = [], {name: [] for name in paths}
+        for round_ in range(args.rounds):  # alternating, so all see the same machine (it is shared)
             shutil.rmtree(temporary / "floor", ignore_errors=True)
-            shutil.rmtree(temporary / "out", ignore_errors=True)
             floors.append(io_floor(temporary / "photos", temporary / "floor"))
-            runs.append(run_cli("predict", temporary / "photos", "-o", temporary / "out", "--model", args.model))
-        written = len(list((temporary / "out").glob("*.png")))
+            for name, model in paths.items():
+                shutil.rmtree(temporary / "out", ignore_errors=True)
+                runs[name].append(run_cli("predict", temporary / "photos", "-o", temporary / "out", "--model", model))
         floor, floor_cpu = min(floors)
-        seconds, cpu, _ = min(runs)
-        peak = max(run[2] for run in runs)
-        ratios = sorted(f[0] / r[0] for f, r in zip(floors, runs))
         print(f"1. {args.photos} gray JPEGs of {smallest:.1f}-{largest:.0f} MP ({megapixels:.0f} MP), each its own shape "
               f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores), {args.rounds} alternating rounds:")
         print(f"   I/O floor (OpenCV decode gray + write 3-channel PNG)  {floor:6.1f} s best  ({floor_cpu:.1f} s CPU; "
               f"rounds {' '.join(f'{f[0]:.1f}' for f in floors)})")
-        print(f"   colorize predict (fresh process, start-up included)  {seconds:6.1f} s best  ({cpu:.1f} s CPU; "
-              f"rounds {' '.join(f'{r[0]:.1f}' for r in runs)}; {written} written, {written / seconds:.1f} img/s, "
-              f"{megapixels / seconds:.1f} MP/s)")
-        print(f"   ratio floor / colorize: {floor / seconds:.2f} best to best, {ratios[len(ratios) // 2]:.2f} median of "
-              f"the rounds (target >= 0.3)   peak memory {peak:.2f} GB")
+        for name, times in runs.items():
+            seconds, cpu, _ = min(times)
+            ratios = sorted(f[0] / r[0] for f, r in zip(floors, times))
+            print(f"   predict, {name:16s} {seconds:6.1f} s best  ({cpu:.1f} s CPU; rounds "
+                  f"{' '.join(f'{r[0]:.1f}' for r in times)}; {megapixels / seconds:.1f} MP/s): floor / predict "
+                  f"{floor / seconds:.2f} best to best, {ratios[len(ratios) // 2]:.2f} median (target >= 0.6); "
+                  f"peak {max(r[2] for r in times):.2f} GB")
 
-        one = temporary / "one.jpg"
         import cv2
         from skimage import data
 
-        cv2.imwrite(str(one), cv2.resize(sources()[1], (480, 640)))
-        first, first_cpu, _ = run_cli("predict", one, "--model", args.model)
-        print(f"2. time to the first colorized photo (480 x 640, fresh process): {first:.1f} s ({first_cpu:.1f} s CPU)")
+        one = temporary / "one" / "camera_512.png"
+        one.parent.mkdir()
+        cv2.imwrite(str(one), data.camera())  # 512 x 512 gray
+        singles = {name: [] for name in paths}
+        for round_ in range(args.rounds):
+            for name, model in paths.items():
+                singles[name].append(run_cli("predict", one, "--model", model, "--overwrite"))
+        print(f"2. one 512 x 512 photo (scikit-image's camera), whole process, best of {args.rounds}:")
+        for name, times in singles.items():
+            seconds, cpu, _ = min(times)
+            print(f"   {name:16s} {seconds:5.2f} s ({cpu:.2f} s CPU), peak {min(r[2] for r in times) * 1000:.0f} MB"
+                  f"   (target < 1.0 s, < 300 MB)")
 
-        start = time.perf_counter()
-        from colorize.cli._common import load_keras, quiet_tensorflow_logs
-
-        quiet_tensorflow_logs()  # as predict starts: TensorFlow's start-up logging off by its switch
-        load_keras()
-        from colorize import inference, runtime, saving
-
-        runner = runtime.load_runner(args.model, "auto")  # as predict runs it
-        runner.predict(np.zeros((1, 64, 96, 1), np.float32))
-        loaded = time.perf_counter() - start
         small_portraits(temporary / "mixed", args.small, mixed=True)
         small_portraits(temporary / "same", args.small, mixed=False)
-        times = {"mixed": [], "same": []}
-        for round_ in range(2):  # alternate, best of two each (the machine is shared)
+        shapes = {"mixed": [], "same": []}
+        for round_ in range(args.rounds):  # alternate (the machine is shared)
             for kind in ("same", "mixed"):
-                start = time.perf_counter()
-                inference.colorize_files([temporary / kind], temporary / f"out_{kind}{round_}", model=runner)
-                times[kind].append(time.perf_counter() - start)
-        mixed, same = min(times["mixed"]), min(times["same"])
-        print(f"3. {args.small} portraits of about 300 x 400, model loaded at {runner.precision} "
-              f"({loaded:.1f} s to import and load), best of two alternating rounds:")
-        print(f"   each a different shape {mixed:5.2f} s   one shape {same:5.2f} s   "
-              f"mixed / one: {mixed / same:.2f}x  (target <= 1.15x)")
+                shutil.rmtree(temporary / f"out_{kind}", ignore_errors=True)
+                shapes[kind].append(run_cli("predict", temporary / kind, "-o", temporary / f"out_{kind}")[0])
+        mixed, same = min(shapes["mixed"]), min(shapes["same"])
+        print(f"3. {args.small} portraits of 120,000 pixels (about 300 x 400), ONNX Runtime, whole processes, "
+              f"best of {args.rounds}: each a different shape {mixed:5.2f} s, one shape {same:5.2f} s: "
+              f"mixed / one {mixed / same:.2f}x (target <= 1.1x)")
+
+        from colorize.cli._common import load_keras, quiet_tensorflow_logs
+
+        quiet_tensorflow_logs()
+        load_keras()
+        from colorize import runtime, saving
 
         batch = np.random.default_rng(0).uniform(-1, 1, (8, 192, 256, 1)).astype(np.float32)
-        runners = {p: runtime.Runner.create(saving.load_model(args.model), p) for p in ("float32", "bfloat16")}
-        speeds = {p: [] for p in runners}
-        for runner in runners.values():
-            runner.predict(batch)
-        for round_ in range(3):  # alternate: the machine is shared
-            for precision, runner in runners.items():
+        runners = {"ONNX Runtime": runtime.load_runner("default", "float32", 0.5),
+                   "TensorFlow": runtime.Runner.create(saving.load_model(keras_model), "float32")}  # fmt: skip
+        speeds = {name: [] for name in runners}
+        outputs = {name: runner.predict(batch) for name, runner in runners.items()}
+        for round_ in range(3):
+            for name, runner in runners.items():
                 start, cpu = time.perf_counter(), time.process_time()
-                output = runner.predict(batch)
-                speeds[precision].append(((time.perf_counter() - start) / 8, (time.process_time() - cpu) / 8, output))
-        best = {p: (min(s[0] for s in v), min(s[1] for s in v), v[-1][2]) for p, v in speeds.items()}
-        difference = np.abs(best["float32"][2] - best["bfloat16"][2]).mean() * 128
-        print(f"4. model alone, batch 8 at 256 x 192, best of 3: float32 {best['float32'][0] * 1000:.0f} ms/img "
-              f"({best['float32'][1] * 1000:.0f} ms CPU), bfloat16 {best['bfloat16'][0] * 1000:.0f} ms/img "
-              f"({best['bfloat16'][1] * 1000:.0f} ms CPU): bfloat16 {best['float32'][0] / best['bfloat16'][0]:.2f}x "
-              f"as fast ({best['float32'][1] / best['bfloat16'][1]:.2f}x in CPU time); mean |delta ab| {difference:.3f}")
-        print(f"   auto picks {runtime.resolve_precision('auto')} here "
-              f"(CPU flags amx_bf16 / avx512_bf16: {runtime.cpu_has_fast_bfloat16()})")
-        print(f"   peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
+                runner.predict(batch)
+                speeds[name].append(((time.perf_counter() - start) / 8, (time.process_time() - cpu) / 8))
+        difference = np.abs(outputs["ONNX Runtime"] - outputs["TensorFlow"]).mean() * 128
+        print("4. model and decoding alone, batch 8 at 256 x 192, float32, best of 3: " + ", ".join(
+            f"{name} {min(s[0] for s in v) * 1000:.0f} ms/img ({min(s[1] for s in v) * 1000:.0f} ms CPU)"
+            for name, v in speeds.items()) + f"; mean |delta ab| {difference:.3f}")
 
         big = temporary / "big" / "colour_12000x9000.jpg"
         big.parent.mkdir()
         photo = cv2.resize(data.astronaut()[..., ::-1], (12000, 9000), interpolation=cv2.INTER_LINEAR)
         cv2.imwrite(str(big), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
         del photo
-        seconds, cpu, peak = run_cli("predict", big, "-o", temporary / "out_big", "--model", args.model)
-        print(f"5. one 12000 x 9000 colour JPEG (fresh process): {seconds:.1f} s ({cpu:.1f} s CPU), "
-              f"peak memory {peak:.2f} GB  (target < 1.5 GB)")
+        print("5. one 12000 x 9000 colour JPEG, whole process:")
+        for name, model in paths.items():
+            seconds, cpu, peak = run_cli("predict", big, "-o", temporary / "out_big", "--model", model, "--overwrite")
+            print(f"   {name:16s} {seconds:5.1f} s ({cpu:.1f} s CPU), peak memory {peak:.2f} GB  (target < 0.6 GB)")
 
 
 if __name__ == "__main__":

@@ -267,7 +267,7 @@ def colorize_image(
     Args:
         image: a file path, or an array (H, W), (H, W, 3) or (H, W, 4) of uint8,
             uint16 or float in [0, 1]. Colour input is turned gray first.
-        model: a loaded model (from :func:`colorize.saving.load_model`), "default", a ``.keras`` path,
+        model: a loaded model (from :func:`colorize.saving.load_model`), "default", an ``.onnx`` or ``.keras`` path,
             a run directory, or None for the bundled default.
         render_size: the long side, in pixels, at which the model sees the photo
             (bigger: more colour detail, slower). Default 256, or the model's
@@ -320,7 +320,7 @@ def colorize_bytes(
 
     Args:
         data: the bytes of an image file (JPEG, PNG, TIFF, WebP, BMP ...).
-        model: a loaded model or :class:`~colorize.runtime.Runner`, "default", a ``.keras`` path, a run
+        model: a loaded model or :class:`~colorize.runtime.Runner`, "default", an ``.onnx`` or ``.keras`` path, a run
             directory, or None for the bundled default.
         render_size: the model's working long side (see :func:`colorize_image`).
         name: what error messages call the data.
@@ -501,6 +501,32 @@ def _plan(paths: list[Path], output: Path | None, suffix: str, compare: bool, ov
     return jobs
 
 
+def shard_of(keys: list[str], shard: tuple[int, int]) -> set[str]:
+    """The keys in share ``k`` of ``n`` (``shard = (k, n)``, 1 <= k <= n): every n-th of the sorted
+    keys from the k-th on. The same listing always gives the same shares, they never overlap,
+    and together they hold every key once (Slurm arrays, Kubernetes indexed jobs).
+
+    Raises:
+        ValueError: k outside 1..n.
+
+    Example:
+        >>> sorted(shard_of(["c", "a", "b", "d"], (2, 2)))
+        ['b', 'd']
+    """
+    index, count = shard
+    if not 1 <= index <= count:
+        raise ValueError(f"shard must be K/N with 1 <= K <= N. Received: shard={index}/{count}")
+    return {key for position, key in enumerate(sorted(set(keys))) if position % count == index - 1}
+
+
+def _keep_shard(jobs: list, result: "PredictResult", shard: tuple[int, int]) -> list:
+    """The jobs (and the kept outputs and failures in ``result``) of one shard of the sorted input files."""
+    mine = shard_of([_key(path) for path, _ in [*jobs, *result.skipped, *result.failed]], shard)
+    result.skipped[:] = [item for item in result.skipped if _key(item[0]) in mine]
+    result.failed[:] = [item for item in result.failed if _key(item[0]) in mine]
+    return [job for job in jobs if _key(job[0]) in mine]
+
+
 def _key(path: Path) -> str:
     return os.path.normcase(os.path.abspath(path))
 
@@ -593,6 +619,7 @@ def colorize_files(
     progress: bool = False,
     precision: str = "float32",
     strength: float | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> PredictResult:
     """Colorize image files and folders (searched recursively), one PNG per input.
 
@@ -610,7 +637,7 @@ def colorize_files(
         paths: image files and folders.
         output_dir: None (each output beside its input), a folder (keeping the
             sub-folders of searched folders), or, for a single input file, a file name.
-        model: a loaded model, a :class:`~colorize.runtime.Runner`, "default", a ``.keras`` path, a run
+        model: a loaded model, a :class:`~colorize.runtime.Runner`, "default", an ``.onnx`` or ``.keras`` path, a run
             directory, None for the bundled default, or a ``concurrent.futures.Future``
             giving one of these (loaded by the caller while the first photos decode).
         suffix: added to each output's stem (``photo.jpg`` -> ``photo_colorized.png``;
@@ -622,6 +649,8 @@ def colorize_files(
         progress: show a tqdm progress bar on stderr.
         precision: "float32", "bfloat16" or "auto" (see :func:`colorize_image`).
         strength: colour strength in [0, 1] (see :func:`colorize_image`).
+        shard: ``(k, n)``: only the k-th of n shares of the inputs (1 <= k <= n; see
+            :func:`shard_of`), for n processes or batch jobs that split one folder.
 
     Returns:
         A :class:`PredictResult` with written, skipped (existing output), failed
@@ -640,8 +669,6 @@ def colorize_files(
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from tqdm import tqdm
-
     paths = [Path(p) for p in paths]
     output_dir = Path(output_dir) if output_dir is not None else None
     single = len(paths) == 1 and not paths[0].is_dir()
@@ -650,9 +677,11 @@ def colorize_files(
     check_output(output_dir, single)
     precision = runtime.resolve_precision(precision)
     if isinstance(model, (str, os.PathLike)) or model is None:
-        saving.resolve_model_path(model or "default")  # a wrong name fails now, before any work
+        saving.resolve_model_path(model or "default", onnx=True)  # a wrong name fails now, before any work
     result = PredictResult()
     jobs = _plan(paths, output_dir, suffix, compare, overwrite, result)
+    if shard is not None:
+        jobs = _keep_shard(jobs, result, shard)
     if not jobs:
         return result
     in_order = list(jobs)
@@ -710,7 +739,7 @@ def colorize_files(
         runner = loading.result()
         if render_size and runner.fixed_size:
             log.warning("this model only works at %d x %d; render size %d ignored", runner.fixed_size, runner.fixed_size, render_size)
-        with tqdm(total=len(jobs), desc="colorize", unit="img", disable=not progress or None, leave=False) as bar:
+        with _progress_bar(len(jobs), progress) as bar:
             for index in range(len(batches)):
                 current, upcoming = upcoming, (submit(batches[index + 1]) if index + 1 < len(batches) else [])
                 ready = []
@@ -749,6 +778,19 @@ def colorize_files(
             pool.shutdown(wait=True, cancel_futures=True)
     _in_input_order(result, in_order, start)
     return result
+
+
+def _progress_bar(total: int, progress: bool):
+    """A tqdm bar on stderr for a run of several photos; for one photo (or none asked) a silent
+    stand-in, and tqdm (a tenth of a second to import) is not imported."""
+    if progress and total > 1:
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc="colorize", unit="img", disable=None, leave=False)
+    import contextlib
+    import types
+
+    return contextlib.nullcontext(types.SimpleNamespace(update=lambda count=1: None))
 
 
 def _reason(error: BaseException, path: Path) -> str:

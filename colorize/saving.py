@@ -8,11 +8,14 @@ A training run saves its models as trained (``best.keras``: a classification net
 outputs bin probabilities, a GAN holds two networks, a mixed-precision run computes in
 bfloat16). :func:`export_model` turns any of them into what ``colorize predict`` runs:
 one float32 network from scaled L to scaled a*b*, with the decoding (and, for the
-classification families, the chosen annealed-mean temperature) inside it.
+classification families, the chosen annealed-mean temperature) inside it; or, as
+``.onnx`` (:func:`export_onnx`), that network for ONNX Runtime, which predict and serve
+run without Keras (:class:`colorize.runtime.OnnxRunner`).
 
 Example:
     >>> from colorize import saving
     >>> saving.export_model("runs/bins", "my_model.keras", temperature=0.3)  # doctest: +SKIP
+    >>> saving.export_model("runs/bins", "my_model.onnx")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -40,8 +43,19 @@ def default_model_path() -> Path:
     return Path(str(resources.files("colorize") / "assets" / "default.keras"))
 
 
-def resolve_model_path(model: str | os.PathLike = "default") -> Path:
-    """Turn "default" (or another preset of the bundled model), a ``.keras`` file or a run directory into a model file path.
+def default_onnx_path() -> Path:
+    """Path of the bundled default model as ONNX (``default.onnx``, made from ``default.keras`` by ``make default-onnx``)."""
+    return default_model_path().with_suffix(".onnx")
+
+
+def resolve_model_path(model: str | os.PathLike = "default", onnx: bool = False) -> Path:
+    """Turn "default" (or another preset of the bundled model), a model file or a run directory into a model file path.
+
+    Args:
+        model: a preset name, a ``.keras`` file, an ``.onnx`` file (with ``onnx``) or a run directory.
+        onnx: for running photos: an ``.onnx`` file is accepted, and the presets give
+            ``default.onnx`` where it and ONNX Runtime are installed (else ``default.keras``).
+            Without it (training, export) only Keras models are.
 
     Raises:
         ModelLoadError: nothing loadable there; the message says what to pass instead.
@@ -49,6 +63,8 @@ def resolve_model_path(model: str | os.PathLike = "default") -> Path:
     from colorize.registry import PRESETS
 
     if str(model) in PRESETS:
+        if onnx and default_onnx_path().is_file() and onnxruntime_installed():
+            return default_onnx_path()
         path = default_model_path()
         if not path.is_file():
             raise ModelLoadError(
@@ -66,9 +82,20 @@ def resolve_model_path(model: str | os.PathLike = "default") -> Path:
         )
     if not path.exists():
         raise ModelLoadError(f"model file {path} not found; pass 'default', a .keras file or a training run directory")
-    if path.suffix != ".keras":
-        raise ModelLoadError(f"{path} is not a .keras model file; pass 'default', a .keras file or a run directory")
+    if path.suffix == ".onnx" and not onnx:
+        raise ModelLoadError(f"{path} is an ONNX model: predict, serve and evaluate run it, but Keras cannot load it; "
+                             "pass the .keras file or run directory it was exported from")  # fmt: skip
+    if path.suffix not in (".keras", ".onnx"):
+        kinds = "a .keras or .onnx file" if onnx else "a .keras file"
+        raise ModelLoadError(f"{path} is not a model file; pass 'default', {kinds} or a run directory")
     return path
+
+
+def onnxruntime_installed() -> bool:
+    """Whether ONNX Runtime can be imported (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 MAX_CONFIG_MEMBER_BYTES = 16 * 2**20  # config.json / metadata.json: a few hundred KB for the largest model
@@ -280,13 +307,17 @@ def _output_layer_names(structure) -> list[str]:
 
 
 def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature: float | None = None,
-                 log_prior=None) -> Path:  # fmt: skip
+                 log_prior=None, format: str | None = None) -> Path:  # fmt: skip
     """Write the inference form of a saved model (a run directory, ``.keras`` file or "default").
+
+    As ``.keras`` it is one Keras model (scaled L -> scaled a*b*, decoding inside). As
+    ``.onnx`` (:func:`export_onnx`) it is the same network for ONNX Runtime: a bins model up
+    to its bin probabilities, its decoding's settings in the file's metadata.
 
     Args:
         source: what to export: a training run directory (its best.keras), a ``.keras``
             file, or "default".
-        path: the ``.keras`` file to write (atomically: a temporary name, then renamed).
+        path: the ``.keras`` or ``.onnx`` file to write (atomically: a temporary name, then renamed).
         temperature: annealed-mean temperature for the classification families (None:
             Zhang et al.'s 0.38, or the source's own when it is already decoded); ignored by
             models that predict a*b* directly.
@@ -294,12 +325,14 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
             before decoding (``classification.rebalancing_prior``; None: the source's own,
             else none).
 
+        format: "keras" or "onnx"; None: from the suffix of ``path`` (``.onnx``, else keras).
+
     Returns:
         The path written.
 
     Raises:
         ModelLoadError: the source is missing, corrupt or not a colorization model.
-        ValueError: a temperature outside (0, 10].
+        ValueError: a temperature outside (0, 10], or an unknown format.
     """
     import math
 
@@ -308,6 +341,9 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
     from colorize import models
     from colorize.models import classification
 
+    format = format or ("onnx" if Path(path).suffix.lower() == ".onnx" else "keras")
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"Unknown format. Expected one of {EXPORT_FORMATS}. Received: format={format!r}")
     if temperature is not None and not (math.isfinite(temperature) and 0 < temperature <= 10):
         raise ValueError(f"temperature must be in (0, 10]. Received: temperature={temperature!r}")
     saved = load_saved_model(source)
@@ -326,6 +362,8 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
     exported = float32_copy(exported)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if format == "onnx":
+        return export_onnx(exported, path)
     temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
     try:
         exported.save(str(temporary))
@@ -334,3 +372,112 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
         temporary.unlink(missing_ok=True)
     log.info("exported %s -> %s", source, path)
     return path
+
+
+EXPORT_FORMATS = ("keras", "onnx")
+#: The ONNX files colorize writes: this opset, one input of this name (scaled L, any batch,
+#: height and width), one output (:data:`ONNX_OUTPUTS`), and what the runner needs in metadata.
+ONNX_OPSET = 17
+ONNX_INPUT = "l_input"
+ONNX_OUTPUTS = ("ab", "ab_bins")  # scaled a*b*, or a bins model's probabilities at half resolution
+ONNX_METADATA_PREFIX = "colorize."
+
+
+def export_onnx(model, path: str | os.PathLike) -> Path:
+    """Write an inference model (scaled L -> scaled a*b*) as ONNX for :class:`colorize.runtime.OnnxRunner`.
+
+    The network is made size-free where it is fully convolutional (else it keeps its one
+    size; the batch is free either way). A bins model (layers ``ab_bins`` + ``annealed_mean``)
+    is cut at its bin probabilities, as :class:`colorize.runtime.Runner` runs it, and the
+    decoding's temperature, prior and grid go into the file's metadata, so both runners
+    decode with one :class:`colorize.color.bins.Decoding` (and the colour strength works on
+    both). Converted by Keras' own ONNX export (tf2onnx under the TensorFlow backend),
+    opset :data:`ONNX_OPSET`; written atomically.
+
+    Args:
+        model: a ``keras.Model`` in inference form (from :func:`load_model`).
+        path: the ``.onnx`` file to write.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> export_onnx(load_model("default"), "default.onnx")  # doctest: +SKIP
+    """
+    import json
+
+    import keras
+    import onnx
+
+    from colorize import __version__, runtime
+
+    runner = runtime.Runner.create(model, "float32")
+    size = runner.fixed_size
+    signature = [keras.InputSpec(shape=(None, size, size, 1), dtype="float32", name=ONNX_INPUT)]
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        signature = [tf.TensorSpec((None, size, size, 1), tf.float32, name=ONNX_INPUT)]
+    path = Path(path)
+    temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}.onnx")
+    try:
+        runner.model.export(str(temporary), format="onnx", input_signature=signature, opset_version=ONNX_OPSET,
+                            verbose=False)  # fmt: skip
+        proto = onnx.load(str(temporary))
+        decoding = runner.decoding
+        _name_onnx_io(proto.graph, ONNX_INPUT, ONNX_OUTPUTS[decoding is not None])
+        facts = {
+            "format": "1",
+            "output": ONNX_OUTPUTS[decoding is not None],
+            "model_name": str(model.name),
+            "fixed_size": "" if size is None else str(size),
+            "trained_size": "" if runner.trained_size is None else str(runner.trained_size),
+            "version": __version__,
+        }
+        if decoding is not None:
+            prior = None if decoding.log_prior is None else [float(v) for v in decoding.log_prior]
+            facts["decoding"] = json.dumps({"temperature": float(decoding.temperature), "log_prior": prior,
+                                            "grid": int(decoding.grid)})  # fmt: skip
+        onnx.helper.set_model_props(proto, {ONNX_METADATA_PREFIX + key: value for key, value in facts.items()})
+        onnx.checker.check_model(proto)
+        onnx.save(proto, str(temporary))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    log.info("exported %s -> %s", model.name, path)
+    return path
+
+
+def _name_onnx_io(graph, input_name: str, output_name: str) -> None:
+    """Give the graph's one input and output fixed names, its free dimensions readable ones, and
+    its nodes and inner tensors names by position (the converter's counters differ between
+    runs: one model, one file)."""
+    renamed = {graph.input[0].name: input_name, graph.output[0].name: output_name}
+    weights = {initializer.name: initializer for initializer in graph.initializer}
+    order = []  # the weights in the order the nodes first use them
+    for index, node in enumerate(graph.node):
+        node.name = f"{node.op_type}_{index}"
+        for name in node.input:
+            if name in weights and name not in renamed:
+                renamed[name] = f"weight_{len(order)}"
+                order.append(weights[name])
+        for position, name in enumerate(node.output):
+            renamed.setdefault(name, f"{node.op_type}_{index}_{position}" if name else "")
+    copies = []  # unused weights are dropped
+    for initializer in order:
+        copy = type(initializer)()
+        copy.CopyFrom(initializer)
+        copy.name = renamed[initializer.name]
+        copies.append(copy)
+    del graph.initializer[:]
+    graph.initializer.extend(copies)
+    for node in graph.node:
+        node.input[:] = [renamed.get(name, name) for name in node.input]
+        node.output[:] = [renamed.get(name, name) for name in node.output]
+    del graph.value_info[:]  # shapes inferred by the converter, named the old way; ONNX Runtime infers its own
+    for value, dims in ((graph.input[0], ("batch", "height", "width")),
+                        (graph.output[0], ("batch", "out_height", "out_width"))):  # fmt: skip
+        value.name = renamed[value.name]
+        for dim, label in zip(value.type.tensor_type.shape.dim, dims):
+            if not dim.HasField("dim_value"):
+                dim.dim_param = label

@@ -95,7 +95,7 @@ def create_app(
     """The web application, with the model loaded.
 
     Args:
-        model: "default", a ``.keras`` file or a training run directory.
+        model: "default" (or a preset: ``default.onnx`` with ONNX Runtime), an ``.onnx`` or ``.keras`` file or a training run directory.
         max_upload_mb: the largest request body accepted, in megabytes (10^6 bytes).
         max_waiting: how many photos may wait for (or be in) the model; more get 503.
         precision: "auto", "float32" or "bfloat16", as `colorize predict --precision`
@@ -118,7 +118,7 @@ def create_app(
         raise ValueError(f"max_upload_mb must be positive; Received: max_upload_mb={max_upload_mb!r}")
     if max_waiting < 1:
         raise ValueError(f"max_waiting must be at least 1; Received: max_waiting={max_waiting!r}")
-    path = saving.resolve_model_path(model)
+    path = saving.resolve_model_path(model, onnx=True)
     runner = runtime.load_runner(model, precision)
     max_bytes = int(max_upload_mb * 1_000_000)
     max_pixels = pixel_limit() if max_pixels is None else int(max_pixels)

@@ -330,3 +330,20 @@ def test_a_12000x9000_photo_stays_under_1_5_gb(tmp_path):
     peak = int(done.stdout.split("PEAK")[-1])
     assert Image.open(tmp_path / "huge_colorized.png").size == (12000, 9000)
     assert peak < 1.5e9, f"peak {peak / 1e9:.2f} GB"
+
+
+def test_shards_split_a_folder_once_and_stably(tmp_path, image_folder):
+    from colorize import inference
+
+    written = []
+    for index in (1, 2, 3):
+        result = _invoke("predict", image_folder, "-o", tmp_path / "out", "--shard", f"{index}/3")
+        assert result.exit_code == 0, result.output
+        written.append(sorted(path.name for path in (tmp_path / "out").glob("*.png") if path.name not in
+                              {name for names in written for name in names}))  # fmt: skip
+    assert [len(names) for names in written] == [2, 2, 2]
+    assert sorted(name for names in written for name in names) == sorted(
+        f"{path.stem}_colorized.png" for path in image_folder.iterdir())
+    assert inference.shard_of(["c", "a", "b", "d"], (1, 2)) == {"a", "c"}
+    refused = _invoke("predict", image_folder, "-o", tmp_path / "out", "--shard", "4/3")
+    assert refused.exit_code == 2 and "1 <= K <= N" in refused.output

@@ -97,12 +97,29 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+class ShardType(click.ParamType):
+    """``--shard K/N``: (K, N) with 1 <= K <= N."""
+
+    name = "K/N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            index, count = (int(part) for part in str(value).split("/"))
+        except ValueError:
+            self.fail(f"expected K/N, e.g. 1/4; Received: {value!r}", param, ctx)
+        if not 1 <= index <= count:
+            self.fail(f"expected 1 <= K <= N; Received: {value!r}", param, ctx)
+        return index, count
+
+
 def select_backend(ctx, param, value) -> None:
     """Click callback of ``--backend``: set KERAS_BACKEND before Keras is imported."""
     if value is None:
         return
     if importlib.util.find_spec(value) is None:
-        extra = {"tensorflow": ""}.get(value, f"[{value}]")
+        extra = f"[{value}]"
         raise click.BadParameter(f"{value} is not installed (pip install colorize-keras{extra})", param_hint="--backend")
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != value:
         raise click.BadParameter(
@@ -131,8 +148,21 @@ def load_keras() -> None:
     Keras imports TensorFlow itself where it needs it (e.g. ``keras.utils.set_random_seed``
     where TensorFlow is installed), always after its own backend: some native libraries
     (PyTorch's Triton with TensorFlow 2.21) crash when TensorFlow is loaded first.
+
+    Raises:
+        click.ClickException: Keras or its backend is not installed (the base install runs
+            ``.onnx`` models only); one line naming the extra to install.
     """
-    import keras  # noqa: F401
+    try:
+        import keras  # noqa: F401
+    except ImportError as error:
+        backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+        missing = error.name or "keras"
+        raise click.ClickException(
+            f"this needs Keras with a backend ({missing} is not installed): "
+            f"pip install 'colorize-keras[{backend if backend in ('tensorflow', 'jax', 'torch') else 'tensorflow'}]'"
+            " (predict and serve run .onnx models and the bundled default without it)"
+        ) from None
 
 
 def echo_table(rows, headers):

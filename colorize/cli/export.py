@@ -10,7 +10,9 @@ from colorize.cli._common import handle_errors, writing_to
 @click.command()
 @click.argument("model")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The .keras file to write.")
+              help="The file to write: .keras, or .onnx for ONNX Runtime (format from the suffix).")
+@click.option("--format", "export_format", type=click.Choice(["keras", "onnx"]),
+              help="The file format. Default: from the suffix of -o (.onnx: onnx, else keras).")
 @click.option("--temperature", type=click.FloatRange(min=0, max=10, min_open=True),
               help="Annealed-mean temperature for classification models [0.38]: lower is more vivid.")
 @click.option("--rebalance", type=click.FloatRange(0, 1, min_open=True), metavar="LAMBDA",
@@ -18,16 +20,20 @@ from colorize.cli._common import handle_errors, writing_to
                    "(lower: rarer, more vivid colours; 1: none, the most accurate per pixel) [as trained].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @handle_errors
-def export(model, output, temperature, rebalance, overwrite):
+def export(model, output, export_format, temperature, rebalance, overwrite):
     """Export MODEL (a run directory, a .keras file or 'default') for `colorize predict`.
 
     The exported file computes in float32 (whatever precision it was trained in) and
-    holds the decoding of classification models with its temperature.
+    holds the decoding of classification models with its temperature. An .onnx file
+    runs with ONNX Runtime alone (no TensorFlow or Keras at run time): scaled L in
+    (input 'l_input', any batch, height and width), bin probabilities or a*b* out, the
+    decoding's settings in its metadata (opset 17).
 
     \b
     Example:
       colorize export runs/bins -o my_model.keras --temperature 0.3
       colorize export runs/bins -o vivid.keras --temperature 0.25 --rebalance 0.6
+      colorize export runs/bins -o my_model.onnx
       colorize predict photo.jpg --model my_model.keras
     """
     from colorize import saving
@@ -40,5 +46,5 @@ def export(model, output, temperature, rebalance, overwrite):
 
         log_prior = training.rebalancing_prior(model, rebalance)
     with writing_to("-o", output.parent):
-        written = saving.export_model(model, output, temperature, log_prior)
+        written = saving.export_model(model, output, temperature, log_prior, format=export_format)
     click.echo(f"Exported {model} -> {written}")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors, load_keras, precision_option, vivid_option
+from colorize.cli._common import ShardType, handle_errors, load_keras, precision_option, vivid_option
 
 
 @click.command()
@@ -14,7 +14,7 @@ from colorize.cli._common import handle_errors, load_keras, precision_option, vi
                    "single input. Default: beside each input.")
 @click.option("--model", default="default", show_default=True,
               help="'default', 'natural' or 'vivid' (the bundled model's presets, see `colorize models`), "
-                   "a .keras file, or a training run directory.")
+                   "an .onnx file (run by ONNX Runtime, as the presets are), a .keras file, or a training run directory.")
 @click.option("--render-size", type=click.IntRange(min=32),
               help="Long side (px) the model works at: larger = finer colour detail, slower. "
                    "Default 256 (or the model's training size if larger); fixed-size models ignore it.")
@@ -22,10 +22,13 @@ from colorize.cli._common import handle_errors, load_keras, precision_option, vi
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (inputs never are).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Photos per model call.")
+@click.option("--shard", type=ShardType(), metavar="K/N",
+              help="Colorize only the K-th of N shares of the sorted input files (1 <= K <= N): "
+                   "N processes or batch jobs (a Slurm array, a Kubernetes indexed job) split one folder.")
 @vivid_option
 @precision_option
 @handle_errors(import_keras=False)
-def predict(paths, output, model, render_size, compare, overwrite, batch_size, strength, precision):
+def predict(paths, output, model, render_size, compare, overwrite, batch_size, shard, strength, precision):
     """Colorize PATHS: image files, or folders searched recursively.
 
     Each output has the input's exact size and lightness: the model predicts colour
@@ -48,18 +51,20 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, s
       colorize predict grandma.jpg --compare
       colorize predict scans/ -o colour/ --render-size 512
       colorize predict family.png --model vivid
+      colorize predict scans/ -o colour/ --shard $((SLURM_ARRAY_TASK_ID + 1))/8
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from colorize import inference, runtime, saving
+    from colorize import inference, runtime
 
-    # Mistakes found in a moment are told at once; then Keras and its backend (seconds to import)
-    # and the model load in the background while the photos are found and decoded.
+    # Mistakes found in a moment are told at once; then the model (ONNX Runtime, or Keras and its
+    # backend: seconds to import) loads in the background while the photos are found and decoded.
     inference.check_output(output, single=len(paths) == 1 and not paths[0].is_dir())
-    saving.resolve_model_path(model)
+    keras_model = runtime.runs_on_keras(model)
 
     def load():
-        load_keras()
+        if keras_model:
+            load_keras()
         return runtime.load_runner(model, precision, strength)
 
     with ThreadPoolExecutor(1, thread_name_prefix="colorize-load") as loader:
@@ -67,11 +72,11 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, s
         try:
             result = inference.colorize_files(
                 paths, output, model=loading, overwrite=overwrite, compare=compare,
-                batch_size=batch_size, render_size=render_size, progress=True,
+                batch_size=batch_size, render_size=render_size, progress=True, shard=shard,
             )  # fmt: skip
         finally:
             loading.cancel()
-    if not (result.written or result.skipped or result.failed):
+    if not (result.written or result.skipped or result.failed) and shard is None:
         found = f" (passed over {len(result.ignored)}: not images by name, earlier outputs, links)" if result.ignored else ""
         raise click.ClickException(f"no image files found in {', '.join(map(str, paths))}{found}")
     for source, target in result.written:

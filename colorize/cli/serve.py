@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
                    "0.0.0.0 lets anyone on your network use it.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--model", default="default", show_default=True,
-              help="'default' (the bundled model), a .keras file, or a training run directory.")
+              help="'default' (the bundled model), an .onnx file, a .keras file, or a training run directory.")
 @click.option("--max-upload-mb", type=click.FloatRange(min=0, min_open=True), default=40.0, show_default=True,
               help="Largest upload accepted, in MB; larger ones get HTTP 413.")
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
@@ -75,7 +75,10 @@ def serve(host, port, model, max_upload_mb, precision, allow_origins, open_brows
         app = study_serving.create_study_app(study_dir, allowed_hosts, [_origin(o) for o in allow_origins])
         model = f"the study {study_dir}"
     else:
-        load_keras()
+        from colorize import runtime
+
+        if runtime.runs_on_keras(model):
+            load_keras()
         app = serving.create_app(model, max_upload_mb=max_upload_mb, precision=precision,
                                  allowed_hosts=allowed_hosts, allow_origins=[_origin(o) for o in allow_origins])  # fmt: skip
     url = f"http://{_url_host(host)}:{listener.getsockname()[1]}/"
