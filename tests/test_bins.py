@@ -83,3 +83,16 @@ def test_guided_filter_keeps_a_constant_and_follows_the_guide():
     step = np.repeat(guide[..., None], 2, axis=-1)  # values that follow the guide's edge stay sharp
     filtered = bins.guided_filter(guide, step, 4, 1e-4)
     assert filtered[:, :8].max() < 0.05 and filtered[:, 12:].min() > 0.95
+
+
+def test_the_fast_guided_filter_matches_the_exact_one_for_a_large_window():
+    rng = np.random.default_rng(3)
+    guide = np.zeros((96, 128), np.float32)
+    guide[:, 64:] = 0.8  # two regions
+    guide += rng.normal(0, 0.02, guide.shape).astype(np.float32)
+    values = rng.dirichlet(np.full(6, 0.5), size=(96, 128)).astype(np.float32)
+    values[:, 64:, 0] += 0.5  # the right region favours one channel
+    exact = bins.guided_filter(guide, values, 16, 1e-2)
+    fast = bins.guided_filter(guide, values, 16, 1e-2, subsample=4)
+    assert np.abs(fast - exact).mean() < 0.01 * np.abs(exact).mean() + 1e-3
+    assert fast[:, 70:, 0].mean() > fast[:, :58, 0].mean() + 0.3  # the edge still separates the regions
