@@ -46,6 +46,7 @@ def _assert_all_worked(report, names):
         assert result["reload_max_diff"] < 1e-4, result
 
 
+@pytest.mark.slow  # a minute in a JAX subprocess; the fast suite keeps the CLI round trip on JAX below
 def test_models_train_save_and_load_on_jax_and_load_here(tmp_path):
     import keras
 

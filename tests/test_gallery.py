@@ -58,10 +58,10 @@ def test_gallery_writes_one_png_with_a_row_per_photo(gallery_module, data_root, 
     output = tmp_path / "docs" / "gallery.png"
     arguments = ["--model", str(tmp_path / "tiny.keras"), "-o", str(output), "--data", str(data_root)]
     assert gallery_module.main([*arguments, "--scenes", "2", "--portraits", "1"]) == 0
-    assert "5 rows" in capsys.readouterr().out  # 2 scenes, 1 portrait, camera, astronaut
+    assert "7 rows" in capsys.readouterr().out  # 2 scenes, 1 portrait, camera, astronaut, coffee, chelsea
     with Image.open(output) as image:
         assert image.format == "PNG"
-        assert image.height == 34 + 5 * (18 + gallery_module.CELL_HEIGHT + 6)
+        assert image.height == 34 + 7 * (18 + gallery_module.CELL_HEIGHT + 6)
     with pytest.raises(SystemExit) as exit_info:
         gallery_module.main(["--data", str(tmp_path / "nowhere"), "-o", str(output)])
     assert exit_info.value.code == 1
@@ -78,5 +78,5 @@ def test_gallery_without_data_has_scikit_images_photos_only(gallery_module, tmp_
     (tmp_path / "clone").mkdir()
     monkeypatch.chdir(tmp_path / "clone")  # no ../shared/data beside it
     assert gallery_module.main(["--model", str(tmp_path / "tiny.keras"), "-o", "gallery.png"]) == 0
-    assert "2 rows" in capsys.readouterr().out  # camera, astronaut
+    assert "4 rows" in capsys.readouterr().out  # camera, astronaut, coffee, chelsea
     assert (tmp_path / "clone" / "gallery.png").is_file()
