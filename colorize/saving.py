@@ -425,6 +425,7 @@ def export_onnx(model, path: str | os.PathLike) -> Path:
                             verbose=False)  # fmt: skip
         proto = onnx.load(str(temporary))
         decoding = runner.decoding
+        _softmax_on_the_last_axis(proto.graph)
         _name_onnx_io(proto.graph, ONNX_INPUT, ONNX_OUTPUTS[decoding is not None])
         facts = {
             "format": "1",
@@ -446,6 +447,59 @@ def export_onnx(model, path: str | os.PathLike) -> Path:
         temporary.unlink(missing_ok=True)
     log.info("exported %s -> %s", model.name, path)
     return path
+
+
+def _softmax_on_the_last_axis(graph) -> None:
+    """Swap ``Softmax(axis=1) -> Transpose(0, 2, 3, 1)`` into ``Transpose -> Softmax(axis=-1)``.
+
+    The converter computes in channels-first order and so takes the bins' softmax over axis 1,
+    which ONNX Runtime's CPU kernel does through transposes of its own: with 261 bins it was
+    more than half the network's time. The same function over the last axis is its fast case.
+    """
+    import onnx
+
+    consumers = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    for node in graph.node:
+        if node.op_type != "Softmax" or len(consumers.get(node.output[0], [])) != 1:
+            continue
+        axis = next((onnx.helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), -1)
+        after = consumers[node.output[0]][0]
+        perm = next((list(onnx.helper.get_attribute_value(a)) for a in after.attribute if a.name == "perm"), None)
+        if axis != 1 or after.op_type != "Transpose" or perm != [0, 2, 3, 1]:
+            continue
+        source, middle, result = node.input[0], node.output[0], after.output[0]
+        after.input[0], after.output[0] = source, middle
+        node.input[0], node.output[0] = middle, result
+        del node.attribute[:]
+        node.attribute.append(onnx.helper.make_attribute("axis", -1))
+    _topological_order(graph)
+
+
+def _topological_order(graph) -> None:
+    """Reorder the nodes so each comes after the nodes whose outputs it reads (ONNX requires it)."""
+    import onnx
+
+    def copy_node(node):
+        duplicate = onnx.NodeProto()
+        duplicate.CopyFrom(node)
+        return duplicate
+
+    produced = {value.name for value in graph.input} | {weight.name for weight in graph.initializer} | {""}
+    pending, ordered = [copy_node(node) for node in graph.node], []
+    while pending:
+        ready = [all(name in produced for name in node.input) for node in pending]
+        if not any(ready):
+            raise ValueError("the ONNX graph has a cycle or an undefined input")
+        for node, is_ready in zip(pending, ready):
+            if is_ready:
+                produced.update(node.output)
+                ordered.append(node)
+        pending = [node for node, is_ready in zip(pending, ready) if not is_ready]
+    del graph.node[:]
+    graph.node.extend(ordered)
 
 
 def _name_onnx_io(graph, input_name: str, output_name: str) -> None:

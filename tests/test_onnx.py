@@ -164,3 +164,17 @@ def test_serve_and_evaluate_run_an_onnx_model(tmp_path, model_path, image_folder
                                        "-o", str(tmp_path / "report")])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "tiny" in (tmp_path / "report" / "metrics.json").read_text()
+
+
+def test_the_bins_softmax_runs_on_the_last_axis_in_the_exported_graph():
+    import onnx
+
+    from colorize import saving
+
+    graph = onnx.load(str(saving.default_model_path().with_suffix(".onnx"))).graph
+    softmaxes = [node for node in graph.node if node.op_type == "Softmax"]
+    assert softmaxes and all(
+        onnx.helper.get_attribute_value(attribute) == -1
+        for node in softmaxes for attribute in node.attribute if attribute.name == "axis"
+    )  # fmt: skip
+    assert graph.node[-1].op_type == "Softmax"  # channels-last already: no transpose after it
