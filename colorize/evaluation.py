@@ -27,7 +27,8 @@ from typing import Callable
 
 import numpy as np
 
-from colorize import errors, measures, metrics
+from colorize import errors, measures
+from colorize.color import np_ops
 from colorize.data import images as image_io
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,6 @@ def _photo_files(data) -> list[Path]:
 
 def _full_resolution_batches(files: list[Path], batch_size: int):
     """Lists of full-resolution (l_scaled, ab_scaled, rgb, file), one photo at a time from disk."""
-    from colorize import color
     from colorize.data import images
     from colorize.errors import ColorizeError
 
@@ -212,7 +212,7 @@ def _full_resolution_batches(files: list[Path], batch_size: int):
         except (ColorizeError, OSError, ValueError) as error:  # an undecodable file is skipped
             log.warning("skipping %s: %s", path, error)
             continue
-        l_scaled, ab_scaled = (np.asarray(value) for value in color.rgb_to_model_io(rgb))
+        l_scaled, ab_scaled = (np.asarray(value) for value in np_ops.rgb_to_model_io(rgb))
         for items, value in zip(batch, (l_scaled, ab_scaled, rgb, str(path))):
             items.append(value)
         if len(batch[0]) == batch_size:
@@ -288,8 +288,8 @@ def evaluate(
     saver = None if save_predictions is None else _PredictionWriter(save_predictions, list(models), data, photos)
     names = list(models) + ["ground truth"]
     sums: dict[str, dict[str, float]] = {name: {} for name in names}
-    histograms = {name: np.zeros((len(metrics.AB_EDGES) - 1,) * 2) for name in names}
-    tallies = {name: metrics.HueTally() for name in names}
+    histograms = {name: np.zeros((len(measures.AB_EDGES) - 1,) * 2) for name in names}
+    tallies = {name: measures.HueTally() for name in names}
     samples: dict[str, list[np.ndarray]] = {name: [] for name in ["gray input"] + names}
     rows: list[dict] = []
     count = 0
@@ -303,13 +303,13 @@ def evaluate(
             break
         batch = _Batch(l_scaled, ab_scaled, rgb, previous_ab, files)
         truth_ab = [color.unscale_ab(ab) for ab in ab_scaled]
-        truth_colourfulness = [metrics.colourfulness(image) for image in rgb]
+        truth_colourfulness = [measures.colourfulness(image) for image in rgb]
         lightness = [color.unscale_l(np.asarray(image))[..., 0] for image in l_scaled]
         for index, value in enumerate(truth_colourfulness):
             hue = _hue_measures(truth_ab[index], tallies["ground truth"])
             blotches = measures.blotchiness(lightness[index], truth_ab[index])
             _add(sums["ground truth"], {"colourfulness": value, "blotchiness": blotches, **hue})
-            histograms["ground truth"] += metrics.ab_histogram(truth_ab[index])
+            histograms["ground truth"] += measures.ab_histogram(truth_ab[index])
         room = num_samples - len(samples["ground truth"])
         for index in range(min(room, len(batch))):
             samples["ground truth"].append(_thumbnail(rgb[index], image_size))
@@ -319,7 +319,7 @@ def evaluate(
             for index, (predicted_rgb, predicted_ab) in enumerate(predict(batch)):
                 if saver is not None:
                     saver.save(name, count + index, files[index] if files else None, predicted_rgb)
-                histograms[name] += metrics.ab_histogram(predicted_ab)
+                histograms[name] += measures.ab_histogram(predicted_ab)
                 if len(samples[name]) < num_samples:
                     samples[name].append(_thumbnail(predicted_rgb, image_size))
                 values = _image_metrics(predicted_rgb, rgb[index], predicted_ab, truth_ab[index])
@@ -341,10 +341,10 @@ def evaluate(
         raise ValueError(f"{data}: no images to evaluate")
     summary = {name: {key: value / count for key, value in totals.items()} for name, totals in sums.items()}
     for name in summary:
-        summary[name].update(metrics.distribution_summary(histograms[name]))
+        summary[name].update(measures.distribution_summary(histograms[name]))
         summary[name].update(_pooled_colour_measures(summary[name], tallies[name]))
         if name != "ground truth":
-            summary[name]["ab_intersection"] = metrics.histogram_intersection(
+            summary[name]["ab_intersection"] = measures.histogram_intersection(
                 histograms[name], histograms["ground truth"]
             )
     return EvaluationResult(summary, rows, histograms, samples, count, str(data), image_size, full_resolution,
@@ -408,8 +408,6 @@ def _to_rgb(l_scaled: np.ndarray, ab_scaled: np.ndarray) -> np.ndarray:
     float32 Lab -> RGB leaves channel differences of ~1e-7 on neutral pixels, which
     8-bit rounding can turn into a 1/255 tint; a gray prediction must score colourfulness 0.
     """
-    from colorize.color import np_ops
-
     rgb = np.clip(np_ops.model_io_to_rgb_keeping_l(l_scaled, ab_scaled), 0.0, 1.0)
     neutral = np.all(np.asarray(ab_scaled) == 0, axis=-1)
     if neutral.any():
@@ -420,18 +418,17 @@ def _to_rgb(l_scaled: np.ndarray, ab_scaled: np.ndarray) -> np.ndarray:
 
 def _output_ab(rgb: np.ndarray) -> np.ndarray:
     """a*b* (H, W, 2) of an output RGB image in [0, 1]: the colours a user sees, after gamut mapping."""
-    from colorize import color
 
-    return np.asarray(color.rgb_to_lab(np.asarray(rgb, np.float32)))[..., 1:]
+    return np_ops.rgb_to_lab(np.asarray(rgb, np.float32))[..., 1:]
 
 
-def _hue_measures(ab: np.ndarray, tally: metrics.HueTally) -> dict[str, float]:
+def _hue_measures(ab: np.ndarray, tally: measures.HueTally) -> dict[str, float]:
     """One image's hue entropy and warm share; its pixels are also added to the set's ``tally``."""
     tally.add(ab)
-    return {"hue_entropy": metrics.hue_entropy(ab), "warm_share": metrics.warm_share(ab)}
+    return {"hue_entropy": measures.hue_entropy(ab), "warm_share": measures.warm_share(ab)}
 
 
-def _pooled_colour_measures(means: dict, tally: metrics.HueTally) -> dict[str, float]:
+def _pooled_colour_measures(means: dict, tally: measures.HueTally) -> dict[str, float]:
     """Hue entropy and warm share of all pixels of the set pooled (the per-image mean is kept
     as ``hue_entropy_per_image``), and the share of chromatic pixels."""
     return {
@@ -472,15 +469,15 @@ def _class_weights(data) -> np.ndarray | None:
 
 def _image_metrics(predicted_rgb, truth_rgb, predicted_ab, truth_ab) -> dict[str, float]:
     return {
-        "auc": metrics.auc(predicted_ab, truth_ab),
-        "threshold_accuracy": metrics.threshold_accuracy(predicted_ab, truth_ab) * 100.0,
-        "rgb_mse": metrics.rgb_mse(predicted_rgb, truth_rgb),
-        "rgb_mae": metrics.rgb_mae(predicted_rgb, truth_rgb),
-        "ab_mse": metrics.ab_mse(predicted_ab, truth_ab),
-        "ab_mae": metrics.ab_mae(predicted_ab, truth_ab),
-        "psnr": metrics.psnr(predicted_rgb, truth_rgb),
-        "ssim": metrics.ssim(predicted_rgb, truth_rgb),
-        "colourfulness": metrics.colourfulness(predicted_rgb),
+        "auc": measures.auc(predicted_ab, truth_ab),
+        "threshold_accuracy": measures.threshold_accuracy(predicted_ab, truth_ab) * 100.0,
+        "rgb_mse": measures.rgb_mse(predicted_rgb, truth_rgb),
+        "rgb_mae": measures.rgb_mae(predicted_rgb, truth_rgb),
+        "ab_mse": measures.ab_mse(predicted_ab, truth_ab),
+        "ab_mae": measures.ab_mae(predicted_ab, truth_ab),
+        "psnr": measures.psnr(predicted_rgb, truth_rgb),
+        "ssim": measures.ssim(predicted_rgb, truth_rgb),
+        "colourfulness": measures.colourfulness(predicted_rgb),
     }
 
 
@@ -591,12 +588,12 @@ def plot_ab_distributions(path: str | os.PathLike, histograms: dict[str, np.ndar
 
     names = list(histograms)
     figure, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 3.2), squeeze=False)
-    edges = metrics.AB_EDGES
+    edges = measures.AB_EDGES
     for axis, name in zip(axes[0], names):
         histogram = histograms[name]
-        image = metrics.log_histogram(histogram).T
+        image = measures.log_histogram(histogram).T
         axis.imshow(image, origin="lower", extent=(edges[0], edges[-1], edges[0], edges[-1]), cmap="viridis")
-        summary = metrics.distribution_summary(histogram)
+        summary = measures.distribution_summary(histogram)
         axis.set_title(
             f"{name}\nempty {summary['empty_buckets'] * 100:.0f}%, max {summary['largest_bucket'] * 100:.0f}%",
             fontsize=8,
@@ -664,8 +661,8 @@ def evaluate_without_truth(
     files, passed_over = images.find_images([data])
     skipped = [(str(path), reason) for path, reason in passed_over]
     sums: dict[str, dict[str, float]] = {name: {} for name in models}
-    histograms = {name: np.zeros((len(metrics.AB_EDGES) - 1,) * 2) for name in models}
-    tallies = {name: metrics.HueTally() for name in models}
+    histograms = {name: np.zeros((len(measures.AB_EDGES) - 1,) * 2) for name in models}
+    tallies = {name: measures.HueTally() for name in models}
     samples: dict[str, list[np.ndarray]] = {name: [] for name in ["gray input", *models]}
     rows: list[dict] = []
     count = 0
@@ -684,8 +681,8 @@ def evaluate_without_truth(
         for name, output in outputs.items():
             rgb = _measured_rgb(output)
             ab = _output_ab(rgb)
-            histograms[name] += metrics.ab_histogram(ab)
-            values = {"colourfulness": metrics.colourfulness(rgb), **_hue_measures(ab, tallies[name]),
+            histograms[name] += measures.ab_histogram(ab)
+            values = {"colourfulness": measures.colourfulness(rgb), **_hue_measures(ab, tallies[name]),
                       "blotchiness": _output_blotchiness(rgb, ab)}  # fmt: skip
             _add(sums[name], values)
             rows.append({"image": count, "file": str(path), "model": name, **values})
@@ -701,7 +698,7 @@ def evaluate_without_truth(
         raise ValueError(f"{data}: no images found to evaluate{reason}")
     summary = {name: {key: value / count for key, value in totals.items()} for name, totals in sums.items()}
     for name in summary:
-        summary[name].update(metrics.distribution_summary(histograms[name]))
+        summary[name].update(measures.distribution_summary(histograms[name]))
         summary[name].update(_pooled_colour_measures(summary[name], tallies[name]))
     size = render_size or 0
     return EvaluationResult(summary, rows, histograms, samples, count, str(data), size, True, False, skipped)
@@ -709,8 +706,6 @@ def evaluate_without_truth(
 
 def _output_blotchiness(rgb: np.ndarray, ab: np.ndarray) -> float:
     """:func:`colorize.measures.blotchiness` of an output image (its own L and a*b*)."""
-    from colorize.color import np_ops
-
     return measures.blotchiness(np_ops.rgb_to_lab(rgb)[..., 0], ab)
 
 
@@ -741,11 +736,10 @@ def _fit(image: np.ndarray, size: int) -> np.ndarray:
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
     """The image turned gray (its CIELAB L with a*b* = 0): what the model saw."""
-    from colorize import color
 
-    lab = np.array(color.rgb_to_lab(np.asarray(rgb, np.float32)))
+    lab = np_ops.rgb_to_lab(np.asarray(rgb, np.float32))
     lab[..., 1:] = 0.0
-    return np.asarray(color.lab_to_rgb(lab))
+    return np_ops.lab_to_rgb(lab)
 
 
 def contact_sheet_columns(samples: dict[str, list[np.ndarray]], groups: int | None = None) -> list:

@@ -36,7 +36,7 @@ from PIL import Image, ImageDraw, ImageFont
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
 
 import colorize  # noqa: E402
-from colorize import metrics, runtime, saving, visualize  # noqa: E402
+from colorize import measures, runtime, saving, visualize  # noqa: E402
 from colorize.data import images, pipeline, prepare  # noqa: E402
 
 CELL_HEIGHT = 192  # pixels (12 rows stay under 2 MB of PNG)
@@ -67,7 +67,7 @@ def held_out(folder: Path, count: int, prepared: Path | None = None) -> list[Pat
             rgb = images.read_image(path).rgb
         except Exception:  # noqa: BLE001 - an unreadable file is simply not shown
             continue
-        if metrics.colourfulness(_fit(rgb, 128, 128)) >= MIN_COLOURFULNESS:
+        if measures.colourfulness(_fit(rgb, 128, 128)) >= MIN_COLOURFULNESS:
             chosen.append(path)
         if len(chosen) == count:
             break

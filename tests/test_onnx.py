@@ -95,15 +95,20 @@ def test_the_bundled_default_onnx_matches_default_keras():
     assert onnx_runner.working_shape(300, 400) == keras_runner.working_shape(300, 400)
 
 
-def test_predict_with_the_default_imports_neither_tensorflow_nor_keras(tmp_path):
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_predict_and_evaluate_with_the_default_import_neither_tensorflow_nor_keras(tmp_path, command):
     from PIL import Image
 
     Image.fromarray(make_portrait_like(64)).save(tmp_path / "photo.png")
+    arguments = {
+        "predict": ["predict", str(tmp_path / "photo.png"), "--model", "vivid"],
+        "evaluate": ["evaluate", "vivid", str(tmp_path), "--full-resolution", "-o", str(tmp_path / "report")],
+    }[command]  # fmt: skip
     script = (
         "import sys\n"
         "from colorize.cli import main\n"
         "try:\n"
-        f"    main(['predict', {str(tmp_path / 'photo.png')!r}, '--model', 'vivid'])\n"
+        f"    main({arguments!r})\n"
         "except SystemExit as exit:\n"
         "    assert not exit.code, exit.code\n"
         "print(sorted(name for name in sys.modules if name.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch')))\n"
@@ -112,7 +117,8 @@ def test_predict_with_the_default_imports_neither_tensorflow_nor_keras(tmp_path)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
-    assert (tmp_path / "photo_colorized.png").is_file()
+    written = tmp_path / ("photo_colorized.png" if command == "predict" else "report/metrics.json")
+    assert written.is_file()
 
 
 def test_onnx_files_are_refused_where_keras_is_needed_and_foreign_ones_everywhere(tmp_path, model_path):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors, precision_option, writing_to
+from colorize.cli._common import handle_errors, load_keras, precision_option, writing_to
 
 
 @click.command()
@@ -34,7 +34,7 @@ from colorize.cli._common import handle_errors, precision_option, writing_to
                    "with --full-resolution named and made as `colorize predict` makes them.")
 @click.option("--overwrite", is_flag=True, help="Replace a report (and --save-predictions images) already there.")
 @precision_option
-@handle_errors
+@handle_errors(import_keras=False)
 def evaluate(args, extra_models, baselines, output, split, image_size, full_resolution, batch_size, limit,
              num_samples, no_truth, save_predictions, overwrite, precision):  # fmt: skip
     """Evaluate MODELs (and baselines) on DATA: a prepared data set or a folder of colour photos.
@@ -78,6 +78,10 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
     model_specs = list(model_specs) + list(extra_models)
     if no_truth:
         _check_no_truth(model_specs, baselines, full_resolution)
+    # Photos at full resolution through ONNX models (the presets, .onnx files) need no Keras;
+    # anything else (a .keras model, the working-size pipeline of a prepared set) loads it first.
+    if not ((full_resolution or no_truth) and model_specs and not any(map(runtime.runs_on_keras, model_specs))):
+        load_keras()
     models = {}
     for spec in model_specs:
         name = _display_name(spec, models)
