@@ -94,7 +94,7 @@ def test_rebalancing_prior_moves_the_decoding_between_weightings():
 
 
 def test_export_rebalance_from_a_run_directory(image_folder, tmp_path):
-    from colorize import training
+    from colorize import train as training
 
     run = tmp_path / "run"
     result = CliRunner().invoke(main, [

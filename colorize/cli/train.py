@@ -79,7 +79,7 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
       colorize train my_photos/ --init-weights default --option base_filters=16 --learning-rate 1e-4
     """
     from colorize import config as train_config
-    from colorize import training
+    from colorize import train as training
 
     if resume_dir is not None:
         if not (resume_dir / layout.CONFIG_NAME).is_file():
