@@ -11,6 +11,7 @@ from colorize import infer, runtime, saving
 from colorize.color import np_ops
 from colorize.data import images as image_io
 from colorize.infer import lightness, render
+from colorize.saving import loading as saving_loading
 
 
 def _save_tiny_model(path, image_size=None, strength=0.6, fully_convolutional=True):
@@ -179,7 +180,7 @@ def test_model_loading_errors_name_the_file(tmp_path, tiny_model_path, monkeypat
         saving.load_model(tmp_path / "corrupt.keras")
     with pytest.raises(saving.ModelLoadError, match="without best.keras"):
         saving.load_model(tmp_path)
-    monkeypatch.setattr(saving, "default_model_path", lambda: tmp_path / "assets" / "default.keras")
+    monkeypatch.setattr(saving_loading, "default_model_path", lambda: tmp_path / "assets" / "default.keras")
     with pytest.raises(saving.ModelLoadError, match="default model .*default.keras is missing"):
         saving.load_model("default")
     run = tmp_path / "run"

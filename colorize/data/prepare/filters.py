@@ -6,8 +6,6 @@ import numpy as np
 
 
 DEFAULT_MIN_COLOURFULNESS = 15.0
-
-
 DEFAULT_MIN_HUE_SPREAD = 1.0
 
 

@@ -68,8 +68,6 @@ log = logging.getLogger(__name__)
 
 
 FITS = ("crop", "pad")
-
-
 FORMAT_VERSION = 1
 
 

@@ -20,11 +20,7 @@ from colorize.errors import ColorizeError, ImageDecodeError
 
 
 AB_EDGES = np.arange(-110, 111, 10)
-
-
 _PAD_VALUE = 0.5  # neutral grey: a* = b* = 0
-
-
 _ANALYSIS_SIDE = 64
 
 
