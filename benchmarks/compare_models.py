@@ -63,7 +63,7 @@ def main():
 
     from colorize import evaluation, saving
     from colorize import train as training
-    from colorize.config import TrainConfig
+    from colorize.train.config import TrainConfig
 
     candidates = [name.strip() for name in args.models.split(",") if name.strip()]
     names = [candidate.split(":")[0] for candidate in candidates]

@@ -7,6 +7,7 @@ Example:
 from colorize.train import (  # noqa: F401 - re-exported
     BATCH_BYTES_PER_PIXEL,
     BINS_L1_WEIGHT,
+    TrainConfig,
     TrainingInterrupted,
     TrainingStopped,
     TrainResult,

@@ -171,7 +171,8 @@ def test_a_read_only_or_full_output_names_the_flag_and_folder(unet_path, image_f
 
     import keras
 
-    from colorize import evaluation, rundir
+    from colorize import evaluation
+    from colorize.train import rundir
 
     out = tmp_path / "ro"
     monkeypatch.setattr(keras.Model, "save", _failing_write(errno.EROFS, out / ".e.tmp-30075.keras"))

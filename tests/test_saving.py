@@ -134,7 +134,7 @@ TINY = {"base_filters": 4, "depth": 1, "batch_norm": False}
 def test_nan_models_are_never_written_loaded_or_used(tmp_path):
     import keras
 
-    from colorize.callbacks import NonFiniteWeightsError, save_model
+    from colorize.train.callbacks import NonFiniteWeightsError, save_model
     from colorize.runtime import Runner
     from colorize.saving import ModelLoadError, load_model
 

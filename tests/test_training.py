@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from colorize.cli import main
-from colorize.config import TrainConfig
-from colorize.rundir import read_history
+from colorize.train.config import TrainConfig
+from colorize.train.rundir import read_history
 from colorize.train import train
 from conftest import make_portrait_like, one_line_error, tiny_train_args
 
@@ -353,7 +353,7 @@ def test_bad_builder_options_are_one_line_and_leave_no_run_dir(image_folder, tmp
 
 def test_an_extractor_needs_weights_or_explicit_random(image_folder, tmp_path, monkeypatch):
     from colorize.errors import WeightsNotFoundError
-    from colorize.config import TrainConfig
+    from colorize.train.config import TrainConfig
     from colorize.train import train
     from colorize.train.options import _extractor_weights
 

@@ -10,8 +10,9 @@ import dataclasses
 import logging
 from typing import Any
 
-from colorize import distribute, registry
-from colorize.config import TrainConfig
+from colorize import registry
+from colorize.train import distribute
+from colorize.train.config import TrainConfig
 from colorize.errors import ColorizeError
 from colorize.train.datasets import _ab_distribution, _Sources
 from colorize.train.options import _extractor_name, _extractor_weights
@@ -38,7 +39,7 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
     """Build the model named in the config (inside ``strategy``'s scope) and compile it with its loss and metrics.
 
     Under ``--strategy multiworker`` the model that ``fit`` trains is made outside the
-    scope from the built one (:func:`colorize.distribute.multiworker_model`).
+    scope from the built one (:func:`colorize.train.distribute.multiworker_model`).
     """
     import keras
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from colorize import embeddings, layout, rundir
-from colorize.config import TrainConfig
+from colorize import embeddings, layout
+from colorize.train import rundir
+from colorize.train.config import TrainConfig
 from colorize.data import folders
 from colorize.errors import ColorizeError
 from colorize.train.options import _extractor_name, _extractor_weights

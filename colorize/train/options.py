@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from colorize import registry, rundir
-from colorize.config import TrainConfig
+from colorize import registry
+from colorize.train import rundir
+from colorize.train.config import TrainConfig
 from colorize.errors import WeightsNotFoundError
 
 

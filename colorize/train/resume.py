@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from colorize import layout
-from colorize.config import TrainConfig
+from colorize.train.config import TrainConfig
 from colorize.errors import ColorizeError
 from colorize.train.compile import _build_and_compile, _Setup
 

@@ -4,10 +4,10 @@ It checks the options (:mod:`colorize.train.options`), builds and compiles the m
 (:mod:`colorize.train.compile`, or :mod:`colorize.train.resume` for ``--resume``), feeds
 it its data (:mod:`colorize.train.datasets`) and runs ``fit`` with the callbacks that keep
 a run directory. Its rooms: the run directory's layout and bookkeeping in
-:mod:`colorize.rundir`, distribution strategies and the device in :mod:`colorize.distribute`.
+:mod:`colorize.train.rundir`, distribution strategies and the device in :mod:`colorize.train.distribute`.
 
 Example:
-    >>> from colorize.config import TrainConfig
+    >>> from colorize.train.config import TrainConfig
     >>> from colorize.train import train
     >>> result = train(TrainConfig(data="data/utk128", model="unet", epochs=2,
     ...                            output_dir="runs/unet"))  # doctest: +SKIP
@@ -24,8 +24,9 @@ import math
 import time
 from pathlib import Path
 
-from colorize import distribute, layout, rundir
-from colorize.config import TrainConfig
+from colorize import layout
+from colorize.train import distribute, rundir
+from colorize.train.config import TrainConfig
 from colorize.errors import ColorizeError
 from colorize.train.compile import _build_and_compile, _Setup
 from colorize.train.datasets import _cached_embeddings, _datasets, _sources
@@ -99,7 +100,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
 def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | None) -> TrainResult:
     import keras
 
-    from colorize.callbacks import EpochTracker
+    from colorize.train.callbacks import EpochTracker
 
     tf = None
     if keras.backend.backend() == "tensorflow":
@@ -181,7 +182,7 @@ def _fit_verbosity() -> int:
 def _callbacks(config: TrainConfig, run_dir: Path, setup: _Setup, sample_batch):
     import keras
 
-    from colorize.callbacks import ModelExport, NanStop, SafeBackupAndRestore, SampleImages
+    from colorize.train.callbacks import ModelExport, NanStop, SafeBackupAndRestore, SampleImages
 
     stopper = NanStop()
     earlier = [row["val_loss"] for row in rundir.read_history(run_dir / layout.HISTORY_NAME) if "val_loss" in row]
