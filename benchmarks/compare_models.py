@@ -1,6 +1,6 @@
 """Train every model family under one budget and compare them side by side.
 
-Each model is trained with ``colorize.training.train`` on the same prepared data, at
+Each model is trained with ``colorize.train.train`` on the same prepared data, at
 the same image size, batch size, number of steps and seed, with its seed paper's loss;
 then all of them and the ``gray`` / ``random`` baselines are evaluated together by
 ``colorize.evaluation.evaluate`` on a held-out split. The same budget for every model
@@ -61,8 +61,9 @@ def main():
     parser.add_argument("-o", "--output", type=Path, default=Path("work/compare"))
     args = parser.parse_args()
 
-    from colorize import evaluation, saving, training
-    from colorize.config import TrainConfig
+    from colorize import evaluation, saving
+    from colorize import train as training
+    from colorize.train.config import TrainConfig
 
     candidates = [name.strip() for name in args.models.split(",") if name.strip()]
     names = [candidate.split(":")[0] for candidate in candidates]

@@ -27,7 +27,7 @@ __all__ = ["__version__", "colorize_image", "load_model"]
 # Public functions, resolved lazily so that `import colorize` (and the CLI's --help)
 # never pays for importing Keras or TensorFlow: name -> (module, attribute).
 _LAZY_FUNCTIONS = {
-    "colorize_image": ("colorize.inference", "colorize_image"),
+    "colorize_image": ("colorize.infer.image", "colorize_image"),
     "load_model": ("colorize.saving", "load_model"),
 }
 

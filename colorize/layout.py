@@ -1,7 +1,7 @@
 """File names of a training run directory and of a prepared data set, spelled once.
 
 Every module that writes or reads one of these files takes its name from here
-(training, :mod:`colorize.rundir`, the callbacks, :mod:`colorize.saving`, the CLI;
+(training, :mod:`colorize.train.rundir`, the callbacks, :mod:`colorize.saving`, the CLI;
 ``colorize prepare`` and the readers of :mod:`colorize.data`). Importing it imports nothing.
 
 A run directory (``colorize train -o RUN_DIR``)::

@@ -343,7 +343,7 @@ def load_runner(model=None, precision: str = "auto", strength: float | None = No
 
     Example:
         >>> runner = load_runner("default", precision="float32")  # doctest: +SKIP
-        >>> colour = inference.colorize_image("grandma.jpg", model=runner)  # doctest: +SKIP
+        >>> colour = infer.colorize_image("grandma.jpg", model=runner)  # doctest: +SKIP
     """
     from colorize.registry import PRESETS
 

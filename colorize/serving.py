@@ -1,4 +1,4 @@
-"""A local web page and HTTP API around :func:`colorize.inference.colorize_bytes`.
+"""A local web page and HTTP API around :func:`colorize.infer.colorize_bytes`.
 
 ``create_app(model)`` loads the model once and returns a Starlette (ASGI) application:
 
@@ -47,7 +47,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from colorize import __version__, errors, inference, runtime, saving
+from colorize import __version__, errors, infer, runtime, saving
 from colorize.errors import ColorizeError
 from colorize.registry import PRESETS
 
@@ -188,7 +188,7 @@ def create_app(
         if pixels > max_pixels:
             return _error(415, f"{name} has {pixels / 1e6:.0f} megapixels; this server takes at most "
                                f"{max_pixels / 1e6:.0f} (colorize predict takes larger photos)")  # fmt: skip
-        job = worker.submit(inference.colorize_bytes, data, chosen, render_size, name)
+        job = worker.submit(infer.colorize_bytes, data, chosen, render_size, name)
         del form, upload, data
         if not await _finished_unless_gone(request, job):
             log.info("%s: the client has gone; not colorized", name)

@@ -1,6 +1,6 @@
 """Colorize a grayscale version of scikit-image's astronaut portrait (what `make demo` runs).
 
-It goes through the same library call as `colorize predict` (colorize.inference.colorize_files)
+It goes through the same library call as `colorize predict` (colorize.infer.colorize_files)
 and writes, under the output folder (default out/):
 
     astronaut_gray.png       the grayscale input
@@ -24,7 +24,7 @@ from skimage import data
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
 
-from colorize import inference, saving  # noqa: E402
+from colorize import infer, saving  # noqa: E402
 from colorize.color import np_ops  # noqa: E402
 from colorize.visualize import save_image  # noqa: E402
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     gray_path = save_image(args.output / "astronaut_gray.png", gray)
 
     colour_path = args.output / "astronaut_colorized.png"
-    result = inference.colorize_files(
+    result = infer.colorize_files(
         [gray_path], colour_path, model=model, overwrite=True, render_size=args.render_size
     )
     if result.failed:

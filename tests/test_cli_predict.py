@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from colorize import inference, runtime, saving
+from colorize import infer, runtime, saving
 from colorize.cli import main
+from colorize.infer import lightness
 from conftest import make_portrait_like, one_line_error, tiny_train_args
 
 
@@ -170,7 +171,8 @@ def test_a_read_only_or_full_output_names_the_flag_and_folder(unet_path, image_f
 
     import keras
 
-    from colorize import evaluation, rundir
+    from colorize import evaluation
+    from colorize.train import rundir
 
     out = tmp_path / "ro"
     monkeypatch.setattr(keras.Model, "save", _failing_write(errno.EROFS, out / ".e.tmp-30075.keras"))
@@ -265,8 +267,8 @@ def test_an_unwritable_output_fails_before_any_photo_is_decoded(tmp_path, model_
         if os.access(output, os.W_OK):
             pytest.skip("running as a user who can write anywhere (root)")
     decoded = []
-    original = inference._read
-    monkeypatch.setattr(inference, "_read", lambda path: decoded.append(path) or original(path))
+    original = lightness._read
+    monkeypatch.setattr(lightness, "_read", lambda path: decoded.append(path) or original(path))
     result = _invoke("predict", folder, "-o", output, "--model", model_path)
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
@@ -333,7 +335,7 @@ def test_a_12000x9000_photo_stays_under_1_5_gb(tmp_path):
 
 
 def test_shards_split_a_folder_once_and_stably(tmp_path, image_folder):
-    from colorize import inference
+    from colorize import infer
 
     written = []
     for index in (1, 2, 3):
@@ -344,6 +346,6 @@ def test_shards_split_a_folder_once_and_stably(tmp_path, image_folder):
     assert [len(names) for names in written] == [2, 2, 2]
     assert sorted(name for names in written for name in names) == sorted(
         f"{path.stem}_colorized.png" for path in image_folder.iterdir())
-    assert inference.shard_of(["c", "a", "b", "d"], (1, 2)) == {"a", "c"}
+    assert infer.shard_of(["c", "a", "b", "d"], (1, 2)) == {"a", "c"}
     refused = _invoke("predict", image_folder, "-o", tmp_path / "out", "--shard", "4/3")
     assert refused.exit_code == 2 and "1 <= K <= N" in refused.output

@@ -264,7 +264,7 @@ def gray_photos(tmp_path):
 
 
 def test_without_truth_measures_what_predict_writes(gray_photos, tmp_path):
-    from colorize import inference, metrics, saving
+    from colorize import infer, metrics, saving
 
     red = saving.load_model(_constant_model(tmp_path / "red.keras", 40.0, 0.0))  # hue 0: warm
     blue = saving.load_model(_constant_model(tmp_path / "blue.keras", 0.0, -40.0))  # hue 270: cool
@@ -278,7 +278,7 @@ def test_without_truth_measures_what_predict_writes(gray_photos, tmp_path):
         assert "auc" not in result.summary[name] and "ab_intersection" not in result.summary[name]
     # the numbers are those of the very image `colorize predict` writes
     row = next(row for row in result.rows if row["model"] == "red" and row["file"].endswith("old_1.png"))
-    written = inference.colorize_image(gray_photos / "old_1.png", model=red, render_size=64)
+    written = infer.colorize_image(gray_photos / "old_1.png", model=red, render_size=64)
     assert row["colourfulness"] == pytest.approx(metrics.colourfulness(written / 255.0), rel=1e-5)
     assert result.samples["red"][0].shape == (evaluation.CONTACT_THUMBNAIL * 3 // 4, evaluation.CONTACT_THUMBNAIL, 3)
     gray = result.samples["gray input"][0]

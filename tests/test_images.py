@@ -114,7 +114,7 @@ TINY = {"base_filters": 4, "depth": 1, "batch_norm": False}
 
 def test_written_files_get_the_umask_mode(tmp_path):
     from colorize import visualize
-    from colorize.callbacks import save_model
+    from colorize.train.callbacks import save_model
     from colorize.data.images import atomic_write_bytes
     from colorize.models import build_model
 

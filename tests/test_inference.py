@@ -1,4 +1,4 @@
-"""colorize.inference: full-resolution colour, lightness kept, files and folders, model loading."""
+"""colorize.infer: full-resolution colour, lightness kept, files and folders, model loading."""
 
 import hashlib
 
@@ -7,9 +7,11 @@ import pytest
 import skimage.color
 from PIL import Image
 
-from colorize import inference, runtime, saving
+from colorize import infer, runtime, saving
 from colorize.color import np_ops
 from colorize.data import images as image_io
+from colorize.infer import lightness, render
+from colorize.saving import loading as saving_loading
 
 
 def _save_tiny_model(path, image_size=None, strength=0.6, fully_convolutional=True):
@@ -56,7 +58,7 @@ def test_3000x2000_gray_jpeg_keeps_size_and_lightness(tmp_path, tiny_model):
     source = tmp_path / "big.jpg"
     Image.fromarray(gray).save(source, quality=90)
     before = _digest(source)
-    colour = inference.colorize_image(source, model=tiny_model, render_size=64)
+    colour = infer.colorize_image(source, model=tiny_model, render_size=64)
     assert colour.shape == (2000, 3000, 3) and colour.dtype == np.uint8
     assert np.abs(colour.astype(int) - colour.mean(axis=-1, keepdims=True)).mean() > 2  # not gray
     decoded = np.asarray(Image.open(source), np.float64)[::4, ::4] / 255.0
@@ -92,8 +94,8 @@ def test_colour_input_is_turned_gray_first(tiny_model):
 
     colour = make_portrait_like(64)
     gray = np_ops.gray_srgb(np_ops.lightness(colour / 255.0))
-    from_colour = inference.colorize_image(colour.astype(np.float32) / 255.0, model=tiny_model)
-    from_gray = inference.colorize_image(gray, model=tiny_model)
+    from_colour = infer.colorize_image(colour.astype(np.float32) / 255.0, model=tiny_model)
+    from_gray = infer.colorize_image(gray, model=tiny_model)
     np.testing.assert_allclose(from_colour, from_gray, atol=2e-3)
 
 
@@ -101,27 +103,27 @@ def test_arrays_rgba_keeps_alpha_16bit_and_float(tiny_model):
     rgba = np.zeros((40, 50, 4), np.uint8)
     rgba[..., :3] = np.linspace(30, 220, 50, dtype=np.uint8)[None, :, None]
     rgba[..., 3] = np.arange(50, dtype=np.uint8)[None, :] * 5
-    out = inference.colorize_image(rgba, model=tiny_model)
+    out = infer.colorize_image(rgba, model=tiny_model)
     assert out.shape == (40, 50, 4) and out.dtype == np.uint8
     np.testing.assert_array_equal(out[..., 3], rgba[..., 3])
     deep = np.full((33, 47), 30000, np.uint16)
-    out16 = inference.colorize_image(deep, model=tiny_model)
+    out16 = infer.colorize_image(deep, model=tiny_model)
     assert out16.dtype == np.uint16 and out16.shape == (33, 47, 3)
     np.testing.assert_allclose(_lightness_of(out16 / 65535.0), _lightness_of(np.full((1, 1, 3), 30000 / 65535.0))[0, 0], atol=0.01)
-    floats = inference.colorize_image(np.full((16, 16, 3), 0.5, np.float32), model=tiny_model)
+    floats = infer.colorize_image(np.full((16, 16, 3), 0.5, np.float32), model=tiny_model)
     assert floats.dtype == np.float32 and floats.shape == (16, 16, 3) and floats.max() <= 1.0
     with pytest.raises(ValueError, match="shape"):
-        inference.colorize_image(np.zeros((4, 4, 2), np.uint8), model=tiny_model)
+        infer.colorize_image(np.zeros((4, 4, 2), np.uint8), model=tiny_model)
 
 
 def test_fixed_size_model_works_at_its_size(tmp_path):
     path = _save_tiny_model(tmp_path / "dense.keras", image_size=32, fully_convolutional=False)
     runner = runtime.Runner.create(saving.load_model(path))
     assert runner.fixed_size == 32 and runner.working_shape(300, 200, render_size=512) == (32, 32)
-    out = inference.colorize_image(np.full((70, 45), 128, np.uint8), model=runner)
+    out = infer.colorize_image(np.full((70, 45), 128, np.uint8), model=runner)
     assert out.shape == (70, 45, 3)
     Image.fromarray(np.full((70, 45), 128, np.uint8)).save(tmp_path / "x.png")
-    result = inference.colorize_files([tmp_path / "x.png"], model=path, precision="bfloat16")
+    result = infer.colorize_files([tmp_path / "x.png"], model=path, precision="bfloat16")
     assert result.ok and Image.open(tmp_path / "x_colorized.png").size == (45, 70)
 
 
@@ -145,7 +147,7 @@ def test_files_16bit_palette_exif_and_collisions(tmp_path, tiny_model):
     Image.fromarray(np.full((16, 16), 60, np.uint8)).save(folder / "same.jpg")
     Image.fromarray(np.full((16, 16), 200, np.uint8)).save(folder / "same.png")
     digests = {p: _digest(p) for p in folder.iterdir()}
-    result = inference.colorize_files([folder], model=tiny_model, compare=True)
+    result = infer.colorize_files([folder], model=tiny_model, compare=True)
     assert result.ok and len(result.written) == 5
     import cv2
 
@@ -157,7 +159,7 @@ def test_files_16bit_palette_exif_and_collisions(tmp_path, tiny_model):
     assert Image.open(folder / "rot_compare.png").size[1] == 40
     assert all(_digest(p) == d for p, d in digests.items())
     # A second run neither colorizes its own outputs nor replaces them.
-    again = inference.colorize_files([folder], model=tiny_model, compare=True)
+    again = infer.colorize_files([folder], model=tiny_model, compare=True)
     assert again.ok and not again.written and len(again.skipped) == 5
 
 
@@ -165,7 +167,7 @@ def test_output_never_replaces_an_input(tmp_path, tiny_model):
     source = tmp_path / "x.png"
     Image.fromarray(np.full((16, 16), 80, np.uint8)).save(source)
     before = _digest(source)
-    result = inference.colorize_files([source], source, model=tiny_model, overwrite=True)
+    result = infer.colorize_files([source], source, model=tiny_model, overwrite=True)
     assert not result.written and "replace the input" in result.failed[0][1]
     assert _digest(source) == before
 
@@ -178,7 +180,7 @@ def test_model_loading_errors_name_the_file(tmp_path, tiny_model_path, monkeypat
         saving.load_model(tmp_path / "corrupt.keras")
     with pytest.raises(saving.ModelLoadError, match="without best.keras"):
         saving.load_model(tmp_path)
-    monkeypatch.setattr(saving, "default_model_path", lambda: tmp_path / "assets" / "default.keras")
+    monkeypatch.setattr(saving_loading, "default_model_path", lambda: tmp_path / "assets" / "default.keras")
     with pytest.raises(saving.ModelLoadError, match="default model .*default.keras is missing"):
         saving.load_model("default")
     run = tmp_path / "run"
@@ -190,8 +192,8 @@ def test_model_loading_errors_name_the_file(tmp_path, tiny_model_path, monkeypat
 
 def test_a_model_named_by_path_is_loaded_once(tiny_model_path):
     runtime._cached_runner.cache_clear()
-    first = inference.colorize_image(np.full((8, 8), 100, np.uint8), model=tiny_model_path)
-    second = inference.colorize_image(np.full((8, 8), 100, np.uint8), model=str(tiny_model_path))
+    first = infer.colorize_image(np.full((8, 8), 100, np.uint8), model=tiny_model_path)
+    second = infer.colorize_image(np.full((8, 8), 100, np.uint8), model=str(tiny_model_path))
     np.testing.assert_array_equal(first, second)
     assert runtime._cached_runner.cache_info().hits == 1
 
@@ -210,12 +212,12 @@ def _photo_gray(size=96):
 def test_fast_colour_step_stays_within_one_level_of_the_float32_reference(tiny_model):
     runner = runtime.Runner.create(tiny_model)
     for values in (_photo_gray(), (np.arange(64 * 80 * 3) % 251).astype(np.uint8).reshape(64, 80, 3)):
-        decoded, dtype = inference._from_array(values)
-        image = inference._prepare(decoded, dtype)
-        small = inference._small_l(image, runner.working_shape(*image.shape))
-        ab = inference._predict_grouped(runner, [small])[0] * 2.5  # strong colours: many out of gamut
-        fast = inference._compose(image, ab).astype(int)
-        reference = inference._compose(image, ab, reference=True).astype(int)
+        decoded, dtype = lightness._from_array(values)
+        image = lightness._prepare(decoded, dtype)
+        small = lightness._small_l(image, runner.working_shape(*image.shape))
+        ab = render._predict_grouped(runner, [small])[0] * 2.5  # strong colours: many out of gamut
+        fast = render._compose(image, ab).astype(int)
+        reference = render._compose(image, ab, reference=True).astype(int)
         assert np.abs(fast - reference).mean() < 1.0  # within 1/255 on average
         assert np.abs(fast - reference).max() <= 2
         # Lightness kept by both (out-of-gamut pixels included).
@@ -227,8 +229,8 @@ def test_fast_colour_step_stays_within_one_level_of_the_float32_reference(tiny_m
 def test_model_input_is_the_area_average_of_l(tiny_model):
     import cv2
 
-    image = inference._prepare(*inference._from_array(_photo_gray(300)))
-    small = inference._small_l(image, (96, 128))
+    image = lightness._prepare(*lightness._from_array(_photo_gray(300)))
+    small = lightness._small_l(image, (96, 128))
     direct = cv2.resize(image.lightness, (128, 96), interpolation=cv2.INTER_AREA)
     np.testing.assert_allclose(small, direct, atol=1e-3)
 
@@ -275,8 +277,8 @@ def test_bfloat16_output_stays_within_one_level_of_float32(tiny_model):
     half = runtime.Runner.create(tiny_model, precision="bfloat16")
     assert half.precision == "bfloat16" and half.fixed_size is None
     for photo in (data.astronaut(), _photo_gray(128)):
-        a = inference.colorize_image(photo, model=full).astype(int)
-        b = inference.colorize_image(photo, model=half).astype(int)
+        a = infer.colorize_image(photo, model=full).astype(int)
+        b = infer.colorize_image(photo, model=half).astype(int)
         assert a.shape == b.shape and np.abs(a - b).mean() < 1.0
 
 
@@ -327,7 +329,7 @@ def test_a_folder_of_mixed_shapes_is_batched_by_shape_and_reported_in_input_orde
     runner = runtime.Runner.create(tiny_model)
     calls, predict = [], runner.predict
     runner.predict = lambda batch: calls.append(batch.shape[:3]) or predict(batch)
-    result = inference.colorize_files([folder], tmp_path / "out", model=runner, batch_size=2)
+    result = infer.colorize_files([folder], tmp_path / "out", model=runner, batch_size=2)
     assert [source.name for source, _ in result.written] == [f"p{index}.png" for index in range(8)]
     shapes = {runner.working_shape(80, 48), runner.working_shape(48, 80)}
     photo_calls = [shape for shape in calls if shape[1:] in shapes]  # not the start-up probe

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from colorize import inference, runtime, saving
+from colorize import infer, runtime, saving
 from colorize.cli import main
 
 from conftest import make_portrait_like
@@ -24,8 +24,8 @@ SHAPES = [(1, 32, 32, 1), (2, 64, 96, 1), (1, 96, 64, 1)]
 
 def _render_difference(first, second, image) -> float:
     """Mean absolute difference, in 8-bit levels, of what the two runners make of ``image``."""
-    one = inference.colorize_image(image, model=first).astype(np.int16)
-    two = inference.colorize_image(image, model=second).astype(np.int16)
+    one = infer.colorize_image(image, model=first).astype(np.int16)
+    two = infer.colorize_image(image, model=second).astype(np.int16)
     return float(np.abs(one - two).mean())
 
 
@@ -164,7 +164,7 @@ def test_serve_and_evaluate_run_an_onnx_model(tmp_path, model_path, image_folder
         assert client.get("/api/health").json()["model_file"] == "tiny.onnx"
         response = client.post("/api/colorize", files={"image": ("a.png", (image_folder / "face_1.png").read_bytes())})
         assert response.status_code == 200 and response.content[:4] == b"\x89PNG"
-    files = inference.colorize_files([image_folder], tmp_path / "out", model=str(path))
+    files = infer.colorize_files([image_folder], tmp_path / "out", model=str(path))
     assert len(files.written) == 6 and not files.failed
     result = CliRunner().invoke(main, ["evaluate", str(path), str(image_folder), "--full-resolution",
                                        "-o", str(tmp_path / "report")])  # fmt: skip

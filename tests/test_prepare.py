@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from colorize.cli import main
-from colorize.data import prepare as prepare_lib
 from colorize.data.prepare import prepare
+from colorize.data.prepare import writing as prepare_lib
 from colorize.errors import ColorizeError
 from conftest import make_portrait_like, noise_folder, one_line_error, prepared_set, REPO
 

@@ -35,7 +35,7 @@ def test_cli_choices_are_the_registry():
 
 def test_training_and_models_read_the_registry():
     from colorize import models
-    from colorize.config import TrainConfig
+    from colorize.train.config import TrainConfig
 
     assert models.MODELS is registry.MODELS
     for name, spec in registry.MODELS.items():

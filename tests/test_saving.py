@@ -94,7 +94,7 @@ def test_rebalancing_prior_moves_the_decoding_between_weightings():
 
 
 def test_export_rebalance_from_a_run_directory(image_folder, tmp_path):
-    from colorize import training
+    from colorize import train as training
 
     run = tmp_path / "run"
     result = CliRunner().invoke(main, [
@@ -134,7 +134,7 @@ TINY = {"base_filters": 4, "depth": 1, "batch_norm": False}
 def test_nan_models_are_never_written_loaded_or_used(tmp_path):
     import keras
 
-    from colorize.callbacks import NonFiniteWeightsError, save_model
+    from colorize.train.callbacks import NonFiniteWeightsError, save_model
     from colorize.runtime import Runner
     from colorize.saving import ModelLoadError, load_model
 

@@ -146,12 +146,12 @@ def test_uploads_are_held_in_memory_never_spooled_to_disk(client, monkeypatch):
 
 
 def test_concurrent_uploads_all_succeed_one_model_call_at_a_time(client, monkeypatch):
-    from colorize import inference
+    from colorize import infer
 
     photos = [_encoded(make_portrait_like(48 + 16 * index, seed=index)) for index in range(4)]
     expected = [_post(client, data).content for data in photos]
     running, most, lock = [0], [0], threading.Lock()
-    original = inference.colorize_bytes
+    original = infer.colorize_bytes
 
     def counted(*args, **kwargs):
         with lock:
@@ -163,7 +163,7 @@ def test_concurrent_uploads_all_succeed_one_model_call_at_a_time(client, monkeyp
             with lock:
                 running[0] -= 1
 
-    monkeypatch.setattr(inference, "colorize_bytes", counted)
+    monkeypatch.setattr(infer, "colorize_bytes", counted)
     responses = [None] * len(photos)
 
     def send(index):
@@ -181,17 +181,17 @@ def test_concurrent_uploads_all_succeed_one_model_call_at_a_time(client, monkeyp
 
 
 def test_more_waiting_photos_than_the_queue_holds_get_503(model_path, monkeypatch):
-    from colorize import inference, serving
+    from colorize import infer, serving
 
     release, started = threading.Event(), threading.Event()
-    original = inference.colorize_bytes
+    original = infer.colorize_bytes
 
     def slow(*args, **kwargs):
         started.set()
         release.wait(60)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(inference, "colorize_bytes", slow)
+    monkeypatch.setattr(infer, "colorize_bytes", slow)
     data = _encoded(make_portrait_like(32))
     with _test_client(serving.create_app(model_path, max_waiting=1)) as one_slot:
         first = []
@@ -364,12 +364,12 @@ EVIL = "http://evil.example"
 
 
 def _no_model_calls(monkeypatch):
-    from colorize import inference
+    from colorize import infer
 
     def never(*args, **kwargs):
         raise AssertionError("the photo was colorized")
 
-    monkeypatch.setattr(inference, "colorize_bytes", never)
+    monkeypatch.setattr(infer, "colorize_bytes", never)
 
 
 def _png_header_only(width, height):
@@ -509,7 +509,7 @@ def test_a_photo_whose_client_has_gone_is_not_colorized(model_path, monkeypatch)
     import asyncio
     import threading
 
-    from colorize import inference, serving
+    from colorize import infer, serving
 
     release, calls = threading.Event(), []
 
@@ -518,7 +518,7 @@ def test_a_photo_whose_client_has_gone_is_not_colorized(model_path, monkeypatch)
         release.wait(60)
         return b"png"
 
-    monkeypatch.setattr(inference, "colorize_bytes", slow)
+    monkeypatch.setattr(infer, "colorize_bytes", slow)
     app = serving.create_app(model_path)
     first_body, gone_body = _multipart(_encoded(make_portrait_like(32))), _multipart(_encoded(make_portrait_like(48)))
 

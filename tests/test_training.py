@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 from colorize.cli import main
-from colorize.config import TrainConfig
-from colorize.rundir import read_history
-from colorize.training import train
+from colorize.train.config import TrainConfig
+from colorize.train.rundir import read_history
+from colorize.train import train
 from conftest import make_portrait_like, one_line_error, tiny_train_args
 
 # One level, no batch norm: few variables, so tracing the train step is quick.
@@ -66,7 +66,7 @@ def test_run_writes_every_artefact_and_is_reproducible(image_folder, tmp_path):
 
 
 def test_nan_loss_stops_with_epoch_and_batch(image_folder, tmp_path):
-    from colorize.training import TrainingStopped
+    from colorize.train import TrainingStopped
 
     import keras
 
@@ -215,7 +215,7 @@ class _InterruptAt(__import__("keras").callbacks.Callback):
 def test_ctrl_c_saves_a_checkpoint(image_folder, tmp_path):
     import keras
 
-    from colorize.training import TrainingStopped
+    from colorize.train import TrainingStopped
 
     run_dir = tmp_path / "interrupted"
     with pytest.raises(TrainingStopped, match=r"interrupted at epoch 2, batch 2.*--resume") as stopped:
@@ -229,7 +229,8 @@ def test_ctrl_c_saves_a_checkpoint(image_folder, tmp_path):
 def test_init_weights_fine_tunes_a_saved_model(image_folder, tmp_path):
     import keras
 
-    from colorize.training import _build_and_compile, _sources
+    from colorize.train.compile import _build_and_compile
+    from colorize.train.datasets import _sources
 
     first = train(_config(image_folder, tmp_path / "first", epochs=1, num_samples=0))
     saved = keras.saving.load_model(first.run_dir / "last.keras", compile=False)
@@ -352,8 +353,9 @@ def test_bad_builder_options_are_one_line_and_leave_no_run_dir(image_folder, tmp
 
 def test_an_extractor_needs_weights_or_explicit_random(image_folder, tmp_path, monkeypatch):
     from colorize.errors import WeightsNotFoundError
-    from colorize.config import TrainConfig
-    from colorize.training import _extractor_weights, train
+    from colorize.train.config import TrainConfig
+    from colorize.train import train
+    from colorize.train.options import _extractor_weights
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     config = TrainConfig(data=str(image_folder), output_dir=str(tmp_path / "run"), model="fusion", extractor="vggface")
@@ -374,7 +376,7 @@ def test_an_extractor_needs_weights_or_explicit_random(image_folder, tmp_path, m
 def test_one_line_per_epoch_when_not_a_terminal(monkeypatch):
     import io
 
-    from colorize import training
+    from colorize.train import run as training
 
     monkeypatch.setattr(sys, "stdout", io.StringIO())
     assert training._fit_verbosity() == 2

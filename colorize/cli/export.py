@@ -42,9 +42,9 @@ def export(model, output, export_format, temperature, rebalance, overwrite):
         raise click.ClickException(f"{output} exists; pass --overwrite to replace it")
     log_prior = None
     if rebalance is not None:
-        from colorize import training
+        from colorize import train
 
-        log_prior = training.rebalancing_prior(model, rebalance)
+        log_prior = train.rebalancing_prior(model, rebalance)
     with writing_to("-o", output.parent):
         written = saving.export_model(model, output, temperature, log_prior, format=export_format)
     click.echo(f"Exported {model} -> {written}")

@@ -55,11 +55,11 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, s
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from colorize import inference, runtime
+    from colorize import infer, runtime
 
     # Mistakes found in a moment are told at once; then the model (ONNX Runtime, or Keras and its
     # backend: seconds to import) loads in the background while the photos are found and decoded.
-    inference.check_output(output, single=len(paths) == 1 and not paths[0].is_dir())
+    infer.check_output(output, single=len(paths) == 1 and not paths[0].is_dir())
     keras_model = runtime.runs_on_keras(model)
 
     def load():
@@ -70,7 +70,7 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, s
     with ThreadPoolExecutor(1, thread_name_prefix="colorize-load") as loader:
         loading = loader.submit(load)
         try:
-            result = inference.colorize_files(
+            result = infer.colorize_files(
                 paths, output, model=loading, overwrite=overwrite, compare=compare,
                 batch_size=batch_size, render_size=render_size, progress=True, shard=shard,
             )  # fmt: skip

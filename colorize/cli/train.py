@@ -78,8 +78,8 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
       colorize train --resume runs/unet
       colorize train my_photos/ --init-weights default --option base_filters=16 --learning-rate 1e-4
     """
-    from colorize import config as train_config
-    from colorize import training
+    from colorize.train import config as train_config
+    from colorize import train as training
 
     if resume_dir is not None:
         if not (resume_dir / layout.CONFIG_NAME).is_file():

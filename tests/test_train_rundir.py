@@ -1,4 +1,4 @@
-"""colorize.rundir: a run directory kept apart from its data, removed when a run fails before its first epoch."""
+"""colorize.train.rundir: a run directory kept apart from its data, removed when a run fails before its first epoch."""
 
 import numpy as np
 from click.testing import CliRunner
@@ -10,7 +10,7 @@ from conftest import noise_folder, one_line_error, tiny_train_args
 
 def test_run_dir_and_data_are_kept_apart(image_folder, tmp_path, monkeypatch):
     from colorize.data.folders import split_folder
-    from colorize.rundir import run_dirs_under
+    from colorize.train.rundir import run_dirs_under
 
     result = CliRunner().invoke(main, tiny_train_args(image_folder, image_folder / "run"))
     assert "inside the data folder" in one_line_error(result)

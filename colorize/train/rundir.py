@@ -7,7 +7,7 @@ sample images and the loss curves; their file names are :mod:`colorize.layout`'s
 A folder holding ``config.json`` and ``history.csv`` is a run; runs are never trained on.
 
 Example:
-    >>> from colorize import rundir
+    >>> from colorize.train import rundir
     >>> history = rundir.read_history("runs/unet/history.csv")  # doctest: +SKIP
     >>> rundir.best_epoch(history)  # doctest: +SKIP
     (3, {'loss': 0.08, 'val_loss': 0.09})
@@ -110,7 +110,7 @@ def worker_output_dir(run_dir: Path, strategy) -> Path:
 
 def save_model_quietly(model, path: Path) -> None:
     """Save ``model`` to ``path``; a failure is logged, not raised (an interrupt must still report)."""
-    from colorize.callbacks import save_model
+    from colorize.train.callbacks import save_model
 
     try:
         save_model(model, path)

@@ -1,4 +1,4 @@
-"""colorize.config: TrainConfig's checks and the YAML/JSON config file."""
+"""colorize.train.config: TrainConfig's checks and the YAML/JSON config file."""
 
 import pytest
 from click.testing import CliRunner
@@ -8,7 +8,7 @@ from conftest import one_line_error, tiny_train_args
 
 
 def test_bad_learning_rates_are_refused(image_folder, tmp_path):
-    from colorize.config import TrainConfig
+    from colorize.train.config import TrainConfig
 
     for value in ("nan", "inf", "1e30", "-1"):
         result = CliRunner().invoke(main, tiny_train_args(image_folder, tmp_path / "r", "--learning-rate", value))
@@ -39,7 +39,7 @@ def test_yaml_syntax_error_names_file_and_line(image_folder, tmp_path):
 @pytest.mark.parametrize("key", ["augment", "mixed_precision", "jit", "cache_embeddings"])
 @pytest.mark.parametrize("value", ["no", "false", 1])
 def test_yaml_booleans_are_type_checked(key, value):
-    from colorize.config import TrainConfig
+    from colorize.train.config import TrainConfig
 
     with pytest.raises(ValueError, match=f"{key} must be true or false. Received: {key}={value!r}"):
         TrainConfig.from_dict({"data": "x", key: value})
@@ -54,7 +54,7 @@ def test_a_quoted_no_in_yaml_is_a_one_line_error(image_folder, tmp_path):
 
 
 def test_seed_bound_says_zero():
-    from colorize.config import TrainConfig
+    from colorize.train.config import TrainConfig
 
     assert TrainConfig(data="x", seed=0).seed == 0
     with pytest.raises(ValueError, match=r"seed must be at least 0\. Received: seed=-5"):

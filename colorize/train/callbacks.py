@@ -1,4 +1,4 @@
-"""Keras callbacks used by :mod:`colorize.training`."""
+"""The Keras callbacks that keep a run directory: export, NaN stop, backups, sample images (for :mod:`colorize.train.run`)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ reads such a file, :func:`check_learning_rate` the one rule the CLI shares. The 
 each model (default loss, extractor) come from :mod:`colorize.registry`.
 
 Example:
-    >>> from colorize.config import TrainConfig
+    >>> from colorize.train.config import TrainConfig
     >>> TrainConfig(data="data/utk128", model="unet").effective_loss
     'l1'
 """
@@ -19,7 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from colorize import distribute, errors, registry
+from colorize import errors, registry
+from colorize.train import distribute
 
 
 @dataclasses.dataclass

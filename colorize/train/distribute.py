@@ -3,10 +3,10 @@
 :func:`make_strategy` turns ``--strategy auto|one|mirrored|multiworker`` into a
 ``tf.distribute`` strategy; :func:`multiworker_model` and :func:`build_before_fit` prepare
 a model for ``fit`` under MultiWorkerMirroredStrategy; :func:`on_gpu` and :func:`jit_compile` answer for
-any Keras backend. Training (:mod:`colorize.training`) is the one caller.
+any Keras backend. Training (:mod:`colorize.train.run`) is the one caller.
 
 Example:
-    >>> from colorize import distribute
+    >>> from colorize.train import distribute
     >>> strategy = distribute.make_strategy("auto")  # doctest: +SKIP
     >>> strategy.num_replicas_in_sync  # doctest: +SKIP
     1

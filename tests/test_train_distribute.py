@@ -18,9 +18,9 @@ SCRIPT = textwrap.dedent(
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
-    from colorize.config import TrainConfig
-    from colorize.distribute import make_strategy
-    from colorize.training import train
+    from colorize.train.config import TrainConfig
+    from colorize.train.distribute import make_strategy
+    from colorize.train import train
     config = TrainConfig(data=sys.argv[1], output_dir=sys.argv[2], model="unet",
                          model_options={"base_filters": 4}, image_size=32, batch_size=4, epochs=1,
                          steps_per_epoch=2, validation_steps=1, num_samples=2, strategy=sys.argv[3])

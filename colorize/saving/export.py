@@ -1,0 +1,96 @@
+"""Export a trained model's inference form, the file a user ships: ``.keras`` (one float32 network) or ``.onnx``.
+
+A training run saves its models as trained (``best.keras``: a classification network
+outputs bin probabilities, a GAN holds two networks, a mixed-precision run computes in
+bfloat16). :func:`export_model` turns any of them into what ``colorize predict`` runs:
+one float32 network from scaled L to scaled a*b*, with the decoding (and, for the
+classification families, the chosen annealed-mean temperature) inside it; or, as
+``.onnx`` (:func:`colorize.saving.onnx_export.export_onnx`), that network for ONNX Runtime.
+
+Example:
+    >>> from colorize import saving
+    >>> saving.export_model("runs/bins", "my_model.keras", temperature=0.3)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from colorize.saving.loading import load_saved_model
+from colorize.saving.onnx_export import export_onnx
+from colorize.saving.rebuilding import float32_copy
+
+log = logging.getLogger(__name__)
+
+
+EXPORT_FORMATS = ("keras", "onnx")
+
+
+def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature: float | None = None,
+                 log_prior=None, format: str | None = None) -> Path:  # fmt: skip
+    """Write the inference form of a saved model (a run directory, ``.keras`` file or "default").
+
+    As ``.keras`` it is one Keras model (scaled L -> scaled a*b*, decoding inside). As
+    ``.onnx`` (:func:`export_onnx`) it is the same network for ONNX Runtime: a bins model up
+    to its bin probabilities, its decoding's settings in the file's metadata.
+
+    Args:
+        source: what to export: a training run directory (its best.keras), a ``.keras``
+            file, or "default".
+        path: the ``.keras`` or ``.onnx`` file to write (atomically: a temporary name, then renamed).
+        temperature: annealed-mean temperature for the classification families (None:
+            Zhang et al.'s 0.38, or the source's own when it is already decoded); ignored by
+            models that predict a*b* directly.
+        log_prior: classification families: a prior shift (Q,) of the bin distribution
+            before decoding (``classification.rebalancing_prior``; None: the source's own,
+            else none).
+
+        format: "keras" or "onnx"; None: from the suffix of ``path`` (``.onnx``, else keras).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ModelLoadError: the source is missing, corrupt or not a colorization model.
+        ValueError: a temperature outside (0, 10], or an unknown format.
+    """
+    import math
+
+    import keras
+
+    from colorize import models
+    from colorize.models import classification
+
+    format = format or ("onnx" if Path(path).suffix.lower() == ".onnx" else "keras")
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"Unknown format. Expected one of {EXPORT_FORMATS}. Received: format={format!r}")
+    if temperature is not None and not (math.isfinite(temperature) and 0 < temperature <= 10):
+        raise ValueError(f"temperature must be in (0, 10]. Received: temperature={temperature!r}")
+    saved = load_saved_model(source)
+    names = [layer.name for layer in saved.layers]
+    if (temperature is not None or log_prior is not None) and "ab_bins" in names:
+        if "annealed_mean" in names:  # already decoded: decode the bins again, keeping what is not asked
+            decoding = saved.get_layer("annealed_mean")
+            temperature = decoding.temperature if temperature is None else temperature
+            log_prior = decoding.log_prior if log_prior is None else log_prior
+            saved = keras.Model(saved.inputs, saved.get_layer("ab_bins").output, name=saved.name)
+        exported = classification.with_annealed_mean(
+            saved, classification.TEMPERATURE if temperature is None else temperature, log_prior
+        )
+    else:  # a GAN gives its generator, an embedding-input fusion model its extractor-wired form
+        exported = models.as_inference_model(saved)
+    exported = float32_copy(exported)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if format == "onnx":
+        return export_onnx(exported, path)
+    temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
+    try:
+        exported.save(str(temporary))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    log.info("exported %s -> %s", source, path)
+    return path
