@@ -4,6 +4,8 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 WORK ?= work
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# pytest processes for `make test` (pytest-xdist): each imports TensorFlow (about 1 GB), so 2 by default
+TEST_WORKERS ?= 2
 
 .PHONY: install dev test test-slow demo bench bench-backends lint clean default-model default-onnx default-stages decode-sweep data compare gallery gpu-train
 
@@ -25,12 +27,12 @@ $(VENV)/.dev: $(BIN)/colorize
 dev: $(VENV)/.dev
 
 test: dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 # Also the slow tests: the browser tests need Chromium and its driver
 # (Debian/Ubuntu: apt-get install chromium chromium-driver); the PyTorch ones `pip install -e .[torch]`.
 test-slow: dev
-	$(BIN)/python -m pytest -q --run-slow
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --run-slow
 
 # The main job: colorize a grayscale version of scikit-image's astronaut portrait with the
 # bundled default model; writes out/demo/astronaut_{gray,colorized,compare}.png.

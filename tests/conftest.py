@@ -131,3 +131,20 @@ def tiny_train_args(data, run_dir, *extra):
     return ["train", str(data), "-o", str(run_dir), "--image-size", "32", "--batch-size", "2", "--epochs", "1",
             "--steps-per-epoch", "1", "--validation-steps", "1", "--option", "base_filters=4", "--option", "depth=1",
             "--option", "batch_norm=false", *extra]  # fmt: skip
+
+
+def save_load_same(model, x, tmp_path):
+    """A model's ``.keras`` round trip predicts what the model does."""
+    import keras
+
+    path = tmp_path / "m.keras"
+    model.save(path)
+    np.testing.assert_allclose(np.asarray(keras.saving.load_model(path)(x)), np.asarray(model(x)), atol=1e-6)
+
+
+def random_batch(size=32):
+    """A fixed batch of two (scaled L, scaled a*b*) images of ``size`` pixels."""
+    rng = np.random.default_rng(0)
+    return (rng.uniform(-1, 1, (2, size, size, 1)).astype("float32"),
+            rng.uniform(-0.3, 0.3, (2, size, size, 2)).astype("float32"))  # fmt: skip
+

@@ -1,23 +1,11 @@
 """colorize.models.classification (Zhang et al. 2016): bins, soft encoding, annealed mean, rebalancing."""
 
-import keras
 import numpy as np
 import pytest
 
 from colorize import losses, models
 from colorize.models import classification
-
-
-def _save_load_same(model, x, tmp_path):
-    path = tmp_path / "m.keras"
-    model.save(path)
-    np.testing.assert_allclose(np.asarray(keras.saving.load_model(path)(x)), np.asarray(model(x)), atol=1e-6)
-
-
-def _batch(size=32):
-    rng = np.random.default_rng(0)
-    return (rng.uniform(-1, 1, (2, size, size, 1)).astype("float32"),
-            rng.uniform(-0.3, 0.3, (2, size, size, 2)).astype("float32"))  # fmt: skip
+from conftest import random_batch, save_load_same
 
 
 def test_gamut_bins_are_computed_and_plausible():
@@ -70,7 +58,7 @@ def test_rebalancing_weights():
 
 
 def test_classification_model_loss_and_inference(tmp_path):
-    x, ab = _batch()
+    x, ab = random_batch()
     model = models.build_model("classification", image_size=32, width=0.0625)
     q = classification.AbQuantizer().num_bins
     assert model.output_shape == (None, 8, 8, q)
@@ -82,7 +70,7 @@ def test_classification_model_loss_and_inference(tmp_path):
     assert np.isfinite(value) and value > 0
     model.compile(optimizer="adam", loss=loss)
     model.fit(x, ab, epochs=1, verbose=0)
-    _save_load_same(model, x, tmp_path)
+    save_load_same(model, x, tmp_path)
     inference = models.as_inference_model(model)
     assert inference.output_shape == (None, 32, 32, 2)
     assert inference.layers[-1].name == "ab_output"

@@ -4,18 +4,7 @@ import keras
 import numpy as np
 
 from colorize import models
-
-
-def _save_load_same(model, x, tmp_path):
-    path = tmp_path / "m.keras"
-    model.save(path)
-    np.testing.assert_allclose(np.asarray(keras.saving.load_model(path)(x)), np.asarray(model(x)), atol=1e-6)
-
-
-def _batch(size=32):
-    rng = np.random.default_rng(0)
-    return (rng.uniform(-1, 1, (2, size, size, 1)).astype("float32"),
-            rng.uniform(-0.3, 0.3, (2, size, size, 2)).astype("float32"))  # fmt: skip
+from conftest import random_batch, save_load_same
 
 
 def _changed(before, network):  # trainable weights only: batch-norm statistics move in either turn
@@ -27,7 +16,7 @@ def _trainable(network):
 
 
 def test_gan_alternates_trains_saves_and_exposes_its_generator(tmp_path):
-    x, ab = _batch()
+    x, ab = random_batch()
     gan = models.build_model("gan", image_size=32, generator="unet", base_filters=2, depth=2, discriminator_width=0.0625,
                              alternate_every=1)  # fmt: skip
     gan.compile(alternate=True)
@@ -39,7 +28,7 @@ def test_gan_alternates_trains_saves_and_exposes_its_generator(tmp_path):
     assert _changed(discriminator, gan.discriminator) and not _changed(generator, gan.generator)
     assert {"g_loss", "d_loss", "loss", "val_loss"} <= set(history.history)
     assert all(np.isfinite(v) for values in history.history.values() for v in values)
-    _save_load_same(gan, x, tmp_path)
+    save_load_same(gan, x, tmp_path)
     assert models.as_inference_model(gan) is gan.generator
     assert gan.generator.output_shape == (None, 32, 32, 2)
     clone = gan.__class__.from_config(gan.get_config())
@@ -47,7 +36,7 @@ def test_gan_alternates_trains_saves_and_exposes_its_generator(tmp_path):
 
 
 def test_gan_without_alternation_updates_both_networks():
-    x, ab = _batch()
+    x, ab = random_batch()
     gan = models.build_model("gan", image_size=32, generator="unet", base_filters=2, depth=2, discriminator_width=0.0625)
     gan.compile(generator_optimizer=keras.optimizers.Adam(1e-3), discriminator_optimizer=keras.optimizers.Adam(1e-3))
     generator, discriminator = _trainable(gan.generator), _trainable(gan.discriminator)

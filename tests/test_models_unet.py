@@ -6,18 +6,7 @@ import pytest
 
 from colorize import losses, models
 from colorize.models import classification
-
-
-def _save_load_same(model, x, tmp_path):
-    path = tmp_path / "m.keras"
-    model.save(path)
-    np.testing.assert_allclose(np.asarray(keras.saving.load_model(path)(x)), np.asarray(model(x)), atol=1e-6)
-
-
-def _batch(size=32):
-    rng = np.random.default_rng(0)
-    return (rng.uniform(-1, 1, (2, size, size, 1)).astype("float32"),
-            rng.uniform(-0.3, 0.3, (2, size, size, 2)).astype("float32"))  # fmt: skip
+from conftest import random_batch, save_load_same
 
 
 def test_skip_connections_are_found_by_name():
@@ -28,7 +17,7 @@ def test_skip_connections_are_found_by_name():
 
 
 def test_unet_classification_bins_at_half_resolution_and_size_free_inference(tmp_path):
-    x, ab = _batch()
+    x, ab = random_batch()
     q = classification.AbQuantizer().num_bins
     model = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2)
     assert model.output_shape == (None, 16, 16, q)
@@ -37,7 +26,7 @@ def test_unet_classification_bins_at_half_resolution_and_size_free_inference(tmp
     assert full.output_shape == (None, 32, 32, q)
     model.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy(l1_weight=10.0))
     model.fit(x, ab, epochs=1, verbose=0)
-    _save_load_same(model, x, tmp_path)
+    save_load_same(model, x, tmp_path)
     inference = models.as_inference_model(model)
     assert inference.output_shape == (None, 32, 32, 2)
     # Built without a size, the decoding still upsamples by the measured stride (2), not a guess.
