@@ -254,9 +254,11 @@ def test_init_weights_fine_tunes_a_saved_model(image_folder, tmp_path):
     assert result.exit_code != 0
     assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     assert "does not fit this model" in result.output
-    result = CliRunner().invoke(main, ["train", str(image_folder), "--init-weights", str(tmp_path / "none.keras")])
+    result = CliRunner().invoke(main, ["train", str(image_folder), "-o", str(tmp_path / "runs" / "unet"),
+                                       "--init-weights", str(tmp_path / "none.keras")])  # fmt: skip
     assert result.exit_code != 0 and "not found" in result.output
     assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
+    assert not (tmp_path / "runs").exists()  # said before any folder is made
 
 
 def test_several_data_sources_mixed_by_shares(image_folder, tmp_path):

@@ -82,6 +82,10 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     run_dir = Path(config.output_dir)
     rundir.check_start(run_dir, resume)
     _check_options(config)
+    if config.init_weights is not None:  # a missing file is said before any folder is made
+        from colorize import saving
+
+        saving.resolve_model_path(config.init_weights)
     if resume and rundir.is_run_dir(run_dir):
         history = rundir.read_history(run_dir / layout.HISTORY_NAME)
         if len(history) >= config.epochs:
