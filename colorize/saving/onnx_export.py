@@ -96,6 +96,7 @@ def _softmax_on_the_last_axis(graph) -> None:
     for node in graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
+    swapped = False
     for node in graph.node:
         if node.op_type != "Softmax" or len(consumers.get(node.output[0], [])) != 1:
             continue
@@ -109,7 +110,9 @@ def _softmax_on_the_last_axis(graph) -> None:
         node.input[0], node.output[0] = middle, result
         del node.attribute[:]
         node.attribute.append(onnx.helper.make_attribute("axis", -1))
-    _topological_order(graph)
+        swapped = True
+    if swapped:  # the Softmax now reads the Transpose that followed it
+        _topological_order(graph)
 
 
 def _topological_order(graph) -> None:
