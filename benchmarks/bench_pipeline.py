@@ -70,7 +70,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
     args = parser.parse_args()
 
-    from colorize.data.images import find_images
+    from colorize.io.files import find_images
 
     files, _ = find_images([args.data])
     files = [f for f in files if f.suffix.lower() in (".jpg", ".jpeg", ".png")][: args.limit]

@@ -186,7 +186,8 @@ def main() -> None:
 
         quiet_tensorflow_logs()
         load_keras()
-        from colorize import runtime, saving
+        from colorize import saving
+        from colorize.infer import runtime
 
         batch = np.random.default_rng(0).uniform(-1, 1, (8, 192, 256, 1)).astype(np.float32)
         runners = {"ONNX Runtime": runtime.load_runner("default", "float32", 0.5),

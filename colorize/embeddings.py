@@ -114,7 +114,7 @@ def data_digest(source) -> str:
 
 
 def _save_array(path: Path, array: np.ndarray) -> None:
-    from colorize.data.images import atomic_write_bytes
+    from colorize.io.files import atomic_write_bytes
 
     buffer = io.BytesIO()
     np.save(buffer, array)

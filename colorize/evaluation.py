@@ -29,7 +29,7 @@ import numpy as np
 
 from colorize import errors, measures
 from colorize.color import np_ops
-from colorize.data import images as image_io
+from colorize.io.decode import resize
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def working_size(models: dict, data: str | os.PathLike | None = None) -> int:
         128
     """
     for model in models.values():
-        if getattr(model, "trained_size", None):  # a colorize.runtime.Runner
+        if getattr(model, "trained_size", None):  # a colorize.infer.runtime.Runner
             return int(model.trained_size)
         shape = getattr(model, "inputs", None) and model.inputs[0].shape
         if shape and shape[1] is not None and shape[1] == shape[2]:
@@ -130,7 +130,7 @@ def _predictor(model, render_size: int | None) -> Callable[[_Batch], list]:
             return lambda batch: _scored(batch.l_scaled, _random_baseline(batch))
         raise ValueError(f"Unknown baseline. Expected one of {BASELINES}. Received: {model!r}")
     from colorize import inference
-    from colorize.runtime import Runner
+    from colorize.infer.runtime import Runner
 
     runner = Runner.create(model)
 
@@ -141,8 +141,8 @@ def _predictor(model, render_size: int | None) -> Callable[[_Batch], list]:
         size = runner.fixed_size
         if size is None or size == batch.l_scaled.shape[1]:
             return _scored(batch.l_scaled, runner.predict(batch.l_scaled))
-        resized = np.stack([image_io.resize(image, size, size) for image in batch.l_scaled])
-        return _scored(batch.l_scaled, [image_io.resize(ab, *batch.l_scaled.shape[1:3]) for ab in runner.predict(resized)])
+        resized = np.stack([resize(image, size, size) for image in batch.l_scaled])
+        return _scored(batch.l_scaled, [resize(ab, *batch.l_scaled.shape[1:3]) for ab in runner.predict(resized)])
 
     return predict
 
@@ -172,7 +172,7 @@ def _random_baseline(batch: _Batch) -> list:
         sources = [batch.ab_scaled[1]] + [batch.ab_scaled[index - 1] for index in range(1, count)]
     else:
         sources = [np.zeros_like(batch.ab_scaled[0])]
-    return [image_io.resize(source, *target.shape[:2]) for source, target in zip(sources, batch.ab_scaled)]
+    return [resize(source, *target.shape[:2]) for source, target in zip(sources, batch.ab_scaled)]
 
 
 def _working_size_batches(data, split: str, image_size: int, batch_size: int):
@@ -187,14 +187,15 @@ def _working_size_batches(data, split: str, image_size: int, batch_size: int):
 
 def _photo_files(data) -> list[Path]:
     """The photos of a plain folder (or file) evaluated at full resolution."""
-    from colorize.data import images, pipeline
+    from colorize.data import pipeline
+    from colorize.io.files import find_images
 
     if pipeline.is_prepared_dir(data):
         raise ValueError(
             f"{data} is a prepared data set (its images are stored at the training size); "
             "--full-resolution needs a folder of original photos"
         )
-    files, skipped = images.find_images([data])
+    files, skipped = find_images([data])
     for path, reason in skipped:
         log.warning("skipping %s: %s", path, reason)
     return files
@@ -202,13 +203,13 @@ def _photo_files(data) -> list[Path]:
 
 def _full_resolution_batches(files: list[Path], batch_size: int):
     """Lists of full-resolution (l_scaled, ab_scaled, rgb, file), one photo at a time from disk."""
-    from colorize.data import images
     from colorize.errors import ColorizeError
+    from colorize.io.decode import read_image
 
     batch: tuple[list, list, list, list] = ([], [], [], [])
     for path in files:
         try:
-            rgb = images.read_image(path).rgb
+            rgb = read_image(path).rgb
         except (ColorizeError, OSError, ValueError) as error:  # an undecodable file is skipped
             log.warning("skipping %s: %s", path, error)
             continue
@@ -240,7 +241,7 @@ def evaluate(
     Args:
         models: ``{name: keras.Model | Runner | "gray" | "random"}``; a model maps scaled
             L to scaled ab (see ``colorize.saving.load_model``; a
-            ``colorize.runtime.Runner`` from ``load_runner`` keeps its precision).
+            ``colorize.infer.runtime.Runner`` from ``load_runner`` keeps its precision).
         data: a prepared data set (its ``split`` is used) or a plain folder of colour images.
         split: the prepared split to use ("test" by default).
         image_size: the working size images are compared at; None: the first model's
@@ -267,7 +268,6 @@ def evaluate(
         >>> result.summary["gray"]["auc"]  # doctest: +SKIP
     """
     from colorize import color
-
     from colorize.data import records
 
     if not models:
@@ -446,7 +446,7 @@ def _thumbnail(image: np.ndarray, size: int) -> np.ndarray:
         return image
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
-    return np.clip(image_io.resize(image[top : top + side, left : left + side], size, size), 0.0, 1.0)
+    return np.clip(resize(image[top : top + side, left : left + side], size, size), 0.0, 1.0)
 
 
 def _add(totals: dict, values: dict) -> None:
@@ -646,9 +646,10 @@ def evaluate_without_truth(
         >>> result = evaluate_without_truth({"default": saving.load_model()}, "old_photos/")  # doctest: +SKIP
         >>> result.summary["default"]["warm_share"]  # doctest: +SKIP
     """
-    from colorize import inference, runtime
-    from colorize.data import images, pipeline
+    from colorize.data import pipeline
     from colorize.errors import ColorizeError
+    from colorize.infer import colorize_image, runtime
+    from colorize.io.files import find_images
 
     if not models:
         raise ValueError("nothing to evaluate: give at least one model")
@@ -658,7 +659,7 @@ def evaluate_without_truth(
     if pipeline.is_prepared_dir(data):
         raise ValueError(f"{data} is a prepared data set of colour photos; without truth, give a folder of photos")
     runners = {name: runtime.Runner.create(model) for name, model in models.items()}
-    files, passed_over = images.find_images([data])
+    files, passed_over = find_images([data])
     skipped = [(str(path), reason) for path, reason in passed_over]
     sums: dict[str, dict[str, float]] = {name: {} for name in models}
     histograms = {name: np.zeros((len(measures.AB_EDGES) - 1,) * 2) for name in models}
@@ -671,7 +672,7 @@ def evaluate_without_truth(
             break
         try:
             outputs = {
-                name: inference.colorize_image(path, model=runner, render_size=render_size)
+                name: colorize_image(path, model=runner, render_size=render_size)
                 for name, runner in runners.items()
             }
         except (ColorizeError, OSError, ValueError) as error:
@@ -716,7 +717,7 @@ def _measured_rgb(output: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
     if height * width > MEASURE_MAX_PIXELS:
         scale = math.sqrt(MEASURE_MAX_PIXELS / (height * width))
-        rgb = image_io.resize(rgb, max(1, int(height * scale)), max(1, int(width * scale)))
+        rgb = resize(rgb, max(1, int(height * scale)), max(1, int(width * scale)))
     return rgb
 
 
@@ -731,7 +732,7 @@ def _fit(image: np.ndarray, size: int) -> np.ndarray:
     """The whole image with its long side ``size`` pixels (aspect ratio kept)."""
     height, width = image.shape[:2]
     scale = size / max(height, width)
-    return np.clip(image_io.resize(image, max(1, round(height * scale)), max(1, round(width * scale))), 0.0, 1.0)
+    return np.clip(resize(image, max(1, round(height * scale)), max(1, round(width * scale))), 0.0, 1.0)
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:

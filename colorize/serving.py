@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import io
 import logging
 import os
 import threading
@@ -47,8 +46,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from colorize import __version__, errors, infer, runtime, saving
+from colorize import __version__, errors, infer, saving
 from colorize.errors import ColorizeError
+from colorize.infer import runtime
+from colorize.io.decode import header_size
 from colorize.registry import PRESETS
 
 log = logging.getLogger(__name__)
@@ -184,9 +185,12 @@ def create_app(
             chosen = runner.with_strength(_strength(form.get("strength") or request.query_params.get("strength")))
         except ValueError as error:
             return _error(422, str(error))
-        pixels = _pixels_in_header(data)
-        if pixels > max_pixels:
-            return _error(415, f"{name} has {pixels / 1e6:.0f} megapixels; this server takes at most "
+        width, height = header_size(data)
+        if width < 0:
+            return _error(415, f"{name} has more megapixels than Pillow decodes (2 x PIL.Image.MAX_IMAGE_PIXELS); "
+                               f"this server takes at most {max_pixels / 1e6:.0f}")  # fmt: skip
+        if width * height > max_pixels:
+            return _error(415, f"{name} has {width * height / 1e6:.0f} megapixels; this server takes at most "
                                f"{max_pixels / 1e6:.0f} (colorize predict takes larger photos)")  # fmt: skip
         job = worker.submit(infer.colorize_bytes, data, chosen, render_size, name)
         del form, upload, data
@@ -332,21 +336,6 @@ async def _finished_unless_gone(request: Request, job: concurrent.futures.Future
         return True
     job.cancel()  # still queued: never runs; already running: its result is dropped
     return False
-
-
-def _pixels_in_header(data: bytes) -> int:
-    """Width x height from the image header (nothing decoded); 0 when it cannot be read."""
-    import warnings
-
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused here, by pixel count
-            with Image.open(io.BytesIO(data)) as image:
-                return int(image.size[0]) * int(image.size[1])
-    except Exception:  # noqa: BLE001 - decoding reports the reason
-        return 0
 
 
 class _SecurityHeaders:

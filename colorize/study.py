@@ -33,8 +33,8 @@ import random
 import re
 from pathlib import Path
 
-from colorize.data import images as image_io
 from colorize.errors import ColorizeError
+from colorize.io.files import atomic_write_bytes, find_images
 
 CHOICES = ("A", "B", "tie")
 ANSWER_FIELDS = ("pair", "choice", "confidence", "reason")
@@ -95,7 +95,7 @@ def output_stem(path: str | os.PathLike) -> str:
 
 
 def _listing(folder: Path) -> dict[str, Path]:
-    files, _ = image_io.find_images([folder])
+    files, _ = find_images([folder])
     listing: dict[str, Path] = {}
     for path in files:
         listing.setdefault(output_stem(path), path)
@@ -151,7 +151,7 @@ def make_study(
         left, right = (listing_a[name], listing_b[name]) if a_left else (listing_b[name], listing_a[name])
         shown = [_open_rgb(left), _open_rgb(right)]
         for side, image in zip("AB", shown):
-            image_io.atomic_write_bytes(output / "pairs" / f"{number:03d}_{side}.png", _png(_fit_within(image)))
+            atomic_write_bytes(output / "pairs" / f"{number:03d}_{side}.png", _png(_fit_within(image)))
         rows.append(_sheet_row(number, shown, sheet_height))
         key.append({"pair": number, "name": name, "dir_a_side": "A" if a_left else "B"})
     sheets = [rows[start : start + per_sheet] for start in range(0, len(rows), per_sheet)]
@@ -162,11 +162,11 @@ def make_study(
         for row in sheet_rows:
             sheet.paste(row, (0, top))
             top += row.height + 10
-        image_io.atomic_write_bytes(output / "sheets" / f"sheet_{index:02d}.png", _png(sheet))
+        atomic_write_bytes(output / "sheets" / f"sheet_{index:02d}.png", _png(sheet))
     brief = BRIEF.format(last=len(sheets), count=len(names))
-    image_io.atomic_write_bytes(output / "sheets" / "BRIEF.md", brief.encode("utf-8"))
+    atomic_write_bytes(output / "sheets" / "BRIEF.md", brief.encode("utf-8"))
     document = {"dir_a": str(dir_a), "dir_b": str(dir_b), "seed": seed, "pairs": key}
-    image_io.atomic_write_bytes(output / "key.json", (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+    atomic_write_bytes(output / "key.json", (json.dumps(document, indent=1) + "\n").encode("utf-8"))
     return key
 
 
@@ -286,7 +286,7 @@ def record_answer(study: str | os.PathLike, rater: str, pair: int, choice: str) 
     writer = csv.DictWriter(buffer, fieldnames=ANSWER_FIELDS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(answers[number] for number in sorted(answers))
-    return image_io.atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
+    return atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
 
 
 def wilson_interval(successes: float, count: float, z: float = 1.96) -> tuple[float, float]:

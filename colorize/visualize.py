@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from colorize.data.images import atomic_write_bytes  # noqa: F401 - the one writer, also used as visualize.atomic_write_bytes
+from colorize.io.files import atomic_write_bytes  # noqa: F401 - the one writer, also used as visualize.atomic_write_bytes
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:

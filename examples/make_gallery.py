@@ -36,8 +36,11 @@ from PIL import Image, ImageDraw, ImageFont
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
 
 import colorize  # noqa: E402
-from colorize import measures, runtime, saving, visualize  # noqa: E402
-from colorize.data import images, pipeline, prepare  # noqa: E402
+from colorize import measures, saving, visualize  # noqa: E402
+from colorize.data import pipeline, prepare  # noqa: E402
+from colorize.infer import runtime
+from colorize.io.decode import read_image  # noqa: E402
+from colorize.io.files import find_images  # noqa: E402
 
 CELL_HEIGHT = 192  # pixels (12 rows stay under 2 MB of PNG)
 CELL_WIDTH = 256  # at most 4:3 landscape; taller photos are narrower
@@ -54,7 +57,7 @@ def held_out(folder: Path, count: int, prepared: Path | None = None) -> list[Pat
         digests = {item["name"]: item["sha1"] for item in manifest["images"] if item["split"] == "test"}
         candidates = sorted((digest, folder / name) for name, digest in digests.items())
     else:
-        files, _ = images.find_images([folder])
+        files, _ = find_images([folder])
         candidates = []
         for path in files:
             digest = hashlib.sha1(path.read_bytes()).hexdigest()
@@ -64,7 +67,7 @@ def held_out(folder: Path, count: int, prepared: Path | None = None) -> list[Pat
     chosen = []
     for _, path in candidates:
         try:
-            rgb = images.read_image(path).rgb
+            rgb = read_image(path).rgb
         except Exception:  # noqa: BLE001 - an unreadable file is simply not shown
             continue
         if measures.colourfulness(_fit(rgb, 128, 128)) >= MIN_COLOURFULNESS:
@@ -166,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"No --data and no {DEFAULT_DATA}/{{scenes,humanfaces}}/images: scikit-image's photos only")
     for kind, path in picks:
-        original = images.read_image(path).rgb
+        original = read_image(path).rgb
         rows.append((f"{kind} (test split): {path.name}", _gray(original), colorize.colorize_image(path, runner), original))
     camera = data.camera()  # genuinely black and white
     rows.append(("skimage.data.camera(): a black-and-white photo", camera, colorize.colorize_image(camera, runner), None))

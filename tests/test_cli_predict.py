@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import make_portrait_like, one_line_error, tiny_train_args
 from PIL import Image
 
-from colorize import infer, runtime, saving
+from colorize import infer, saving
 from colorize.cli import main
-from colorize.infer import lightness
-from conftest import make_portrait_like, one_line_error, tiny_train_args
+from colorize.infer import lightness, runtime
 
 
 def _digests(folder):
@@ -152,7 +152,6 @@ def test_models_lists_the_presets_and_the_families():
 
 
 def _failing_write(errno_code, filename=None):
-    import errno
     import os
 
     def fail(*args, **kwargs):
@@ -335,7 +334,6 @@ def test_a_12000x9000_photo_stays_under_1_5_gb(tmp_path):
 
 
 def test_shards_split_a_folder_once_and_stably(tmp_path, image_folder):
-    from colorize import infer
 
     written = []
     for index in (1, 2, 3):

@@ -4,11 +4,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import one_line_error, tiny_train_args
 from PIL import Image
 
 from colorize import evaluation
 from colorize.cli import main
-from conftest import one_line_error, tiny_train_args
 
 
 def test_baselines_on_a_folder(image_folder, tmp_path):
@@ -359,7 +359,7 @@ def test_full_resolution_save_predictions_equal_predict(tmp_path, model_path):
     from conftest import make_portrait_like
     from skimage import data as samples
 
-    from colorize import runtime
+    from colorize.infer import runtime
 
     photos = tmp_path / "photos"
     (photos / "sub").mkdir(parents=True)

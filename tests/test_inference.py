@@ -7,10 +7,10 @@ import pytest
 import skimage.color
 from PIL import Image
 
-from colorize import infer, runtime, saving
+from colorize import infer, saving
 from colorize.color import np_ops
-from colorize.data import images as image_io
-from colorize.infer import lightness, render
+from colorize.infer import lightness, render, runtime
+from colorize.io.encode import encode_image
 from colorize.saving import loading as saving_loading
 
 
@@ -202,9 +202,8 @@ def test_a_model_named_by_path_is_loaded_once(tiny_model_path):
 
 
 def _photo_gray(size=96):
-    from skimage import data
-
     import cv2
+    from skimage import data
 
     return cv2.resize(data.camera(), (size + 32, size), interpolation=cv2.INTER_AREA)
 
@@ -247,7 +246,7 @@ def test_png_strips_decode_to_the_same_pixels(tmp_path, monkeypatch, dtype, chan
     peak = np.iinfo(dtype).max
     array = (np.random.default_rng(0).random((37, 53, channels)) * peak).astype(dtype)
     path = tmp_path / "x.png"
-    path.write_bytes(image_io.encode_image(array, path))
+    path.write_bytes(encode_image(array, path))
     back = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(back[..., [2, 1, 0, 3][:channels]], array)
 

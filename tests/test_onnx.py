@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
-from colorize import infer, runtime, saving
-from colorize.cli import main
-
 from conftest import make_portrait_like
+
+from colorize import infer, saving
+from colorize.cli import main
+from colorize.infer import onnx_runtime, runtime
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -47,7 +47,7 @@ def bins_model_path(tmp_path_factory):
 def test_export_onnx_of_a_plain_model_matches_the_keras_runner(tmp_path, model_path):
     result = CliRunner().invoke(main, ["export", str(model_path), "-o", str(tmp_path / "tiny.onnx")])
     assert result.exit_code == 0, result.output
-    onnx_runner = runtime.OnnxRunner.load(tmp_path / "tiny.onnx")
+    onnx_runner = onnx_runtime.OnnxRunner.load(tmp_path / "tiny.onnx")
     keras_runner = runtime.Runner.create(saving.load_model(model_path), "float32")
     assert onnx_runner.decoding is None and onnx_runner.fixed_size is None and onnx_runner.trained_size == 32
     for shape in SHAPES:
@@ -67,7 +67,7 @@ def test_export_onnx_of_a_bins_model_keeps_the_decoding_and_the_strength(tmp_pat
     assert [dim.dim_param for dim in proto.graph.input[0].type.tensor_type.shape.dim[:3]] == ["batch", "height", "width"]
     facts = {prop.key: prop.value for prop in proto.metadata_props}
     assert json.loads(facts["colorize.decoding"])["temperature"] == pytest.approx(0.38)
-    onnx_runner = runtime.OnnxRunner.load(path)
+    onnx_runner = onnx_runtime.OnnxRunner.load(path)
     keras_runner = runtime.Runner.create(saving.load_model(bins_model_path), "float32")
     assert onnx_runner.decoding == keras_runner.decoding
     image = make_portrait_like(64)
@@ -77,7 +77,7 @@ def test_export_onnx_of_a_bins_model_keeps_the_decoding_and_the_strength(tmp_pat
             batch = np.linspace(-1, 1, np.prod(shape), dtype=np.float32).reshape(shape)
             np.testing.assert_allclose(first.predict(batch), second.predict(batch), atol=2e-3)
         assert _render_difference(first, second, image) <= 1.0
-    assert type(onnx_runner.with_strength(0.2)) is runtime.OnnxRunner
+    assert type(onnx_runner.with_strength(0.2)) is onnx_runtime.OnnxRunner
 
 
 def test_the_bundled_default_onnx_matches_default_keras():
@@ -85,7 +85,7 @@ def test_the_bundled_default_onnx_matches_default_keras():
     assert saving.resolve_model_path("default", onnx=True) == saving.default_onnx_path()
     assert saving.resolve_model_path("default") == saving.default_model_path()  # training and export: Keras
     onnx_runner = runtime.load_runner("default", "float32")
-    assert isinstance(onnx_runner, runtime.OnnxRunner)
+    assert isinstance(onnx_runner, onnx_runtime.OnnxRunner)
     keras_runner = runtime.Runner.create(saving.load_model(saving.default_model_path()), "float32")
     assert onnx_runner.decoding == keras_runner.decoding.with_strength(onnx_runner.decoding.strength)
     image = make_portrait_like(64)

@@ -2,12 +2,12 @@ import keras
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import make_portrait_like, one_line_error
 from PIL import Image
 
 from colorize import models, saving
 from colorize.cli import main
 from colorize.errors import ColorizeError
-from conftest import make_portrait_like, one_line_error
 
 
 def test_export_bfloat16_classification_model_to_float32_with_temperature(tmp_path):
@@ -134,9 +134,9 @@ TINY = {"base_filters": 4, "depth": 1, "batch_norm": False}
 def test_nan_models_are_never_written_loaded_or_used(tmp_path):
     import keras
 
-    from colorize.train.callbacks import NonFiniteWeightsError, save_model
-    from colorize.runtime import Runner
+    from colorize.infer.runtime import Runner
     from colorize.saving import ModelLoadError, load_model
+    from colorize.train.callbacks import NonFiniteWeightsError, save_model
 
     model = _nan_unet()
     with pytest.raises(NonFiniteWeightsError, match="NaN"):

@@ -9,10 +9,10 @@ import warnings
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import make_portrait_like
 from PIL import Image
 
 from colorize.cli import main
-from conftest import make_portrait_like
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
@@ -280,12 +280,12 @@ new MutationObserver(() => {
 
 @pytest.mark.slow
 def test_the_page_colorizes_the_astronaut_in_headless_chromium(tmp_path, monkeypatch):
+    from browser import headless_chromium, running_app
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
     from skimage import data
 
-    from browser import headless_chromium, running_app
     from colorize import serving
 
     photo = tmp_path / "astronaut.png"
@@ -333,9 +333,7 @@ def test_colour_strength_is_checked_and_offered_only_where_the_model_has_it(clie
 
 
 def test_the_bundled_model_offers_its_presets_and_each_strength_gives_other_colours():
-    from colorize import registry
-
-    from colorize import serving
+    from colorize import registry, serving
 
     with _test_client(serving.create_app("default")) as bundled:
         health = bundled.get("/api/health").json()
@@ -465,11 +463,13 @@ def test_serve_passes_loopback_hosts_and_the_allowed_origins(model_path, monkeyp
 def test_a_pixel_bomb_is_refused_415_from_its_header(guarded, monkeypatch):
     from colorize import serving
 
-    bomb = _png_header_only(17000, 17000)
+    bomb = _png_header_only(12000, 12000)
     assert len(bomb) < 1000
     _no_model_calls(monkeypatch)
     response = _post(guarded, bomb, "bomb.png")
-    assert response.status_code == 415 and "289 megapixels" in response.json()["error"]
+    assert response.status_code == 415 and "144 megapixels" in response.json()["error"]
+    beyond = _post(guarded, _png_header_only(17000, 17000), "bomb.png")  # past Pillow's own refusal
+    assert beyond.status_code == 415 and "more megapixels than Pillow decodes" in beyond.json()["error"]
     assert serving.pixel_limit(available=100_000_000) == 10_000_000  # sized to the memory (0.8 / 8 bytes)
     assert serving.pixel_limit(available=10**12) == serving.MAX_PIXELS
     assert guarded.get("/api/health").json()["max_megapixels"] <= serving.MAX_PIXELS / 1e6

@@ -53,8 +53,9 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
     """
     from tqdm import tqdm
 
-    from colorize import evaluation, runtime
+    from colorize import evaluation
     from colorize.data import records
+    from colorize.infer import runtime
     from colorize.registry import SIZE_MULTIPLE
 
     if image_size is not None and not full_resolution and image_size % SIZE_MULTIPLE:

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import ShardType, handle_errors, load_keras, precision_option, vivid_option
+from colorize.cli._common import (
+    ShardType,
+    handle_errors,
+    load_keras,
+    precision_option,
+    vivid_option,
+)
 
 
 @click.command()
@@ -55,9 +61,10 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, s
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from colorize import infer, runtime
+    from colorize import infer
 
     # Mistakes found in a moment are told at once; then the model (ONNX Runtime, or Keras and its
+    from colorize.infer import runtime
     # backend: seconds to import) loads in the background while the photos are found and decoded.
     infer.check_output(output, single=len(paths) == 1 and not paths[0].is_dir())
     keras_model = runtime.runs_on_keras(model)

@@ -75,7 +75,7 @@ def serve(host, port, model, max_upload_mb, precision, allow_origins, open_brows
         app = study_serving.create_study_app(study_dir, allowed_hosts, [_origin(o) for o in allow_origins])
         model = f"the study {study_dir}"
     else:
-        from colorize import runtime
+        from colorize.infer import runtime
 
         if runtime.runs_on_keras(model):
             load_keras()

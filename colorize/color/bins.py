@@ -2,7 +2,7 @@
 
 Zhang et al. (2016) predict a distribution over quantized a*b* and decode it by the
 annealed mean. Everything here is plain NumPy (no Keras, no TensorFlow), so the run-time
-decoding of :class:`colorize.runtime.Runner` and the training losses read one set of bins.
+decoding of :class:`colorize.infer.runtime.Runner` and the training losses read one set of bins.
 
 * :func:`gamut_bins`: the in-gamut bin centres (261 on a grid of 10).
 * :func:`bin_distribution`, :func:`rebalancing_weights`, :func:`rebalancing_prior`: the

@@ -43,7 +43,7 @@ def write_shards(output_dir: str | os.PathLike, by_split: dict[str, list[dict]],
     """
     import cv2
 
-    from colorize.data.images import atomic_write_bytes
+    from colorize.io.files import atomic_write_bytes
 
     output_dir = Path(output_dir)
     names: dict[str, list[str]] = {}

@@ -28,7 +28,7 @@ def split_folder(
         ColorizeError: fewer than 2 images, or the TFRecords of an unfinished prepare.
     """
     from colorize.data import records
-    from colorize.data.images import find_images
+    from colorize.io.files import find_images
 
     folder = Path(folder)
     records.check_complete(folder)

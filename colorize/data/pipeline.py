@@ -24,19 +24,17 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
 from pathlib import Path
 from typing import Sequence
 
-import functools
-
 import numpy as np
 
-from colorize.data import MIN_CROP_FRACTION
-from colorize.data import records
-from colorize.data.images import find_images
+from colorize.data import MIN_CROP_FRACTION, records
+from colorize.io.files import find_images
 from colorize.layout import AB_DISTRIBUTION_NAME, MANIFEST_NAME, SPLITS
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ NumPy and OpenCV (:mod:`colorize.color.np_ops`) in Keras' worker threads. Source
 * a folder written by ``colorize prepare``: its ``.npy`` image shards
   (:mod:`colorize.data.arrays`), memory-mapped;
 * a plain folder, an image file or a list of them: decoded with
-  :func:`colorize.data.images.read_image` (EXIF orientation applied); files that do not
+  :func:`colorize.io.decode.read_image` (EXIF orientation applied); files that do not
   decode are skipped with a warning.
 
 Several sources are mixed by shares (``weights``) in a repeated stream: every batch takes
@@ -50,8 +50,8 @@ class _FileImages:
         return len(self.files)
 
     def __getitem__(self, index: int) -> np.ndarray:
-        from colorize.data.images import read_image
         from colorize.errors import ImageDecodeError
+        from colorize.io.decode import read_image
 
         for attempt in range(len(self.files)):
             path = self.files[(index + attempt) % len(self.files)]
@@ -74,7 +74,7 @@ def open_source(source, split: str = "train"):
     for item in items:
         if not Path(item).exists():
             raise FileNotFoundError(f"{item}: no such file or folder")
-    from colorize.data.images import find_images
+    from colorize.io.files import find_images
 
     files = [path for path in find_images(items)[0] if path.is_file()]
     if not files:

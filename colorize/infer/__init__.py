@@ -16,10 +16,21 @@ Example:
     (2000, 3000, 3)
 """
 
-from colorize.infer.batch import MAX_BATCH_PIXELS, READ_THREADS, WRITE_THREADS, colorize_files
+from colorize.infer.batch import (
+    MAX_BATCH_PIXELS,
+    READ_THREADS,
+    WRITE_THREADS,
+    colorize_files,
+)
 from colorize.infer.image import colorize_bytes, colorize_image
 from colorize.infer.lightness import COMPARE_MAX_HEIGHT
-from colorize.infer.naming import check_output, compare_path_for, is_own_output, output_path_for, shard_of
+from colorize.infer.naming import (
+    check_output,
+    compare_path_for,
+    is_own_output,
+    output_path_for,
+    shard_of,
+)
 from colorize.infer.result import PredictResult
 
 __all__ = [

@@ -14,15 +14,21 @@ from typing import Iterable
 
 import numpy as np
 
-from colorize import errors, runtime, saving
-from colorize.data import images as image_io
-from colorize.data.images import OUTPUT_SUFFIXES
+from colorize import errors, saving
 from colorize.errors import ColorizeError
-from colorize.infer import lightness
+from colorize.infer import lightness, runtime
 from colorize.infer.lightness import _prepare, _small_l
 from colorize.infer.naming import _keep_shard, _plan, check_output, compare_path_for
-from colorize.infer.render import _colour_and_encode, _compose, _predict_grouped, _side_by_side
+from colorize.infer.render import (
+    _colour_and_encode,
+    _compose,
+    _predict_grouped,
+    _side_by_side,
+)
 from colorize.infer.result import PredictResult
+from colorize.io.decode import header_size
+from colorize.io.encode import OUTPUT_SUFFIXES, encode_image
+from colorize.io.files import atomic_write_bytes
 from colorize.registry import SIZE_MULTIPLE
 
 log = logging.getLogger(__name__)
@@ -31,17 +37,6 @@ log = logging.getLogger(__name__)
 MAX_BATCH_PIXELS = 24_000_000  # full-resolution pixels in one batch; at most 3 batches are in flight
 READ_THREADS = 1  # decoding (PIL/OpenCV release the GIL) while the model runs
 WRITE_THREADS = 2  # colour at full size + PNG encoding + writing (OpenCV, zlib release the GIL)
-
-
-def _size_in_header(path: Path) -> tuple[int, int]:
-    """(width, height) from the file header (no decoding); (0, 0) when it cannot be read."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            return int(image.size[0]), int(image.size[1])
-    except Exception:  # noqa: BLE001 - decoding reports the reason later
-        return 0, 0
 
 
 def _by_shape(jobs: list, sizes: list[tuple[int, int]]) -> tuple[list, list]:
@@ -104,7 +99,7 @@ def colorize_files(
         paths: image files and folders.
         output_dir: None (each output beside its input), a folder (keeping the
             sub-folders of searched folders), or, for a single input file, a file name.
-        model: a loaded model, a :class:`~colorize.runtime.Runner`, "default", an ``.onnx`` or ``.keras`` path, a run
+        model: a loaded model, a :class:`~colorize.infer.runtime.Runner`, "default", an ``.onnx`` or ``.keras`` path, a run
             directory, None for the bundled default, or a ``concurrent.futures.Future``
             giving one of these (loaded by the caller while the first photos decode).
         suffix: added to each output's stem (``photo.jpg`` -> ``photo_colorized.png``;
@@ -152,7 +147,7 @@ def colorize_files(
     if not jobs:
         return result
     in_order = list(jobs)
-    ordered, sizes = _by_shape(jobs, [_size_in_header(path) for path, _ in jobs])
+    ordered, sizes = _by_shape(jobs, [header_size(path) for path, _ in jobs])
     batches = _batches(ordered, [width * height for width, height in sizes], max(1, int(batch_size)), MAX_BATCH_PIXELS)
     start = {name: len(getattr(result, name)) for name in ("written", "failed", "notes")}
 
@@ -178,12 +173,12 @@ def colorize_files(
         """Colour at full resolution, encode and write (in a writer thread)."""
         if not compare:
             data, _ = _colour_and_encode(prepared, ab, target)
-            image_io.atomic_write_bytes(target, data)
+            atomic_write_bytes(target, data)
             return None
         colour = _compose(prepared, ab)
-        image_io.atomic_write_bytes(target, image_io.encode_image(colour, target))
+        atomic_write_bytes(target, encode_image(colour, target))
         side = compare_path_for(target, suffix)
-        image_io.atomic_write_bytes(side, image_io.encode_image(_side_by_side(prepared.preview, colour), side))
+        atomic_write_bytes(side, encode_image(_side_by_side(prepared.preview, colour), side))
         return side
 
     def collect(writes, bar):

@@ -4,7 +4,7 @@ The model works at its own (small) working size; the predicted a*b* are resized 
 to the photo's full resolution and joined with the photo's own full-resolution
 lightness L (:mod:`colorize.infer.render`), so the output has exactly the input's size,
 its detail and its lightness. Models are loaded by :mod:`colorize.saving` and run by
-:mod:`colorize.runtime`.
+:mod:`colorize.infer.runtime`.
 
 :func:`colorize_bytes` does the same for a file held in memory (``colorize serve``) and
 returns the very PNG bytes ``colorize predict`` writes.
@@ -23,11 +23,18 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize import runtime
 from colorize.color import np_ops
-from colorize.data import images as image_io
-from colorize.infer.lightness import _from_array, _prepare, _Prepared, _read, _small_l, _with_dtype
+from colorize.infer import runtime
+from colorize.infer.lightness import (
+    _from_array,
+    _prepare,
+    _Prepared,
+    _read,
+    _small_l,
+    _with_dtype,
+)
 from colorize.infer.render import _colour_and_encode, _compose, _predict_grouped
+from colorize.io.decode import decode_image
 
 
 def _colorize_prepared(runner: runtime.Runner, images: list[_Prepared], render_size) -> list[np.ndarray]:
@@ -51,7 +58,7 @@ def colorize_image(
             training size if larger; fixed-size models always use their size.
         precision: "float32", "bfloat16" or "auto" (bfloat16 where the CPU has
             native bfloat16: AMX or AVX-512 BF16), for a model not yet wrapped in a
-            :class:`~colorize.runtime.Runner`.
+            :class:`~colorize.infer.runtime.Runner`.
         strength: colour strength in [0, 1] for a bins model such as the bundled one
             (0: calm, likeliest colours; 0.5: the model's own; 1: strongest); None keeps
             the model's or preset's own.
@@ -96,7 +103,7 @@ def colorize_bytes(
 
     Args:
         data: the bytes of an image file (JPEG, PNG, TIFF, WebP, BMP ...).
-        model: a loaded model or :class:`~colorize.runtime.Runner`, "default", an ``.onnx`` or ``.keras`` path, a run
+        model: a loaded model or :class:`~colorize.infer.runtime.Runner`, "default", an ``.onnx`` or ``.keras`` path, a run
             directory, or None for the bundled default.
         render_size: the model's working long side (see :func:`colorize_image`).
         name: what error messages call the data.
@@ -114,7 +121,7 @@ def colorize_bytes(
         >>> png[:4]
         b'\\x89PNG'
     """
-    decoded, dtype = _with_dtype(image_io.decode_image(data, name, native=True, to_gray=np_ops.gray_levels))
+    decoded, dtype = _with_dtype(decode_image(data, name, native=True, to_gray=np_ops.gray_levels))
     prepared = _prepare(decoded, dtype)
     del decoded
     runner = runtime.load_runner(model, "float32", strength)

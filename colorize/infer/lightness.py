@@ -13,8 +13,7 @@ import dataclasses
 import numpy as np
 
 from colorize.color import np_ops
-from colorize.data import images as image_io
-from colorize.data.images import DecodedImage
+from colorize.io.decode import DecodedImage, read_image, resize
 
 COMPARE_MAX_HEIGHT = 1024  # side-by-side images are at most this tall
 
@@ -124,7 +123,7 @@ def _read(path, keep_colour: bool = False) -> tuple[DecodedImage, np.dtype]:
     ``keep_colour`` (for the side-by-side preview).
     """
     to_gray = None if keep_colour else np_ops.gray_levels
-    return _with_dtype(image_io.read_image(path, native=True, to_gray=to_gray))
+    return _with_dtype(read_image(path, native=True, to_gray=to_gray))
 
 
 def _with_dtype(decoded: DecodedImage) -> tuple[DecodedImage, np.dtype]:
@@ -143,5 +142,5 @@ def _small_l(image: _Prepared, shape: tuple[int, int]) -> np.ndarray:
     for top in range(0, height, np_ops.STRIP_ROWS):
         rows = slice(top, min(height, top + np_ops.STRIP_ROWS))
         strip = image.lightness_rows(rows)
-        narrow[rows] = image_io.resize(strip, strip.shape[0], shape[1])
-    return image_io.resize(narrow, *shape)
+        narrow[rows] = resize(strip, strip.shape[0], shape[1])
+    return resize(narrow, *shape)

@@ -11,9 +11,9 @@ import logging
 import os
 from pathlib import Path
 
-from colorize.data import images as image_io
-from colorize.data.images import NOT_FOLLOWED, OUTPUT_SUFFIXES
 from colorize.infer.result import PredictResult
+from colorize.io.encode import OUTPUT_SUFFIXES
+from colorize.io.files import NOT_FOLLOWED, find_images, is_image_name
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,9 @@ def _plan(paths: list[Path], output: Path | None, suffix: str, compare: bool, ov
     name, or is an earlier output of colorize (``*_colorized.png``, ``*_compare.png``),
     is passed over (in ``result.ignored``), not colorized and not a failure.
     """
-    found, skipped = image_io.find_images(paths)
+    found, skipped = find_images(paths)
     for path, reason in skipped:
-        if reason == NOT_FOLLOWED or (path.is_file() and not image_io.is_image_name(path)):
+        if reason == NOT_FOLLOWED or (path.is_file() and not is_image_name(path)):
             result.ignored.append((path, reason))
         else:
             result.failed.append((path, reason))

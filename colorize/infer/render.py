@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize import runtime
 from colorize.color import np_ops
-from colorize.data import images as image_io
-from colorize.data.images import OUTPUT_SUFFIXES
+from colorize.infer import runtime
 from colorize.infer.lightness import _peak, _Prepared
+from colorize.io.encode import OUTPUT_SUFFIXES, encode_image, png_bytes
 
 
 def _composed_strips(image: "_Prepared", ab_small_scaled: np.ndarray, reference: bool = False):
@@ -100,9 +99,9 @@ def _colour_and_encode(image: "_Prepared", ab_small_scaled: np.ndarray, path: Pa
         height, width = image.shape
         strips = (strip for _, strip in _composed_strips(image, ab_small_scaled))
         channels = 3 if image.alpha is None else 4
-        return image_io.png_bytes(strips, height, width, channels, image.dtype), None
+        return png_bytes(strips, height, width, channels, image.dtype), None
     colour = _compose(image, ab_small_scaled)
-    return image_io.encode_image(colour, path), colour
+    return encode_image(colour, path), colour
 
 
 def _side_by_side(preview: np.ndarray, colour: np.ndarray) -> np.ndarray:

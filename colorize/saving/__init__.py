@@ -27,6 +27,7 @@ from colorize.saving.loading import (
     saved_model_config,
 )
 from colorize.saving.rebuilding import float32_copy, rebuild
+
 from colorize.saving.onnx_export import (  # isort: skip - after the modules it builds on
     ONNX_INPUT,
     ONNX_METADATA_PREFIX,

@@ -18,11 +18,11 @@ ONNX_METADATA_PREFIX = "colorize."
 
 
 def export_onnx(model, path: str | os.PathLike) -> Path:
-    """Write an inference model (scaled L -> scaled a*b*) as ONNX for :class:`colorize.runtime.OnnxRunner`.
+    """Write an inference model (scaled L -> scaled a*b*) as ONNX for :class:`colorize.infer.onnx_onnx_runtime.OnnxRunner`.
 
     The network is made size-free where it is fully convolutional (else it keeps its one
     size; the batch is free either way). A bins model (layers ``ab_bins`` + ``annealed_mean``)
-    is cut at its bin probabilities, as :class:`colorize.runtime.Runner` runs it, and the
+    is cut at its bin probabilities, as :class:`colorize.infer.runtime.Runner` runs it, and the
     decoding's temperature, prior and grid go into the file's metadata, so both runners
     decode with one :class:`colorize.color.bins.Decoding` (and the colour strength works on
     both). Converted by Keras' own ONNX export (tf2onnx under the TensorFlow backend),
@@ -43,7 +43,8 @@ def export_onnx(model, path: str | os.PathLike) -> Path:
     import keras
     import onnx
 
-    from colorize import __version__, runtime
+    from colorize import __version__
+    from colorize.infer import runtime
 
     runner = runtime.Runner.create(model, "float32")
     size = runner.fixed_size

@@ -14,8 +14,8 @@ import numpy as np
 
 from colorize import layout, visualize
 from colorize.color import np_ops
-from colorize.data.images import atomic_output
 from colorize.errors import ColorizeError
+from colorize.io.files import atomic_output
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from colorize import registry
+from colorize.errors import WeightsNotFoundError
 from colorize.train import rundir
 from colorize.train.config import TrainConfig
-from colorize.errors import WeightsNotFoundError
 
 
 def _weights_extractor(config: TrainConfig) -> str | None:
@@ -98,7 +98,7 @@ def _check_batch_memory(config: TrainConfig) -> None:
     Raises:
         ValueError: naming --image-size and --batch-size, the memory needed and available.
     """
-    from colorize import runtime
+    from colorize.infer import runtime
 
     available = runtime.available_memory()
     need = config.batch_size * config.image_size**2 * BATCH_BYTES_PER_PIXEL

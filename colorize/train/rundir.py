@@ -91,7 +91,7 @@ def removed_unless_finished(run_dir: Path, keep_on: tuple[type[BaseException], .
 
 def write_config(run_dir: Path, values: dict) -> Path:
     """Write ``values`` as RUN_DIR/config.json (atomically)."""
-    from colorize.data.images import atomic_write_bytes
+    from colorize.io.files import atomic_write_bytes
 
     path = run_dir / layout.CONFIG_NAME
     atomic_write_bytes(path, (json.dumps(values, indent=2) + "\n").encode("utf-8"))

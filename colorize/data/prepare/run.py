@@ -1,7 +1,7 @@
 """Run ``colorize prepare``: folders of photos -> a training-ready data set (:func:`prepare`).
 
 Steps, per image (in ``workers`` processes): decode robustly
-(:func:`colorize.data.images.read_image`), drop black-and-white and sepia/toned
+(:func:`colorize.io.decode.read_image`), drop black-and-white and sepia/toned
 images, optionally crop around the largest face, resize to ``image_size`` keeping the
 aspect ratio (centre crop or pad), encode as PNG, and histogram its a*b* values.
 Then, in the main process: drop exact duplicates (same file content), split
@@ -49,8 +49,10 @@ from typing import Sequence
 import numpy as np
 
 from colorize import __version__
-from colorize.data.images import find_images
-from colorize.data.prepare.filters import DEFAULT_MIN_COLOURFULNESS, DEFAULT_MIN_HUE_SPREAD
+from colorize.data.prepare.filters import (
+    DEFAULT_MIN_COLOURFULNESS,
+    DEFAULT_MIN_HUE_SPREAD,
+)
 from colorize.data.prepare.split import _split_of, parse_split
 from colorize.data.prepare.staging import (
     _check_output_free,
@@ -60,8 +62,14 @@ from colorize.data.prepare.staging import (
     _swap_in,
 )
 from colorize.data.prepare.worker import AB_EDGES, _run, _Task
-from colorize.data.prepare.writing import _save_npz, _write_array_shards, _write_manifest, _write_shards
+from colorize.data.prepare.writing import (
+    _save_npz,
+    _write_array_shards,
+    _write_manifest,
+    _write_shards,
+)
 from colorize.errors import ColorizeError
+from colorize.io.files import find_images
 from colorize.layout import AB_DISTRIBUTION_NAME, MANIFEST_NAME, SPLITS
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from colorize.data import faces as faces_lib
-from colorize.data.images import read_image, resize
 from colorize.data.prepare.filters import colourfulness, hue_spread
 from colorize.errors import ColorizeError, ImageDecodeError
-
+from colorize.io.decode import read_image, resize
 
 AB_EDGES = np.arange(-110, 111, 10)
 _PAD_VALUE = 0.5  # neutral grey: a* = b* = 0

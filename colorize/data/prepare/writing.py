@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize.data.images import atomic_write_bytes
 from colorize.data.records import encode_example, shard_name
+from colorize.io.files import atomic_write_bytes
 from colorize.layout import MANIFEST_NAME, SPLITS
 
 

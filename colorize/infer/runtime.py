@@ -3,7 +3,7 @@
 :class:`Runner` wraps a Keras inference model for photos: it rebuilds it to accept any size
 (a multiple of :data:`~colorize.registry.SIZE_MULTIPLE`) and, where the CPU has native
 bfloat16, to compute in bfloat16; :meth:`Runner.predict` runs it as one TensorFlow graph
-traced once. :class:`OnnxRunner` has the same interface and runs an ``.onnx`` file
+traced once. :class:`~colorize.infer.onnx_runtime.OnnxRunner` has the same interface and runs an ``.onnx`` file
 (:func:`colorize.saving.export_onnx`) with ONNX Runtime, importing neither Keras nor
 TensorFlow. A bins model's decoding runs in NumPy after either (:class:`bins.Decoding`).
 :func:`check_render_size` refuses a working size the memory cannot hold.
@@ -176,75 +176,6 @@ class Runner:
         return output
 
 
-class OnnxRunner(Runner):
-    """A :class:`Runner` whose network is an ONNX Runtime session (``colorize export -o x.onnx``).
-
-    The same interface, the same NumPy decoding of a bins model (its settings read from the
-    file's metadata); ONNX Runtime on the CPU computes in float32 whatever precision is
-    asked. One session per file and process (:func:`load_runner` caches it), with
-    ``intra_op_num_threads`` = the cores this process may use.
-    """
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> "OnnxRunner":
-        """The runner of an ``.onnx`` file written by :func:`colorize.saving.export_onnx`.
-
-        Raises:
-            colorize.saving.ModelLoadError: ONNX Runtime is missing, or the file is not a
-                readable ONNX model exported by colorize.
-        """
-        import json
-
-        try:
-            import onnxruntime
-        except ImportError:
-            raise saving.ModelLoadError(
-                f"{path} is an ONNX model and ONNX Runtime is not installed: pip install onnxruntime"
-            ) from None
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = usable_cores()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Decoding, colouring and encoding threads share the cores: workers that sleep when idle.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        try:
-            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # noqa: BLE001 - a corrupt or foreign file, reported in one line
-            reason = " ".join(str(error).split())[:300] or type(error).__name__
-            raise saving.ModelLoadError(f"could not load ONNX model {path} ({reason})") from None
-        facts = {key[len(saving.ONNX_METADATA_PREFIX) :]: value
-                 for key, value in session.get_modelmeta().custom_metadata_map.items()
-                 if key.startswith(saving.ONNX_METADATA_PREFIX)}  # fmt: skip
-        if facts.get("output") not in saving.ONNX_OUTPUTS or len(session.get_inputs()) != 1:
-            raise saving.ModelLoadError(
-                f"{path} is not an ONNX model exported by colorize; make one with `colorize export RUN -o {Path(path).name}`"
-            )
-        decoding = None
-        if facts["output"] == "ab_bins":
-            stored = json.loads(facts["decoding"])
-            prior = None if stored.get("log_prior") is None else tuple(stored["log_prior"])
-            decoding = bins.Decoding(temperature=stored["temperature"], log_prior=prior, grid=stored["grid"])
-        fixed = int(facts["fixed_size"]) if facts.get("fixed_size") else None
-        trained = int(facts["trained_size"]) if facts.get("trained_size") else None
-        return cls(session, fixed, trained, "float32", decoding)
-
-    def _compiled(self):
-        if self._call is None:
-            session = self.model
-            name = session.get_inputs()[0].name
-            self._call = lambda batch: session.run(None, {name: np.ascontiguousarray(batch, np.float32)})[0]
-        return self._call
-
-
-def usable_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask, else the machine's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 def _upsampled(ab: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """(B, h, w, 2) -> (B, *shape, 2) bilinearly (half-pixel centres, as the models' own up-sampling)."""
     if ab.shape[1:3] == tuple(shape):
@@ -335,7 +266,7 @@ def load_runner(model=None, precision: str = "auto", strength: float | None = No
             bundled model (:data:`colorize.registry.PRESETS`: its decoding at a chosen colour
             strength; ``default.onnx`` run by ONNX Runtime where installed), a ``.keras`` or
             ``.onnx`` path, a run directory, or None for the bundled default (those named by
-            path are loaded once per file version: ``.onnx`` as an :class:`OnnxRunner`, the
+            path are loaded once per file version: ``.onnx`` as an :class:`~colorize.infer.onnx_runtime.OnnxRunner`, the
             others with :func:`colorize.saving.load_model`).
         precision: "float32", "bfloat16" or "auto".
         strength: colour strength in [0, 1] (see :meth:`Runner.with_strength`); None keeps
@@ -371,9 +302,11 @@ def _cached_runner(path: str, modified: int, precision: str = "float32") -> Runn
 
 
 @functools.lru_cache(maxsize=2)
-def _cached_onnx_runner(path: str, modified: int) -> OnnxRunner:
+def _cached_onnx_runner(path: str, modified: int) -> "onnx_runtime.OnnxRunner":  # noqa: F821
     """One ONNX Runtime session per file version and process."""
-    return OnnxRunner.load(path)
+    from colorize.infer import onnx_runtime
+
+    return onnx_runtime.OnnxRunner.load(path)
 
 
 def runs_on_keras(model=None) -> bool:
@@ -383,7 +316,9 @@ def runs_on_keras(model=None) -> bool:
     Raises:
         colorize.saving.ModelLoadError: nothing loadable is named.
     """
-    if isinstance(model, OnnxRunner):
+    from colorize.infer import onnx_runtime
+
+    if isinstance(model, onnx_runtime.OnnxRunner):
         return False
     if model is None or isinstance(model, (str, os.PathLike)):
         return saving.resolve_model_path(model or "default", onnx=True).suffix != ".onnx"
