@@ -1,3 +1,4 @@
+import sys
 
 import numpy as np
 import pytest
@@ -53,6 +54,24 @@ def test_exif_orientation_applied(tmp_path):
     exif[0x0112] = 6  # rotate 90 degrees clockwise on display
     image.save(tmp_path / "r.jpg", exif=exif)
     assert read_image(tmp_path / "r.jpg").rgb.shape == (20, 10, 3)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("options", [{}, {"subsampling": 0}, {"subsampling": 1, "progressive": True}])
+def test_colour_jpegs_turn_gray_as_pillow_decodes_them(tmp_path, monkeypatch, orientation, options):
+    from colorize.color.np_ops import gray_levels
+
+    rows, columns = np.mgrid[0:37, 0:53]
+    rgb = np.stack([rows * 6, columns * 4, (rows * columns) % 256], axis=-1).astype(np.uint8)
+    image = Image.fromarray(rgb)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    image.save(tmp_path / "p.jpg", exif=exif, quality=90, **options)
+    fast = read_image(tmp_path / "p.jpg", native=True, to_gray=gray_levels)
+    monkeypatch.setitem(sys.modules, "simplejpeg", None)  # Pillow's decoder and ImageOps.exif_transpose
+    pillow = read_image(tmp_path / "p.jpg", native=True, to_gray=gray_levels)
+    assert fast.rgb.shape == pillow.rgb.shape == ((53, 37) if orientation >= 5 else (37, 53))
+    np.testing.assert_array_equal(fast.rgb, pillow.rgb)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from colorize.infer import lightness, runtime
 from colorize.infer.lightness import _prepare, _small_l
 from colorize.infer.naming import _keep_shard, _plan, check_output, compare_path_for
 from colorize.infer.render import (
-    _colour_and_encode,
+    _colour_and_write,
     _compose,
     _predict_grouped,
     _side_by_side,
@@ -172,8 +172,7 @@ def colorize_files(
     def write(target, prepared, ab):
         """Colour at full resolution, encode and write (in a writer thread)."""
         if not compare:
-            data, _ = _colour_and_encode(prepared, ab, target)
-            atomic_write_bytes(target, data)
+            _colour_and_write(prepared, ab, target)
             return None
         colour = _compose(prepared, ab)
         atomic_write_bytes(target, encode_image(colour, target))

@@ -44,6 +44,7 @@ class OnnxRunner(Runner):
         # Decoding, colouring and encoding threads share the cores: workers that sleep when idle.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False
         try:
             session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # noqa: BLE001 - a corrupt or foreign file, reported in one line

@@ -17,7 +17,8 @@ import numpy as np
 from colorize.color import np_ops
 from colorize.infer import runtime
 from colorize.infer.lightness import _peak, _Prepared
-from colorize.io.encode import OUTPUT_SUFFIXES, encode_image, png_bytes
+from colorize.io.encode import OUTPUT_SUFFIXES, encode_image, png_bytes, write_png
+from colorize.io.files import atomic_output, atomic_write_bytes
 
 
 def _composed_strips(image: "_Prepared", ab_small_scaled: np.ndarray, reference: bool = False):
@@ -90,8 +91,20 @@ def _predict_grouped(runner: runtime.Runner, smalls: list[np.ndarray]) -> list[n
     return outputs
 
 
+def _colour_and_write(image: "_Prepared", ab_small_scaled: np.ndarray, path: Path) -> None:
+    """Colour the photo and write it to ``path`` atomically; a PNG is coloured, encoded and
+    written strip by strip, so neither the picture nor its file is ever held whole."""
+    if path.suffix.lower() == ".png" or path.suffix.lower() not in OUTPUT_SUFFIXES:
+        height, width = image.shape
+        strips = (strip for _, strip in _composed_strips(image, ab_small_scaled))
+        with atomic_output(path) as temporary, open(temporary, "wb") as stream:
+            write_png(stream, strips, height, width, 3 if image.alpha is None else 4, image.dtype)
+        return
+    atomic_write_bytes(path, encode_image(_compose(image, ab_small_scaled), path))
+
+
 def _colour_and_encode(image: "_Prepared", ab_small_scaled: np.ndarray, path: Path) -> tuple[bytes, np.ndarray | None]:
-    """The output file's bytes; a PNG is coloured and encoded strip by strip (bounded memory).
+    """The bytes of the file :func:`_colour_and_write` would write (for an upload's answer).
 
     Returns the bytes and, for other formats, the coloured array (else None).
     """

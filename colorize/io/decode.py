@@ -137,12 +137,16 @@ def _decode(source, name: str, raw_bytes, native: bool = False, to_gray=None) ->
             with Image.open(source) as image:
                 image_format = image.format
                 frames = int(getattr(image, "n_frames", 1) or 1)
-                image.load()
-                ImageOps.exif_transpose(image, in_place=True)  # no copy of a large photo
-                if to_gray is not None and image.mode == "RGB" and image_format not in ("PNG", "TIFF"):
-                    decoded = DecodedImage(_gray_rows(image, to_gray), None, False, 8)
-                else:
-                    decoded = _native_from_pil(image)
+                decoded = None
+                if to_gray is not None and image_format == "JPEG" and image.mode == "RGB":
+                    decoded = _jpeg_gray(raw_bytes(), to_gray, image.getexif().get(ORIENTATION, 1))
+                if decoded is None:
+                    image.load()
+                    ImageOps.exif_transpose(image, in_place=True)  # no copy of a large photo
+                    if to_gray is not None and image.mode == "RGB" and image_format not in ("PNG", "TIFF"):
+                        decoded = DecodedImage(_gray_rows(image, to_gray), None, False, 8)
+                    else:
+                        decoded = _native_from_pil(image)
     except UnidentifiedImageError:
         raise ImageDecodeError(f"{name}: not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError) as error:
@@ -158,6 +162,51 @@ def _decode(source, name: str, raw_bytes, native: bool = False, to_gray=None) ->
         decoded.rgb = to_gray(decoded.rgb)
     decoded.frames = frames
     return decoded if native else as_float(decoded)
+
+
+ORIENTATION = 0x0112  # the EXIF tag
+
+# EXIF orientation -> the NumPy view that shows the photo upright (as ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.T,
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].T,
+    8: lambda a: np.rot90(a),
+}
+
+
+def _jpeg_gray(data: np.ndarray, to_gray, orientation: int) -> DecodedImage | None:
+    """A colour JPEG turned gray with libjpeg-turbo through ``simplejpeg``, the same pixels as
+    Pillow's decoder, in a third of the memory: RGB at 3 bytes a pixel (Pillow holds 4), and
+    the gray written over the RGB it was made from, then the buffer shrunk to it (a 12000 x
+    9000 photo: 0.36 GB above the process instead of 0.54 GB). None where simplejpeg is
+    missing or declines (CMYK, a damaged file): Pillow then decodes it, or says why it cannot.
+    """
+    try:
+        import simplejpeg
+
+        rgb = simplejpeg.decode_jpeg(data, colorspace="RGB")
+    except (ImportError, ValueError):
+        return None
+    height, width = rgb.shape[:2]
+    flat = rgb.reshape(-1)
+    step = max(1, (1 << 20) // max(1, width))
+    for top in range(0, height, step):  # gray rows land on RGB rows already read
+        strip = to_gray(rgb[top : top + step])
+        flat[top * width : top * width + strip.size] = strip.reshape(-1)
+    del flat
+    try:
+        rgb.resize((height * width,), refcheck=False)  # realloc: the RGB tail goes back to the system
+        gray = rgb.reshape(height, width)
+    except ValueError:  # the buffer is not the array's own
+        gray = rgb.reshape(-1)[: height * width].reshape(height, width).copy()
+    del rgb
+    if orientation in _UPRIGHT:
+        gray = np.ascontiguousarray(_UPRIGHT[orientation](gray))
+    return DecodedImage(gray, None, False, 8)
 
 
 def _gray_rows(image: Image.Image, to_gray) -> np.ndarray:

@@ -31,16 +31,17 @@ def _png_chunk(kind: bytes, data) -> bytes:
     return struct.pack(">I", len(data)) + kind + bytes(data) + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
-def png_bytes(strips, height: int, width: int, channels: int, dtype) -> bytes:
-    """A PNG of RGB(A) strips (top to bottom, uint8 or uint16), encoded as they come.
+def write_png(stream, strips, height: int, width: int, channels: int, dtype) -> None:
+    """Write a PNG of RGB(A) strips (top to bottom, uint8 or uint16) to a binary ``stream``, as they come.
 
     Every row uses PNG's "Up" filter (the difference to the row above: one NumPy
     subtraction per strip) and zlib at :data:`PNG_COMPRESSION`, so a photo can be
-    coloured and encoded strip by strip without ever holding it whole.
+    coloured, encoded and written strip by strip without ever holding it, or its file, whole.
     """
     depth = 16 if np.dtype(dtype) == np.uint16 else 8
     colour_type = {3: 2, 4: 6}[channels]
-    parts = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0))]
+    stream.write(b"\x89PNG\r\n\x1a\n")
+    stream.write(_png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)))
     compressor = _deflater()
     previous = None
     for strip in strips:
@@ -54,9 +55,16 @@ def png_bytes(strips, height: int, width: int, channels: int, dtype) -> bytes:
         previous = flat[-1].copy()
         data = compressor.compress(filtered)
         if data:
-            parts.append(_png_chunk(b"IDAT", data))
-    parts += [_png_chunk(b"IDAT", compressor.flush()), _png_chunk(b"IEND", b"")]
-    return b"".join(parts)
+            stream.write(_png_chunk(b"IDAT", data))
+    stream.write(_png_chunk(b"IDAT", compressor.flush()))
+    stream.write(_png_chunk(b"IEND", b""))
+
+
+def png_bytes(strips, height: int, width: int, channels: int, dtype) -> bytes:
+    """The bytes of :func:`write_png` (for an upload's answer)."""
+    buffer = io.BytesIO()
+    write_png(buffer, strips, height, width, channels, dtype)
+    return buffer.getvalue()
 
 
 def encode_image(array: np.ndarray, path: Path) -> bytes:
