@@ -26,16 +26,11 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def save_image(path: str | os.PathLike, image: np.ndarray) -> Path:
-    """Save an RGB image (uint8, or float in [0, 1]) atomically; format from the suffix."""
-    import io
-
-    from PIL import Image
+    """Save an RGB image (uint8, or float in [0, 1]) atomically; format from the suffix (PNG if unknown)."""
+    from colorize.io.encode import encode_image
 
     path = Path(path)
-    buffer = io.BytesIO()
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
-    Image.fromarray(_to_uint8(image)).save(buffer, format=fmt.get(path.suffix.lower(), "PNG"))
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, encode_image(_to_uint8(image), path))
 
 
 def save_image_grid(

@@ -23,7 +23,7 @@ TINY = {"base_filters": 4, "depth": 1, "batch_norm": False}
 def test_written_files_get_the_umask_mode(tmp_path):
     from colorize import visualize
     from colorize.models import build_model
-    from colorize.train.callbacks import save_model
+    from colorize.saving import save_model
 
     previous = os.umask(0o022)
     try:

@@ -135,8 +135,12 @@ def test_nan_models_are_never_written_loaded_or_used(tmp_path):
     import keras
 
     from colorize.infer.runtime import Runner
-    from colorize.saving import ModelLoadError, load_model
-    from colorize.train.callbacks import NonFiniteWeightsError, save_model
+    from colorize.saving import (
+        ModelLoadError,
+        NonFiniteWeightsError,
+        load_model,
+        save_model,
+    )
 
     model = _nan_unet()
     with pytest.raises(NonFiniteWeightsError, match="NaN"):

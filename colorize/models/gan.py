@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from colorize import models as registry
+from colorize import registry
 
 
 def build_discriminator(image_size: int = 128, width: float = 1.0) -> keras.Model:
@@ -288,7 +288,7 @@ def build_gan(
         alternate_every: with ``compile(alternate=True)``, steps per turn.
         **generator_options: passed to the generator's builder.
     """
-    network = registry.build_model(generator, image_size=image_size, **generator_options)
+    network = registry.get(generator).resolve_builder()(image_size=image_size, **generator_options)
     discriminator = build_discriminator(image_size, discriminator_width)
     gan = ColorizationGAN(network, discriminator, l2_weight=l2_weight, alternate_every=alternate_every, name="gan")
     gan.build((None, image_size, image_size, 1))

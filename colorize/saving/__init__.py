@@ -5,6 +5,7 @@ One module per job, imports pointing one way (each only on those below it):
     export.py       export_model: a trained model's inference form as .keras or .onnx
     onnx_export.py  export_onnx: conversion, graph clean-up, the ONNX runner's metadata
     rebuilding.py   a network rebuilt from its config: any input size, or float32
+    save.py         save_model: atomic, refusing NaN or infinite weights
     loading.py      resolve "default" / a file / a run directory, check the archive, load
 
 Example:
@@ -27,6 +28,7 @@ from colorize.saving.loading import (
     saved_model_config,
 )
 from colorize.saving.rebuilding import float32_copy, rebuild
+from colorize.saving.save import NonFiniteWeightsError, save_model
 
 from colorize.saving.onnx_export import (  # isort: skip - after the modules it builds on
     ONNX_INPUT,
@@ -46,6 +48,7 @@ __all__ = [
     "ONNX_OPSET",
     "ONNX_OUTPUTS",
     "ModelLoadError",
+    "NonFiniteWeightsError",
     "check_archive_sizes",
     "default_model_path",
     "default_onnx_path",
@@ -57,5 +60,6 @@ __all__ = [
     "onnxruntime_installed",
     "rebuild",
     "resolve_model_path",
+    "save_model",
     "saved_model_config",
 ]

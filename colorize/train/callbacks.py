@@ -14,36 +14,10 @@ import numpy as np
 
 from colorize import layout, visualize
 from colorize.color import np_ops
-from colorize.errors import ColorizeError
 from colorize.io.files import atomic_output
+from colorize.saving.save import NonFiniteWeightsError, save_model  # noqa: F401 - NonFiniteWeightsError: re-raised by the callbacks' users
 
 log = logging.getLogger(__name__)
-
-
-class NonFiniteWeightsError(ColorizeError):
-    """A model's weights hold NaN or infinite values; it was not saved (or not restored)."""
-
-
-def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
-    """Save ``model`` to ``path`` atomically (temporary sibling + rename), with the umask's mode.
-
-    Raises:
-        NonFiniteWeightsError: some weights are NaN or infinite; nothing was written.
-
-    Example:
-        >>> save_model(model, "runs/unet/last.keras")  # doctest: +SKIP
-    """
-    from colorize.models import nonfinite_weights
-
-    path = Path(path)
-    bad = nonfinite_weights(model)
-    if bad:
-        raise NonFiniteWeightsError(
-            f"not saving {path}: {len(bad)} weight(s) are NaN or infinite (first: {bad[0]})"
-        )
-    with atomic_output(path) as temporary:
-        model.save(str(temporary))
-    return path
 
 
 class NanStop(keras.callbacks.Callback):

@@ -11,9 +11,9 @@ import logging
 from typing import Any
 
 from colorize import registry
+from colorize.errors import ColorizeError
 from colorize.train import distribute
 from colorize.train.config import TrainConfig
-from colorize.errors import ColorizeError
 from colorize.train.datasets import _ab_distribution, _Sources
 from colorize.train.options import _extractor_name, _extractor_weights
 

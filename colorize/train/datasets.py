@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from colorize import embeddings, layout
-from colorize.train import rundir
-from colorize.train.config import TrainConfig
 from colorize.data import folders
 from colorize.errors import ColorizeError
+from colorize.train import rundir
+from colorize.train.config import TrainConfig
 from colorize.train.options import _extractor_name, _extractor_weights
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from colorize import layout
+from colorize.errors import ColorizeError
 from colorize.train import rundir
 from colorize.train.config import TrainConfig
-from colorize.errors import ColorizeError
 from colorize.train.datasets import _ab_distribution, _sources
 
 
@@ -25,8 +25,8 @@ def rebalancing_prior(run_dir: str | os.PathLike, decode: float) -> np.ndarray:
         ColorizeError: ``run_dir`` is not a run directory of a rebalanced-cross-entropy model,
             or ``decode`` is outside (0, 1].
     """
-    from colorize.train.config import read_config_file
     from colorize.models import classification
+    from colorize.train.config import read_config_file
 
     if not (isinstance(decode, (int, float)) and 0 < decode <= 1):
         raise ColorizeError(f"rebalance must be a number in (0, 1] (1: no rebalancing). Received: {decode!r}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from colorize import layout
-from colorize.train.config import TrainConfig
 from colorize.errors import ColorizeError
 from colorize.train.compile import _build_and_compile, _Setup
+from colorize.train.config import TrainConfig
 
 
 def _resumed_setup(config: TrainConfig, sources, embedding_input: bool, strategy, run_dir: Path) -> "_Setup":

@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 from colorize import layout
-from colorize.train import distribute, rundir
-from colorize.train.config import TrainConfig
 from colorize.errors import ColorizeError
+from colorize.train import distribute, rundir
 from colorize.train.compile import _build_and_compile, _Setup
+from colorize.train.config import TrainConfig
 from colorize.train.datasets import _cached_embeddings, _datasets, _sources
 from colorize.train.options import _check_options
 from colorize.train.resume import _resumed_setup
@@ -186,7 +186,12 @@ def _fit_verbosity() -> int:
 def _callbacks(config: TrainConfig, run_dir: Path, setup: _Setup, sample_batch):
     import keras
 
-    from colorize.train.callbacks import ModelExport, NanStop, SafeBackupAndRestore, SampleImages
+    from colorize.train.callbacks import (
+        ModelExport,
+        NanStop,
+        SafeBackupAndRestore,
+        SampleImages,
+    )
 
     stopper = NanStop()
     earlier = [row["val_loss"] for row in rundir.read_history(run_dir / layout.HISTORY_NAME) if "val_loss" in row]

@@ -110,7 +110,7 @@ def worker_output_dir(run_dir: Path, strategy) -> Path:
 
 def save_model_quietly(model, path: Path) -> None:
     """Save ``model`` to ``path``; a failure is logged, not raised (an interrupt must still report)."""
-    from colorize.train.callbacks import save_model
+    from colorize.saving import save_model
 
     try:
         save_model(model, path)
