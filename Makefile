@@ -27,12 +27,12 @@ $(VENV)/.dev: $(BIN)/colorize
 dev: $(VENV)/.dev
 
 test: dev
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # Also the slow tests: the browser tests need Chromium and its driver
 # (Debian/Ubuntu: apt-get install chromium chromium-driver); the PyTorch ones `pip install -e .[torch]`.
 test-slow: dev
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --run-slow
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --run-slow
 
 # The main job: colorize a grayscale version of scikit-image's astronaut portrait with the
 # bundled default model; writes out/demo/astronaut_{gray,colorized,compare}.png.

@@ -230,13 +230,15 @@ def test_a_rerun_never_colorizes_its_own_outputs(tmp_path, model_path):
     folder.mkdir()
     _gray(folder / "x.jpg")
     assert _invoke("predict", folder, "--model", model_path, "--compare").exit_code == 0
+    (folder / ".x_colorized.png.k3j2x.part.png").write_bytes(b"half")  # left by a killed run
     before = sorted(p.name for p in folder.iterdir())
-    assert before == ["x.jpg", "x_colorized.png", "x_compare.png"]
+    assert before == [".x_colorized.png.k3j2x.part.png", "x.jpg", "x_colorized.png", "x_compare.png"]
     result = _invoke("predict", folder, "--model", model_path)  # without --compare this time
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in folder.iterdir()) == before
     assert "Colorized 0 image(s), kept 1 existing" in result.output
     assert "x_compare.png: an earlier output of colorize" in result.output
+    assert "part.png: a partial file an interrupted write left" in result.output
     # Named explicitly, an output is an input like any other.
     named = _invoke("predict", folder / "x_compare.png", "--model", model_path)
     assert named.exit_code == 0 and (folder / "x_compare_colorized.png").exists()

@@ -3,6 +3,7 @@ import os
 import numpy as np
 from conftest import prepared_set
 
+from colorize.io import files
 from colorize.io.files import atomic_write_bytes, find_images
 
 
@@ -15,6 +16,17 @@ def test_find_images_walks_folders_and_lists(tmp_path):
     files, skipped = find_images([tmp_path / "sub", listing, tmp_path / "nope"])
     assert [f.name for f in files] == ["b.PNG", "a.jpg"]
     assert {p.name for p, _ in skipped} == {"missing.jpg", "nope"}
+
+
+def test_the_temporary_file_of_a_killed_write_is_passed_over(tmp_path):
+    with files.atomic_output(tmp_path / "a_colorized.png") as temporary:
+        temporary.write_bytes(b"a png")
+    (tmp_path / "a_colorized.png").unlink()
+    partial = tmp_path / temporary.name  # what a SIGKILL leaves: the temporary name, never the output
+    partial.write_bytes(b"half a png")
+    assert files.is_partial(partial) and not files.is_partial(tmp_path / "a_colorized.png")
+    found, skipped = find_images([tmp_path])
+    assert found == [] and skipped == [(partial, files.PARTIAL)]
 
 
 TINY = {"base_filters": 4, "depth": 1, "batch_norm": False}

@@ -31,10 +31,13 @@ from colorize.cli._common import (
 @click.option("--shard", type=ShardType(), metavar="K/N",
               help="Colorize only the K-th of N shares of the sorted input files (1 <= K <= N): "
                    "N processes or batch jobs (a Slurm array, a Kubernetes indexed job) split one folder.")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Colorize on a Ray cluster (pip install 'colorize-keras[ray]'): 'auto' (the running one), "
+                   "'local' (start one here) or ray://HOST:10001. Every node must see the inputs and -o at the same paths.")
 @vivid_option
 @precision_option
 @handle_errors(import_keras=False)
-def predict(paths, output, model, render_size, compare, overwrite, batch_size, shard, strength, precision):
+def predict(paths, output, model, render_size, compare, overwrite, batch_size, shard, ray_address, strength, precision):
     """Colorize PATHS: image files, or folders searched recursively.
 
     Each output has the input's exact size and lightness: the model predicts colour
@@ -58,6 +61,7 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, s
       colorize predict scans/ -o colour/ --render-size 512
       colorize predict family.png --model vivid
       colorize predict scans/ -o colour/ --shard $((SLURM_ARRAY_TASK_ID + 1))/8
+      colorize predict /archive/scans -o /archive/colour --ray auto
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -74,15 +78,25 @@ def predict(paths, output, model, render_size, compare, overwrite, batch_size, s
             load_keras()
         return runtime.load_runner(model, precision, strength)
 
-    with ThreadPoolExecutor(1, thread_name_prefix="colorize-load") as loader:
-        loading = loader.submit(load)
-        try:
-            result = infer.colorize_files(
-                paths, output, model=loading, overwrite=overwrite, compare=compare,
-                batch_size=batch_size, render_size=render_size, progress=True, shard=shard,
-            )  # fmt: skip
-        finally:
-            loading.cancel()
+    if ray_address is not None:
+        from colorize.infer import distributed
+
+        if keras_model:
+            load_keras()
+        result = distributed.colorize_files_on_ray(
+            paths, output, model=model, address=ray_address, shard=shard, overwrite=overwrite, compare=compare,
+            batch_size=batch_size, render_size=render_size, precision=precision, strength=strength,
+        )  # fmt: skip
+    else:
+        with ThreadPoolExecutor(1, thread_name_prefix="colorize-load") as loader:
+            loading = loader.submit(load)
+            try:
+                result = infer.colorize_files(
+                    paths, output, model=loading, overwrite=overwrite, compare=compare,
+                    batch_size=batch_size, render_size=render_size, progress=True, shard=shard,
+                )  # fmt: skip
+            finally:
+                loading.cancel()
     if not (result.written or result.skipped or result.failed) and shard is None:
         found = f" (passed over {len(result.ignored)}: not images by name, earlier outputs, links)" if result.ignored else ""
         raise click.ClickException(f"no image files found in {', '.join(map(str, paths))}{found}")

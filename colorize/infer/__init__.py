@@ -8,6 +8,7 @@ One module per job, imports pointing one way (each only on those above it):
     result.py     PredictResult: what a files/folders run did
     naming.py     output paths, collision rules, shares of a folder
     batch.py      colorize_files: the threaded decode / model / write pipeline
+    distributed.py  colorize_files_on_ray: the same on a Ray cluster (Ray imported when called)
 
 Example:
     >>> import colorize

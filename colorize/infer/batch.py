@@ -129,23 +129,79 @@ def colorize_files(
         >>> [str(reason) for _, reason in result.failed]
         []
     """
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import Future
 
+    precision = runtime.resolve_precision(precision)
+    jobs, result = plan_files(paths, output_dir, model, suffix, overwrite, compare, shard)
+    if not jobs:
+        return result
+
+    def load():
+        return warmed_runner(model.result() if isinstance(model, Future) else model, precision, strength)
+
+    colorize_jobs(jobs, load, result, suffix=suffix, compare=compare, batch_size=batch_size,
+                  render_size=render_size, progress=progress)  # fmt: skip
+    return result
+
+
+def plan_files(
+    paths: Iterable[str | os.PathLike],
+    output_dir: str | os.PathLike | None = None,
+    model=None,
+    suffix: str = "_colorized",
+    overwrite: bool = False,
+    compare: bool = False,
+    shard: tuple[int, int] | None = None,
+) -> tuple[list[tuple[Path, Path]], PredictResult]:
+    """The ``(input, output)`` jobs of a run, and a :class:`PredictResult` holding what is
+    already decided (kept outputs, failures and what was passed over), before any photo is read.
+
+    Raises:
+        colorize.saving.ModelLoadError: ``model`` names nothing loadable.
+        ValueError: the output cannot be written there.
+    """
     paths = [Path(p) for p in paths]
     output_dir = Path(output_dir) if output_dir is not None else None
     single = len(paths) == 1 and not paths[0].is_dir()
     if output_dir is not None and output_dir.suffix.lower() in OUTPUT_SUFFIXES and not single:
         raise ValueError(f"output {output_dir} is a file name but the inputs are several or a folder; pass a folder")
     check_output(output_dir, single)
-    precision = runtime.resolve_precision(precision)
     if isinstance(model, (str, os.PathLike)) or model is None:
         saving.resolve_model_path(model or "default", onnx=True)  # a wrong name fails now, before any work
     result = PredictResult()
     jobs = _plan(paths, output_dir, suffix, compare, overwrite, result)
     if shard is not None:
         jobs = _keep_shard(jobs, result, shard)
-    if not jobs:
-        return result
+    return jobs, result
+
+
+def warmed_runner(model=None, precision: str = "float32", strength: float | None = None) -> runtime.Runner:
+    """:func:`~colorize.infer.runtime.load_runner`, then one call on a tiny batch: the graph is
+    traced (Keras) or its kernels chosen (ONNX Runtime) before the first photo arrives."""
+    runner = runtime.load_runner(model, precision, strength)
+    probe = runner.working_shape(SIZE_MULTIPLE, SIZE_MULTIPLE * 2)
+    runner.predict(np.zeros((1, *probe, 1), np.float32))
+    return runner
+
+
+def colorize_jobs(
+    jobs: list[tuple[Path, Path]],
+    load,
+    result: PredictResult,
+    suffix: str = "_colorized",
+    compare: bool = False,
+    batch_size: int = 8,
+    render_size: int | None = None,
+    progress: bool = False,
+) -> None:
+    """Colorize planned ``(input, output)`` jobs into ``result``: the pipeline of :func:`colorize_files`.
+
+    ``load()`` gives the runner; it is called in a thread of its own while the first photos
+    decode. What was written, failed and noted is added to ``result`` in the jobs' order.
+    The Ray path (:mod:`colorize.infer.distributed`) runs each share of a folder through here.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     in_order = list(jobs)
     ordered, sizes = _by_shape(jobs, [header_size(path) for path, _ in jobs])
     batches = _batches(ordered, [width * height for width, height in sizes], max(1, int(batch_size)), MAX_BATCH_PIXELS)
@@ -154,12 +210,6 @@ def colorize_files(
     loader = ThreadPoolExecutor(1, thread_name_prefix="colorize-load")
     readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="colorize-read")
     writers = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="colorize-write")
-    def load():
-        runner = runtime.load_runner(model.result() if isinstance(model, Future) else model, precision, strength)
-        probe = runner.working_shape(SIZE_MULTIPLE, SIZE_MULTIPLE * 2)  # the graph is traced while photos decode
-        runner.predict(np.zeros((1, *probe, 1), np.float32))
-        return runner
-
     loading = loader.submit(load)
 
     def read(path):
@@ -238,7 +288,6 @@ def colorize_files(
         for pool in (readers, writers, loader):
             pool.shutdown(wait=True, cancel_futures=True)
     _in_input_order(result, in_order, start)
-    return result
 
 
 def _progress_bar(total: int, progress: bool):

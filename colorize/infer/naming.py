@@ -13,7 +13,7 @@ from pathlib import Path
 
 from colorize.infer.result import PredictResult
 from colorize.io.encode import OUTPUT_SUFFIXES
-from colorize.io.files import NOT_FOLLOWED, find_images, is_image_name
+from colorize.io.files import NOT_FOLLOWED, PARTIAL, find_images, is_image_name
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def _plan(paths: list[Path], output: Path | None, suffix: str, compare: bool, ov
     """
     found, skipped = find_images(paths)
     for path, reason in skipped:
-        if reason == NOT_FOLLOWED or (path.is_file() and not is_image_name(path)):
+        if reason in (NOT_FOLLOWED, PARTIAL) or (path.is_file() and not is_image_name(path)):
             result.ignored.append((path, reason))
         else:
             result.failed.append((path, reason))

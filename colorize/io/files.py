@@ -17,6 +17,7 @@ from typing import Iterable, Iterator
 from colorize.io.decode import IMAGE_EXTENSIONS
 
 NOT_FOLLOWED = "a symbolic link to a folder, not followed (pass it as an input to include it)"
+PARTIAL = "a partial file an interrupted write left (safe to delete)"
 
 _UMASK_LOCK = threading.Lock()
 
@@ -76,6 +77,13 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
+def is_partial(path: str | os.PathLike) -> bool:
+    """True for the temporary names :func:`atomic_output` writes through (``.NAME.XXXX.part.EXT``):
+    what a killed run leaves behind, never a photo."""
+    path = Path(path)
+    return path.name.startswith(".") and (path.suffix == ".part" or path.stem.endswith(".part"))
+
+
 def is_image_name(path: str | os.PathLike) -> bool:
     """True when the file name has one of :data:`IMAGE_EXTENSIONS` (any case)."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
@@ -105,6 +113,8 @@ def find_images(sources: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
             for path in sorted(source.rglob("*")):  # symbolic links to folders are not followed
                 if path.is_symlink() and path.is_dir():
                     skipped.append((path, NOT_FOLLOWED))
+                elif is_partial(path):
+                    skipped.append((path, PARTIAL))
                 elif is_image_name(path):
                     files.append(path)
                 elif path.is_file() and not path.name.startswith("."):
