@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize import layout
+from colorize import layout, registry
+from colorize.errors import ColorizeError
 from colorize.train import rundir
 from colorize.train.config import TrainConfig
-from colorize.errors import ColorizeError
 from colorize.train.datasets import _ab_distribution, _sources
 
 
@@ -25,8 +25,8 @@ def rebalancing_prior(run_dir: str | os.PathLike, decode: float) -> np.ndarray:
         ColorizeError: ``run_dir`` is not a run directory of a rebalanced-cross-entropy model,
             or ``decode`` is outside (0, 1].
     """
-    from colorize.train.config import read_config_file
     from colorize.models import classification
+    from colorize.train.config import read_config_file
 
     if not (isinstance(decode, (int, float)) and 0 < decode <= 1):
         raise ColorizeError(f"rebalance must be a number in (0, 1] (1: no rebalancing). Received: {decode!r}")
@@ -34,7 +34,8 @@ def rebalancing_prior(run_dir: str | os.PathLike, decode: float) -> np.ndarray:
         raise ColorizeError(f"{run_dir} is not a training run directory (no config.json): --rebalance needs the "
                             "run, whose data give the colour distribution")  # fmt: skip
     config = TrainConfig.from_dict(read_config_file(Path(run_dir) / layout.CONFIG_NAME))
-    if not config.effective_loss.startswith("rebalanced_crossentropy"):
+    loss = registry.LOSS_SPECS.get(config.effective_loss)
+    if loss is None or not loss.bins:
         raise ColorizeError(f"{run_dir} trained {config.model} with loss {config.effective_loss!r}; "
                             "--rebalance applies to the bins models trained with rebalanced_crossentropy")  # fmt: skip
     histogram, edges = _ab_distribution(config, _sources(config))
