@@ -43,7 +43,7 @@ def check(name: str, out_dir: str) -> dict:
     model = models.build_model(name, image_size=SIZE, **TINY[name])
     if name == "gan":
         model.compile(alternate=True)
-    elif "ab_bins" in [layer.name for layer in model.layers]:
+    elif models.MODELS[name].bins:
         model.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy(l1_weight=10.0))
     else:
         model.compile(optimizer="adam", loss=losses.L1(), metrics=[metrics.AbMAE(), metrics.ThresholdAccuracy()])

@@ -148,3 +148,29 @@ def random_batch(size=32):
     return (rng.uniform(-1, 1, (2, size, size, 1)).astype("float32"),
             rng.uniform(-0.3, 0.3, (2, size, size, 2)).astype("float32"))  # fmt: skip
 
+
+
+def asgi_client(app):
+    """Starlette's test client of an ASGI ``app`` (use it as a context manager to run its lifespan)."""
+    import warnings
+
+    with warnings.catch_warnings():  # newer Starlette prefers httpx2 over httpx; both work
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    return TestClient(app)
+
+
+def encoded_image(array, image_format="PNG") -> bytes:
+    """``array`` as the bytes of a PNG (or ``image_format``) file."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def post_photo(client, data, name="photo.png", **fields):
+    """POST ``data`` to the photo API as the file field ``image`` (``fields``: render_size, strength ...)."""
+    return client.post("/api/colorize", files={"image": (name, data, "application/octet-stream")}, data=fields)

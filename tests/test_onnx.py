@@ -157,10 +157,10 @@ def test_a_command_that_needs_keras_names_the_extra_to_install(monkeypatch):
 def test_serve_and_evaluate_run_an_onnx_model(tmp_path, model_path, image_folder):
     from starlette.testclient import TestClient
 
-    from colorize import serving
+    from colorize import serve
 
     path = saving.export_model(model_path, tmp_path / "tiny.onnx")
-    with TestClient(serving.create_app(str(path), precision="float32")) as client:
+    with TestClient(serve.create_app(str(path), precision="float32")) as client:
         assert client.get("/api/health").json()["model_file"] == "tiny.onnx"
         response = client.post("/api/colorize", files={"image": ("a.png", (image_folder / "face_1.png").read_bytes())})
         assert response.status_code == 200 and response.content[:4] == b"\x89PNG"

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 import numpy as np
 import pytest
-
 from backend_check import TINY as ALL_TINY
+
 from colorize import registry
 from colorize.cli.train import train
 
@@ -156,3 +156,109 @@ def test_descriptions_name_the_paper_not_a_seed_number():
 
     for spec in registry.MODELS.values():
         assert "seed" not in spec.description.lower(), spec
+
+
+# ------------------------------------------------------------------ the family a model carries
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_family_of_reads_each_family_from_its_model_saved_loaded_and_in_inference_form(name, tmp_path):
+    _family_read_back(name, TINY[name], tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(HEAVY))
+def test_family_of_reads_each_heavy_family_back(name, tmp_path):
+    _family_read_back(name, HEAVY[name], tmp_path)
+
+
+def _family_read_back(name, tiny, tmp_path):
+    import keras
+
+    from colorize import models, saving
+
+    model = models.build_model(name, image_size=32, **tiny)
+    assert registry.family_of(model) == name
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = saving.load_saved_model(path)
+    assert registry.family_of(loaded) == name
+    inference = models.as_inference_model(loaded)
+    assert inference.output_shape[-1] == 2 and len(inference.inputs) == 1
+    if name != "gan":  # a GAN's inference form is its generator, of its own family
+        assert registry.family_of(inference) == name
+        assert registry.family_of(saving.float32_copy(inference)) == name
+    if registry.MODELS[name].bins:
+        assert inference.name == name + registry.DECODED_SUFFIX
+        assert inference.get_layer("annealed_mean") is not None
+    keras.backend.clear_session()
+
+
+def test_family_of_an_embedding_input_fusion_model_gives_its_extractor():
+    from colorize import models
+
+    # The extractor is in nothing but the name here; as_inference_model wires it back in from there
+    # (tests/test_models_colorizer.py checks the colours it gives).
+    trained = models.build_model("fusion", image_size=32, extractor="vggface", width=0.125, embedding_input=True)
+    assert [tensor.name for tensor in trained.inputs] == ["l_input", "embedding"]
+    assert (registry.family_of(trained), registry.extractor_of(trained)) == ("fusion", "vggface")
+
+
+def test_family_of_older_files_and_of_models_no_builder_named():
+    from colorize import saving
+
+    assert registry.family_of(saving.load_saved_model("default")) == "unet_classification"  # saved before the rule
+    assert registry.family_of("unet_classification_annealed_mean_annealed_mean") == "unet_classification"
+    assert registry.family_of("resnet50_colorizer") == registry.family_of("resnet50") == "resnet50"
+    assert registry.extractor_of("fusion_inception_resnet_v2") == "inception_resnet_v2"
+    for other in ("functional", "fusion_x", "unet2", ""):
+        assert registry.family_of(other) is None, other
+
+
+def test_a_model_of_no_family_is_used_as_it_is_when_it_maps_l_to_ab(model_path):
+    from colorize import models, saving
+
+    plain = saving.load_saved_model(model_path)  # conftest's unnamed two-layer network
+    assert registry.family_of(plain) is None
+    assert models.as_inference_model(plain) is plain
+
+
+# ------------------------------------------------------------------ the loss table
+
+
+def test_the_cli_loss_choices_are_the_loss_table():
+    assert _choices("loss") == tuple(registry.LOSS_SPECS) == registry.LOSSES
+    with pytest.raises(ValueError, match=r"Received: loss='huber'"):
+        registry.get_loss("huber")
+
+
+@pytest.mark.parametrize("name", registry.LOSSES)
+def test_compile_makes_each_loss_from_the_table(name, monkeypatch):
+    from colorize import losses, metrics
+    from colorize.train import compile as compiling
+    from colorize.train.config import TrainConfig
+
+    spec = registry.get_loss(name)
+    counted = []
+
+    def distribution(config, sources):
+        counted.append(name)
+        return np.ones((22, 22)), metrics.AB_EDGES
+
+    monkeypatch.setattr(compiling, "_ab_distribution", distribution)
+    loss = compiling._make_loss(spec, TrainConfig(data="x", loss=name, rebalance=0.7), sources=None)
+    assert isinstance(loss, registry.resolve(spec.factory))
+    assert bool(counted) == spec.uses_distribution
+    assert spec.bins == isinstance(loss, losses.RebalancedCrossEntropy)
+    if spec.bins:
+        assert loss.l1_weight == (compiling.BINS_L1_WEIGHT if spec.power == 1 else 0.0)
+    elif isinstance(loss, losses.ColourWeightedLoss):
+        assert (loss.power, loss.lambda_) == (spec.power, 0.7)
+    compiled = [type(registry.resolve(metric)()) for metric in spec.metrics]
+    assert compiled == ([] if spec.bins else [metrics.AbMAE, metrics.ThresholdAccuracy])
+
+
+def test_the_loss_table_matches_the_model_families():
+    for spec in registry.MODELS.values():
+        if not spec.adversarial:
+            assert registry.get_loss(spec.default_loss).bins == spec.bins, spec.name

@@ -40,7 +40,7 @@ def _other(side):
 def test_make_answer_and_score_ten_pairs_matches_a_hand_count(two_programs, tmp_path):
     from starlette.testclient import TestClient
 
-    from colorize import study_serving
+    from colorize import serve
 
     dir_a, dir_b = two_programs
     study = tmp_path / "study"
@@ -60,7 +60,7 @@ def test_make_answer_and_score_ten_pairs_matches_a_hand_count(two_programs, tmp_
     for pair, choice in alice.items():
         studies.record_answer(study, "alice", pair, choice)
     # bob, on the page's API: blue everywhere but a tie on pair 1 (keys A / B / T)
-    client = TestClient(study_serving.create_study_app(study))
+    client = TestClient(serve.create_study_app(study))
     assert client.get("/key.json").status_code == 404 and client.get("/pairs/../key.json").status_code == 404
     for pair in range(1, 11):
         choice = "tie" if pair == 1 else _other(_red_side(study, pair))
@@ -92,12 +92,12 @@ def test_wilson_interval_of_known_cases():
 def test_bad_answers_and_folders_are_refused(two_programs, tmp_path):
     from starlette.testclient import TestClient
 
-    from colorize import study_serving
+    from colorize import serve
 
     dir_a, dir_b = two_programs
     study = tmp_path / "study"
     studies.make_study(dir_a, dir_b, study)
-    client = TestClient(study_serving.create_study_app(study))
+    client = TestClient(serve.create_study_app(study))
     for body in ({"rater": "../x", "pair": 1, "choice": "A"}, {"rater": "carol", "pair": 99, "choice": "A"},
                  {"rater": "carol", "pair": 1, "choice": "maybe"}):  # fmt: skip
         assert client.post("/api/study/answer", json=body).status_code == 422, body
@@ -115,17 +115,17 @@ def test_bad_answers_and_folders_are_refused(two_programs, tmp_path):
 
 @pytest.mark.slow
 def test_two_raters_on_the_study_page_in_headless_chromium(two_programs, tmp_path, monkeypatch):
+    from browser import headless_chromium, running_app
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from browser import headless_chromium, running_app
-    from colorize import study_serving
+    from colorize import serve
 
     dir_a, dir_b = two_programs
     study = tmp_path / "study"
     studies.make_study(dir_a, dir_b, study)
     presses = {"ann": "aaaaaaaaaa", "ben": "tbbbbbbbbb"}  # ann: always A; ben: a tie, then always B
-    with running_app(study_serving.create_study_app(study)) as url, headless_chromium(monkeypatch) as driver:
+    with running_app(serve.create_study_app(study)) as url, headless_chromium(monkeypatch) as driver:
         for rater, keys in presses.items():
             driver.get(url)
             driver.execute_script("localStorage.clear()")
@@ -173,12 +173,12 @@ def test_cli_serve_study_serves_the_study_page_without_a_model(two_programs, tmp
 def test_the_study_page_is_behind_the_servers_policy(two_programs, tmp_path):
     from starlette.testclient import TestClient
 
-    from colorize import serving, study_serving
+    from colorize import serve
 
     dir_a, dir_b = two_programs
     study = tmp_path / "study"
     assert CliRunner().invoke(main, ["study", "make", str(dir_a), str(dir_b), "-o", str(study)]).exit_code == 0
-    client = TestClient(study_serving.create_study_app(study, allowed_hosts=list(serving.LOOPBACK_HOSTS)),
+    client = TestClient(serve.create_study_app(study, allowed_hosts=list(serve.LOOPBACK_HOSTS)),
                         base_url="http://127.0.0.1")  # fmt: skip
     answer = {"rater": "eve", "pair": 1, "choice": "A"}
     page = client.get("/")

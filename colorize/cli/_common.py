@@ -11,14 +11,14 @@ import sys
 
 import click
 
-from colorize import errors
+from colorize import errors, registry
 from colorize.errors import ColorizeError
 
 log = logging.getLogger(__name__)
 
 # The model's compute type, for every command that colorizes photos (predict, evaluate).
 precision_option = click.option(
-    "--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
+    "--precision", type=click.Choice(registry.PRECISIONS), default=registry.PRECISIONS[0], show_default=True,
     help="Model compute type: auto = bfloat16 where the CPU has AMX or AVX-512 BF16, else float32.",
 )
 

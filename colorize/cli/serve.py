@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors, load_keras
+from colorize.cli._common import handle_errors, load_keras, precision_option
+from colorize.serve import limits
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,9 @@ log = logging.getLogger(__name__)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--model", default="default", show_default=True,
               help="'default' (the bundled model), an .onnx file, a .keras file, or a training run directory.")
-@click.option("--max-upload-mb", type=click.FloatRange(min=0, min_open=True), default=40.0, show_default=True,
-              help="Largest upload accepted, in MB; larger ones get HTTP 413.")
-@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
-              help="Model arithmetic, as in `colorize predict` (auto: bfloat16 where the CPU has it).")
+@click.option("--max-upload-mb", type=click.FloatRange(min=0, min_open=True), default=limits.DEFAULT_MAX_UPLOAD_MB,
+              show_default=True, help="Largest upload accepted, in MB; larger ones get HTTP 413.")
+@precision_option
 @click.option("--allow-origin", "allow_origins", multiple=True, metavar="URL",
               help="A web page origin (e.g. http://localhost:3000) allowed to call the API; "
                    "POSTs from other pages get HTTP 403. Repeat for several.")
@@ -60,7 +60,8 @@ def serve(host, port, model, max_upload_mb, precision, allow_origins, open_brows
     try:
         import uvicorn
 
-        from colorize import serving
+        import colorize.serve as serving
+        from colorize.serve import policy  # noqa: F401 - imports Starlette: a missing package is one line here
     except ImportError as error:
         raise click.ClickException(
             f"colorize serve needs the web server packages ({error.name} is missing): pip install 'colorize-keras[serve]'"
@@ -68,11 +69,9 @@ def serve(host, port, model, max_upload_mb, precision, allow_origins, open_brows
 
     listener = _listen(host, port)  # first: a busy port is said before the model loads
     # Bound to loopback: only loopback names in the Host header (a DNS-rebinding page sends its own).
-    allowed_hosts = [*serving.LOOPBACK_HOSTS, _url_host(host)] if _is_loopback(host) else None
+    allowed_hosts = [*limits.LOOPBACK_HOSTS, _url_host(host)] if _is_loopback(host) else None
     if study_dir is not None:
-        from colorize import study_serving
-
-        app = study_serving.create_study_app(study_dir, allowed_hosts, [_origin(o) for o in allow_origins])
+        app = serving.create_study_app(study_dir, allowed_hosts, [_origin(o) for o in allow_origins])
         model = f"the study {study_dir}"
     else:
         from colorize.infer import runtime

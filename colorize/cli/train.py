@@ -5,11 +5,19 @@ from pathlib import Path
 import click
 
 from colorize import layout, registry
-from colorize.cli._common import FiniteFloatRange, handle_errors, select_backend, writing_to
+from colorize.cli._common import (
+    FiniteFloatRange,
+    handle_errors,
+    select_backend,
+    writing_to,
+)
+from colorize.train import distribute
+from colorize.train.config import GAN_SCHEDULES, TrainConfig, default_output_dir
 
 MODEL_NAMES = tuple(registry.MODELS)
 EXTRACTOR_NAMES = registry.EXTRACTORS
 LOSS_NAMES = registry.LOSSES
+DEFAULT = TrainConfig  # its class attributes are the defaults of a run's settings
 
 
 def _parse_options(values):
@@ -26,33 +34,36 @@ def _parse_options(values):
 
 @click.command()
 @click.argument("data", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path), help="Run directory [runs/<model>].")
+@click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path),
+              help=f"Run directory [{default_output_dir('<model>')}].")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML/JSON file of options; flags given on the command line override it.")
 @click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Continue an interrupted run from its last finished epoch.")
 @click.option("--mix", metavar="SHARES", help="With several DATA: the share of training examples from each, e.g. 0.5,0.5 [equal].")
-@click.option("--model", type=click.Choice(MODEL_NAMES), help="Model to train [unet].")
+@click.option("--model", type=click.Choice(MODEL_NAMES), help=f"Model to train [{DEFAULT.model}].")
 @click.option("--extractor", type=click.Choice(EXTRACTOR_NAMES), help="Global feature extractor (" + ", ".join(name for name, spec in registry.MODELS.items() if spec.extractor) + ").")
 @click.option("--extractor-weights",
               help="A weights file, 'imagenet' or 'vggface' (from ~/.keras/models), or 'random' (untrained) "
                    "[the extractor's official file].")
-@click.option("--image-size", type=click.IntRange(min=16), help="Training resolution [128].")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Global batch size [16].")
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs to reach [20].")
-@click.option("--learning-rate", type=FiniteFloatRange(min=0, min_open=True, max=10), help="Adam learning rate [1e-3].")
-@click.option("--loss", type=click.Choice(LOSS_NAMES), help="Loss [the model's seed loss].")
+@click.option("--image-size", type=click.IntRange(min=16), help=f"Training resolution [{DEFAULT.image_size}].")
+@click.option("--batch-size", type=click.IntRange(min=1), help=f"Global batch size [{DEFAULT.batch_size}].")
+@click.option("--epochs", type=click.IntRange(min=1), help=f"Epochs to reach [{DEFAULT.epochs}].")
+@click.option("--learning-rate", type=FiniteFloatRange(min=0, min_open=True, max=10),
+              help=f"Adam learning rate [{DEFAULT.learning_rate:g}].")
+@click.option("--loss", type=click.Choice(LOSS_NAMES), help="Loss [the model family's default: its paper's loss].")
 @click.option("--rebalance", type=click.FloatRange(0, 1, min_open=True), metavar="LAMBDA",
-              help="Class rebalancing of the colour-weighted losses: lambda of ((1-lambda) p + lambda/Q)^-1; 1 = none [0.5].")
+              help="Class rebalancing of the colour-weighted losses: lambda of ((1-lambda) p + lambda/Q)^-1; "
+                   f"1 = none [{DEFAULT.rebalance}].")
 @click.option("--augment/--no-augment", default=None, help="Flip / scale-crop jitter on training images.")
-@click.option("--seed", type=int, help="Random seed [0].")
+@click.option("--seed", type=int, help=f"Random seed [{DEFAULT.seed}].")
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Batches per epoch [one pass].")
 @click.option("--validation-steps", type=click.IntRange(min=1), help="Validation batches [all].")
 @click.option("--mixed-precision/--no-mixed-precision", default=None, help="bfloat16 on CPU, float16 on GPU.")
 @click.option("--jit/--no-jit", default=None, help="XLA-compile the training step.")
-@click.option("--strategy", type=click.Choice(("auto", "one", "mirrored", "multiworker")), help="tf.distribute strategy [auto].")
+@click.option("--strategy", type=click.Choice(distribute.STRATEGIES), help=f"tf.distribute strategy [{DEFAULT.strategy}].")
 @click.option("--cache-embeddings/--no-cache-embeddings", default=None, help="fusion: compute the frozen extractor's vectors once (kept in DATA/embeddings/) and train on them.")
-@click.option("--gan-schedule", type=click.Choice(("both", "alternate")), help="GAN: both networks every step, or alternate every epoch (the DigiFace report's GAN) [both].")
+@click.option("--gan-schedule", type=click.Choice(GAN_SCHEDULES), help=f"GAN: both networks every step, or alternate every epoch (the DigiFace report's GAN) [{DEFAULT.gan_schedule}].")
 @click.option("--init-weights", metavar="MODEL",
               help="Start from a saved model's weights: 'default', a .keras file or a run directory (fine-tuning).")
 @click.option("--backend", type=click.Choice(("tensorflow", "jax", "torch")), callback=select_backend, is_eager=True,
@@ -78,8 +89,8 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
       colorize train --resume runs/unet
       colorize train my_photos/ --init-weights default --option base_filters=16 --learning-rate 1e-4
     """
-    from colorize.train import config as train_config
     from colorize import train as training
+    from colorize.train import config as train_config
 
     if resume_dir is not None:
         if not (resume_dir / layout.CONFIG_NAME).is_file():
@@ -104,8 +115,8 @@ def train(data, output_dir, config_file, resume_dir, model_options, mix, **flags
     values.update({key: value for key, value in flags.items() if value is not None})
     if "data" not in values:
         raise click.UsageError("DATA is required (or --config with a 'data' entry, or --resume RUN_DIR)")
-    values.setdefault("output_dir", str(Path("runs") / values.get("model", "unet")))
-    config = train_config.TrainConfig.from_dict(values)
+    values.setdefault("output_dir", default_output_dir(values.get("model")))
+    config = TrainConfig.from_dict(values)
     click.echo(f"Training {config.model} on {', '.join(config.data_sources)} -> {config.output_dir}", err=True)
     try:
         with writing_to("--resume" if resume_dir is not None else "-o", config.output_dir):

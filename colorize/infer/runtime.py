@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize import saving
+from colorize import registry, saving
 from colorize.color import bins
 from colorize.errors import ColorizeError
 from colorize.registry import SIZE_MULTIPLE
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RENDER_SIZE = 256  # long side the model sees by default (or its training size, if larger)
 
-PRECISIONS = ("auto", "float32", "bfloat16")
+PRECISIONS = registry.PRECISIONS
 
 
 def cpu_has_fast_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool:
@@ -192,8 +192,8 @@ def _split_decoding(model, fixed_size, trained_size, precision) -> tuple:
     (pooling, colour strength, annealed mean) runs in NumPy with the settings stored in
     the model's ``annealed_mean`` layer, so the strength can change per photo.
     """
-    names = {layer.name for layer in model.layers}
-    if not {"ab_bins", "annealed_mean"} <= names:
+    spec = registry.MODELS.get(registry.family_of(model))
+    if spec is None or not spec.bins or "annealed_mean" not in {layer.name for layer in model.layers}:
         return model, fixed_size, trained_size, precision, None
     import keras
 

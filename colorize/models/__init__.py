@@ -48,11 +48,14 @@ def build_model(name: str, image_size: int | None = 128, **options) -> keras.Mod
 def as_inference_model(model: keras.Model, extractor_weights=None, extractor_input_size: int | None = None) -> keras.Model:
     """A model mapping ``l_input`` to scaled ab, for any model this project trains.
 
-    Plain colorizers are returned as they are; the classification network gets its
-    annealed-mean decoding (``classification.with_annealed_mean``), a GAN gives its
-    generator (``model.inference_model()``), and a fusion model trained on cached
-    embeddings (inputs ``l_input`` and ``embedding``) is rebuilt with its extractor in
-    front and its trained layers copied by name (``colorizer.fusion_inference_model``).
+    The model's family is read from the registry (:func:`colorize.registry.family_of`) and
+    its inference form made by the family's ``inference`` entry: the classification
+    families get their annealed-mean decoding (``classification.with_annealed_mean``), a
+    GAN gives its generator (``ColorizationGAN.inference_model``), and a fusion model
+    trained on cached embeddings (inputs ``l_input`` and ``embedding``) is rebuilt with its
+    extractor in front and its trained layers copied by name
+    (``colorizer.fusion_inference_model``). A model already in that form (plain colorizers,
+    decoded bins models, a user's own ``l_input -> ab`` network) is returned as it is.
 
     Args:
         model: a trained model.
@@ -62,31 +65,34 @@ def as_inference_model(model: keras.Model, extractor_weights=None, extractor_inp
         extractor_input_size: for an embedding-input fusion model only: the extractor's
             input size if it was overridden.
 
+    Raises:
+        ValueError: the model does not map ``l_input`` to ab and no family here makes it so.
+
     Example:
         >>> inference = as_inference_model(build_model("classification", image_size=64))  # doctest: +SKIP
         >>> inference.output_shape
         (None, 64, 64, 2)
     """
-    hook = getattr(model, "inference_model", None)
-    if callable(hook):
-        return hook()
-    layer_names = [layer.name for layer in model.layers]
-    if "ab_bins" in layer_names and model.outputs[0].shape[-1] != 2:  # not yet decoded
-        from colorize.models import classification
-
-        return classification.with_annealed_mean(model)
-    input_names = [getattr(tensor, "name", "") for tensor in model.inputs]
-    if "embedding" in input_names and model.name.startswith("fusion_"):
-        from colorize.models import colorizer
-
-        extractor = model.name[len("fusion_"):]
-        return colorizer.fusion_inference_model(model, extractor, extractor_weights, extractor_input_size)
-    if len(model.inputs) == 1 and model.outputs[0].shape[-1] == 2:
+    spec = registry.MODELS.get(registry.family_of(model))
+    if spec is not None and spec.inference is not None and not _maps_l_to_ab(model):
+        inference = registry.resolve(spec.inference)
+        if spec.takes_embeddings:
+            return inference(model, registry.extractor_of(model), extractor_weights, extractor_input_size)
+        return inference(model)
+    if _maps_l_to_ab(model):
         return model
+    input_names = [getattr(tensor, "name", "") for tensor in getattr(model, "inputs", None) or []]
+    outputs = getattr(model, "outputs", None) or [None]
     raise ValueError(
         f"model {model.name!r} does not map l_input to ab (inputs {input_names}, "
-        f"output shape {model.outputs[0].shape})"
+        f"output shape {getattr(outputs[0], 'shape', None)})"
     )
+
+
+def _maps_l_to_ab(model) -> bool:
+    """Whether a functional model takes one input and gives a*b* (two channels)."""
+    inputs, outputs = getattr(model, "inputs", None), getattr(model, "outputs", None)
+    return bool(inputs) and bool(outputs) and len(inputs) == 1 and outputs[0].shape[-1] == 2
 
 
 def nonfinite_weights(model: keras.Model) -> list[str]:
@@ -113,9 +119,18 @@ def nonfinite_weights(model: keras.Model) -> list[str]:
 # file the project saves loads after `import colorize.models`. At the bottom: the submodules
 # import this package (gan builds its generator through build_model).
 from colorize import losses, metrics  # noqa: E402,F401
-from colorize.models import autoencoder, classification, colorizer, extractors, gan, naive, resnet, unet  # noqa: E402,F401
 from colorize.losses import L1, MSE, ColourWeightedLoss, RebalancedCrossEntropy  # noqa: E402,F401
 from colorize.metrics import AbAuC, AbMAE, ThresholdAccuracy  # noqa: E402,F401
+from colorize.models import (  # noqa: E402,F401
+    autoencoder,
+    classification,
+    colorizer,
+    extractors,
+    gan,
+    naive,
+    resnet,
+    unet,
+)
 from colorize.models.autoencoder import build_vgg16_autoencoder  # noqa: E402,F401
 from colorize.models.classification import (  # noqa: E402,F401
     AbQuantizer,

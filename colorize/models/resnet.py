@@ -41,7 +41,7 @@ def build_resnet50_colorizer(image_size: int = 128, decoder_width: float = 1.0, 
         x = layers.BatchNormalization(name=f"decoder{index}_bn")(x)
         x = layers.Activation("relu", name=f"decoder{index}_relu")(x)
     outputs = layers.Conv2D(2, 3, padding="same", activation="tanh", name="ab_output", dtype="float32")(x)
-    model = keras.Model(l_input, outputs, name="resnet50_colorizer")
+    model = keras.Model(l_input, outputs, name="resnet50")
     if encoder_weights is not None:
         path = extractors.keras_cache_dir() / RESNET50_NOTOP if encoder_weights == "imagenet" else encoder_weights
         if not Path(path).is_file():

@@ -60,7 +60,7 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
 
     import keras
 
-    from colorize import models
+    from colorize import models, registry
     from colorize.models import classification
 
     format = format or ("onnx" if Path(path).suffix.lower() == ".onnx" else "keras")
@@ -69,9 +69,9 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
     if temperature is not None and not (math.isfinite(temperature) and 0 < temperature <= 10):
         raise ValueError(f"temperature must be in (0, 10]. Received: temperature={temperature!r}")
     saved = load_saved_model(source)
-    names = [layer.name for layer in saved.layers]
-    if (temperature is not None or log_prior is not None) and "ab_bins" in names:
-        if "annealed_mean" in names:  # already decoded: decode the bins again, keeping what is not asked
+    spec = registry.MODELS.get(registry.family_of(saved))
+    if (temperature is not None or log_prior is not None) and spec is not None and spec.bins:
+        if "annealed_mean" in {layer.name for layer in saved.layers}:  # decoded: decode again, keeping what is not asked
             decoding = saved.get_layer("annealed_mean")
             temperature = decoding.temperature if temperature is None else temperature
             log_prior = decoding.log_prior if log_prior is None else log_prior

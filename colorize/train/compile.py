@@ -43,7 +43,7 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
     """
     import keras
 
-    from colorize import metrics, models
+    from colorize import models
 
     options = dict(config.model_options)
     if config.extractor is not None:
@@ -68,14 +68,11 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
                 jit_compile=distribute.jit_compile(config.jit),
             )
         else:
-            loss_name = config.effective_loss
-            compile_metrics = None
-            if not loss_name.startswith("rebalanced_crossentropy"):
-                compile_metrics = [metrics.AbMAE(), metrics.ThresholdAccuracy()]
+            loss = registry.get_loss(config.effective_loss)
             trained.compile(
                 optimizer=keras.optimizers.Adam(config.learning_rate),
-                loss=_make_loss(loss_name, config, sources),
-                metrics=compile_metrics,
+                loss=_make_loss(loss, config, sources),
+                metrics=[registry.resolve(metric)() for metric in loss.metrics] or None,
                 jit_compile=distribute.jit_compile(config.jit),
             )
         if config.init_weights is not None:
@@ -133,21 +130,15 @@ def _embedding_setup(config: TrainConfig, model, trained) -> _Setup:
     return _Setup(trained, export, lambda l_scaled: export()(l_scaled, training=False))
 
 
-def _make_loss(name: str, config: TrainConfig, sources: _Sources):
-    from colorize import losses
-
-    if name == "l1":
-        return losses.L1()
-    if name == "mse":
-        return losses.MSE()
-    distribution = _ab_distribution(config, sources)
-    if name.startswith("rebalanced_crossentropy"):
+def _make_loss(loss: registry.LossSpec, config: TrainConfig, sources: _Sources):
+    """The Keras loss of a :class:`colorize.registry.LossSpec` (rebalanced by the data's a*b* distribution where it says so)."""
+    factory = registry.resolve(loss.factory)
+    if not loss.uses_distribution:
+        return factory()
+    histogram, edges = _ab_distribution(config, sources)
+    if loss.bins:
         from colorize.models import classification
 
-        return losses.RebalancedCrossEntropy(
-            weights=classification.rebalancing_weights(*distribution, lambda_=config.rebalance),
-            l1_weight=BINS_L1_WEIGHT if name.endswith("_l1") else 0.0,
-        )
-    power = 1 if name.endswith("l1") else 2
-    return losses.ColourWeightedLoss(histogram=distribution[0], edges=distribution[1], power=power,
-                                     lambda_=config.rebalance)
+        return factory(weights=classification.rebalancing_weights(histogram, edges, lambda_=config.rebalance),
+                       l1_weight=BINS_L1_WEIGHT if loss.power == 1 else 0.0)  # fmt: skip
+    return factory(histogram=histogram, edges=edges, power=loss.power, lambda_=config.rebalance)

@@ -22,6 +22,17 @@ from typing import Any
 from colorize import errors, registry
 from colorize.train import distribute
 
+#: How a GAN's two networks take turns (``gan_schedule``): both every step, or alternating.
+GAN_SCHEDULES = ("both", "alternate")
+
+#: Where ``colorize train`` puts a run when no output directory is given: ``runs/<model>``.
+RUNS_DIR = "runs"
+
+
+def default_output_dir(model: str | None = None) -> str:
+    """The run directory of a run with no ``output_dir`` given: ``runs/<model>`` (``model``: TrainConfig's default)."""
+    return str(Path(RUNS_DIR) / (model or TrainConfig.model))
+
 
 @dataclasses.dataclass
 class TrainConfig:
@@ -103,7 +114,7 @@ class TrainConfig:
                 "--cache-embeddings needs a model with a global extractor vector (fusion). "
                 f"Received: model={self.model!r}"
             )
-        if self.gan_schedule not in ("both", "alternate"):
+        if self.gan_schedule not in GAN_SCHEDULES:
             raise ValueError(f"gan_schedule must be 'both' or 'alternate'. Received: {self.gan_schedule!r}")
         for name in ("image_size", "batch_size", "epochs", "seed", "num_samples", "steps_per_epoch", "validation_steps"):
             value = getattr(self, name)

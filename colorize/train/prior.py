@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize import layout
+from colorize import layout, registry
 from colorize.errors import ColorizeError
 from colorize.train import rundir
 from colorize.train.config import TrainConfig
@@ -34,7 +34,8 @@ def rebalancing_prior(run_dir: str | os.PathLike, decode: float) -> np.ndarray:
         raise ColorizeError(f"{run_dir} is not a training run directory (no config.json): --rebalance needs the "
                             "run, whose data give the colour distribution")  # fmt: skip
     config = TrainConfig.from_dict(read_config_file(Path(run_dir) / layout.CONFIG_NAME))
-    if not config.effective_loss.startswith("rebalanced_crossentropy"):
+    loss = registry.LOSS_SPECS.get(config.effective_loss)
+    if loss is None or not loss.bins:
         raise ColorizeError(f"{run_dir} trained {config.model} with loss {config.effective_loss!r}; "
                             "--rebalance applies to the bins models trained with rebalanced_crossentropy")  # fmt: skip
     histogram, edges = _ab_distribution(config, _sources(config))

@@ -1,4 +1,4 @@
-"""The web page of a blind preference study (``colorize serve --study``): one pair at a time.
+"""The blind study's web app (``colorize serve --study``): one pair at a time, each answer recorded.
 
 ``create_study_app(study)`` returns a Starlette (ASGI) application over a folder written by
 :func:`colorize.study.make_study`:
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from importlib import resources
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -32,11 +31,13 @@ from starlette.staticfiles import StaticFiles
 
 from colorize import __version__
 from colorize import study as studies
+from colorize.serve.app import web_root
+from colorize.serve.policy import guarded_app
 
 
 def create_study_app(study: str | os.PathLike, allowed_hosts=None, allow_origins=()) -> Starlette:
     """The study page and its small API over the folder ``study``, behind the server's policy
-    (:func:`colorize.serving.guarded_app`: ``allowed_hosts``, ``allow_origins``).
+    (:func:`colorize.serve.policy.guarded_app`: ``allowed_hosts``, ``allow_origins``).
 
     Raises:
         colorize.study.StudyError: ``study`` holds no key or no pairs.
@@ -46,7 +47,7 @@ def create_study_app(study: str | os.PathLike, allowed_hosts=None, allow_origins
     numbers = studies.pair_numbers(study)
     if not numbers:
         raise studies.StudyError(f"{study / 'pairs'} holds no pairs; write the study with `colorize study make`")
-    web = Path(str(resources.files("colorize") / "assets" / "web"))
+    web = web_root()
     writing = threading.Lock()  # one rewrite of an answers CSV at a time
 
     async def page(request: Request) -> Response:
@@ -90,6 +91,4 @@ def create_study_app(study: str | os.PathLike, allowed_hosts=None, allow_origins
         Mount("/pairs", StaticFiles(directory=study / "pairs"), name="pairs"),
         Mount("/static", StaticFiles(directory=web), name="static"),
     ]
-    from colorize import serving
-
-    return serving.guarded_app(routes, allowed_hosts, allow_origins)
+    return guarded_app(routes, allowed_hosts, allow_origins)
