@@ -268,8 +268,8 @@ def test_an_unwritable_output_fails_before_any_photo_is_decoded(tmp_path, model_
         if os.access(output, os.W_OK):
             pytest.skip("running as a user who can write anywhere (root)")
     decoded = []
-    original = lightness._read
-    monkeypatch.setattr(lightness, "_read", lambda path: decoded.append(path) or original(path))
+    original = lightness.read
+    monkeypatch.setattr(lightness, "read", lambda path: decoded.append(path) or original(path))
     result = _invoke("predict", folder, "-o", output, "--model", model_path)
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash

@@ -211,12 +211,12 @@ def _photo_gray(size=96):
 def test_fast_colour_step_stays_within_one_level_of_the_float32_reference(tiny_model):
     runner = runtime.Runner.create(tiny_model)
     for values in (_photo_gray(), (np.arange(64 * 80 * 3) % 251).astype(np.uint8).reshape(64, 80, 3)):
-        decoded, dtype = lightness._from_array(values)
-        image = lightness._prepare(decoded, dtype)
-        small = lightness._small_l(image, runner.working_shape(*image.shape))
-        ab = render._predict_grouped(runner, [small])[0] * 2.5  # strong colours: many out of gamut
-        fast = render._compose(image, ab).astype(int)
-        reference = render._compose(image, ab, reference=True).astype(int)
+        decoded, dtype = lightness.from_array(values)
+        image = lightness.prepare(decoded, dtype)
+        small = lightness.small_l(image, runner.working_shape(*image.shape))
+        ab = render.predict_grouped(runner, [small])[0] * 2.5  # strong colours: many out of gamut
+        fast = render.compose(image, ab).astype(int)
+        reference = render.compose(image, ab, reference=True).astype(int)
         assert np.abs(fast - reference).mean() < 1.0  # within 1/255 on average
         assert np.abs(fast - reference).max() <= 2
         # Lightness kept by both (out-of-gamut pixels included).
@@ -228,8 +228,8 @@ def test_fast_colour_step_stays_within_one_level_of_the_float32_reference(tiny_m
 def test_model_input_is_the_area_average_of_l(tiny_model):
     import cv2
 
-    image = lightness._prepare(*lightness._from_array(_photo_gray(300)))
-    small = lightness._small_l(image, (96, 128))
+    image = lightness.prepare(*lightness.from_array(_photo_gray(300)))
+    small = lightness.small_l(image, (96, 128))
     direct = cv2.resize(image.lightness, (128, 96), interpolation=cv2.INTER_AREA)
     np.testing.assert_allclose(small, direct, atol=1e-3)
 

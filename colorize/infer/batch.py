@@ -17,13 +17,13 @@ import numpy as np
 from colorize import errors, saving
 from colorize.errors import ColorizeError
 from colorize.infer import lightness, runtime
-from colorize.infer.lightness import _prepare, _small_l
+from colorize.infer.lightness import prepare, small_l
 from colorize.infer.naming import _keep_shard, _plan, check_output, compare_path_for
 from colorize.infer.render import (
-    _colour_and_write,
-    _compose,
-    _predict_grouped,
-    _side_by_side,
+    colour_and_write,
+    compose,
+    predict_grouped,
+    side_by_side,
 )
 from colorize.infer.result import PredictResult
 from colorize.io.decode import header_size
@@ -213,21 +213,21 @@ def colorize_jobs(
     loading = loader.submit(load)
 
     def read(path):
-        decoded, dtype = lightness._read(path, keep_colour=True) if compare else lightness._read(path)
-        prepared = _prepare(decoded, dtype, preview=compare)
+        decoded, dtype = lightness.read(path, keep_colour=True) if compare else lightness.read(path)
+        prepared = prepare(decoded, dtype, preview=compare)
         del decoded
         runner = loading.result()
-        return prepared, _small_l(prepared, runner.working_shape(*prepared.shape, render_size))
+        return prepared, small_l(prepared, runner.working_shape(*prepared.shape, render_size))
 
     def write(target, prepared, ab):
         """Colour at full resolution, encode and write (in a writer thread)."""
         if not compare:
-            _colour_and_write(prepared, ab, target)
+            colour_and_write(prepared, ab, target)
             return None
-        colour = _compose(prepared, ab)
+        colour = compose(prepared, ab)
         atomic_write_bytes(target, encode_image(colour, target))
         side = compare_path_for(target, suffix)
-        atomic_write_bytes(side, encode_image(_side_by_side(prepared.preview, colour), side))
+        atomic_write_bytes(side, encode_image(side_by_side(prepared.preview, colour), side))
         return side
 
     def collect(writes, bar):
@@ -266,7 +266,7 @@ def colorize_jobs(
                     continue
                 runtime.check_render_size(runner, render_size, [image.shape for _, _, image, _ in ready])
                 try:
-                    predicted = _predict_grouped(runner, [small for _, _, _, small in ready])
+                    predicted = predict_grouped(runner, [small for _, _, _, small in ready])
                 except Exception as error:  # noqa: BLE001 - one bad batch must not stop the run
                     log.debug("model call failed", exc_info=True)
                     result.failed.extend((path, f"model failed: {errors.one_line(error)}") for path, _, _, _ in ready)

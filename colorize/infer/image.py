@@ -26,21 +26,21 @@ import numpy as np
 from colorize.color import np_ops
 from colorize.infer import runtime
 from colorize.infer.lightness import (
-    _from_array,
-    _prepare,
-    _Prepared,
-    _read,
-    _small_l,
-    _with_dtype,
+    Prepared,
+    from_array,
+    prepare,
+    read,
+    small_l,
+    with_dtype,
 )
-from colorize.infer.render import _colour_and_encode, _compose, _predict_grouped
+from colorize.infer.render import colour_and_encode, compose, predict_grouped
 from colorize.io.decode import decode_image
 
 
-def _colorize_prepared(runner: runtime.Runner, images: list[_Prepared], render_size) -> list[np.ndarray]:
+def _colorize_prepared(runner: runtime.Runner, images: list[Prepared], render_size) -> list[np.ndarray]:
     """Colorize prepared photos; those sharing a working shape go through one model call."""
-    smalls = [_small_l(image, runner.working_shape(*image.shape, render_size)) for image in images]
-    return [_compose(image, ab) for image, ab in zip(images, _predict_grouped(runner, smalls))]
+    smalls = [small_l(image, runner.working_shape(*image.shape, render_size)) for image in images]
+    return [compose(image, ab) for image, ab in zip(images, predict_grouped(runner, smalls))]
 
 
 def colorize_image(
@@ -82,10 +82,10 @@ def colorize_image(
         (512, 512, 3)
     """
     if isinstance(image, (str, os.PathLike)):
-        decoded, dtype = _read(image)
+        decoded, dtype = read(image)
     else:
-        decoded, dtype = _from_array(image)
-    prepared = _prepare(decoded, dtype)
+        decoded, dtype = from_array(image)
+    prepared = prepare(decoded, dtype)
     del decoded
     runner = runtime.load_runner(model, precision, strength)
     runtime.check_render_size(runner, render_size, [prepared.shape])
@@ -121,11 +121,11 @@ def colorize_bytes(
         >>> png[:4]
         b'\\x89PNG'
     """
-    decoded, dtype = _with_dtype(decode_image(data, name, native=True, to_gray=np_ops.gray_levels))
-    prepared = _prepare(decoded, dtype)
+    decoded, dtype = with_dtype(decode_image(data, name, native=True, to_gray=np_ops.gray_levels))
+    prepared = prepare(decoded, dtype)
     del decoded
     runner = runtime.load_runner(model, "float32", strength)
     runtime.check_render_size(runner, render_size, [prepared.shape])
-    ab = _predict_grouped(runner, [_small_l(prepared, runner.working_shape(*prepared.shape, render_size))])[0]
-    encoded, _ = _colour_and_encode(prepared, ab, Path("upload.png"))
+    ab = predict_grouped(runner, [small_l(prepared, runner.working_shape(*prepared.shape, render_size))])[0]
+    encoded, _ = colour_and_encode(prepared, ab, Path("upload.png"))
     return encoded

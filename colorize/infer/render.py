@@ -16,12 +16,12 @@ import numpy as np
 
 from colorize.color import np_ops
 from colorize.infer import runtime
-from colorize.infer.lightness import _peak, _Prepared
+from colorize.infer.lightness import Prepared, sample_peak
 from colorize.io.encode import OUTPUT_SUFFIXES, encode_image, png_bytes, write_png
 from colorize.io.files import atomic_output, atomic_write_bytes
 
 
-def _composed_strips(image: "_Prepared", ab_small_scaled: np.ndarray, reference: bool = False):
+def composed_strips(image: "Prepared", ab_small_scaled: np.ndarray, reference: bool = False):
     """Yield (rows, RGB(A) block in the output dtype): full-resolution L + upsampled ab (+ alpha).
 
     The a*b* are resized bilinearly in two passes (columns once at the small width,
@@ -39,7 +39,7 @@ def _composed_strips(image: "_Prepared", ab_small_scaled: np.ndarray, reference:
     height, width = image.shape
     ab_small = np.ascontiguousarray(unscale_ab(np.asarray(ab_small_scaled, np.float32)), np.float32)
     tall = cv2.resize(ab_small, (ab_small.shape[1], height), interpolation=cv2.INTER_LINEAR).reshape(height, -1, 2)
-    peak = _peak(image.dtype)
+    peak = sample_peak(image.dtype)
     channels = 3 if image.alpha is None else 4
     step = max(8, (1 << 18) // width)  # rows coloured at once
     block_rows = max(step, (1 << 22) // width // step * step)  # rows handed on at once
@@ -67,16 +67,16 @@ def _composed_strips(image: "_Prepared", ab_small_scaled: np.ndarray, reference:
         yield block, output
 
 
-def _compose(image: "_Prepared", ab_small_scaled: np.ndarray, reference: bool = False) -> np.ndarray:
+def compose(image: "Prepared", ab_small_scaled: np.ndarray, reference: bool = False) -> np.ndarray:
     """Full-resolution L + upsampled ab (+ alpha) -> RGB(A) array of the output dtype."""
     height, width = image.shape
     output = np.empty((height, width, 3 if image.alpha is None else 4), image.dtype)
-    for rows, strip in _composed_strips(image, ab_small_scaled, reference):
+    for rows, strip in composed_strips(image, ab_small_scaled, reference):
         output[rows] = strip
     return output
 
 
-def _predict_grouped(runner: runtime.Runner, smalls: list[np.ndarray]) -> list[np.ndarray]:
+def predict_grouped(runner: runtime.Runner, smalls: list[np.ndarray]) -> list[np.ndarray]:
     """Working-size L (list of (h, w)) -> scaled ab; photos of one shape share a model call."""
     from colorize.color import scale_l
 
@@ -91,33 +91,33 @@ def _predict_grouped(runner: runtime.Runner, smalls: list[np.ndarray]) -> list[n
     return outputs
 
 
-def _colour_and_write(image: "_Prepared", ab_small_scaled: np.ndarray, path: Path) -> None:
+def colour_and_write(image: "Prepared", ab_small_scaled: np.ndarray, path: Path) -> None:
     """Colour the photo and write it to ``path`` atomically; a PNG is coloured, encoded and
     written strip by strip, so neither the picture nor its file is ever held whole."""
     if path.suffix.lower() == ".png" or path.suffix.lower() not in OUTPUT_SUFFIXES:
         height, width = image.shape
-        strips = (strip for _, strip in _composed_strips(image, ab_small_scaled))
+        strips = (strip for _, strip in composed_strips(image, ab_small_scaled))
         with atomic_output(path) as temporary, open(temporary, "wb") as stream:
             write_png(stream, strips, height, width, 3 if image.alpha is None else 4, image.dtype)
         return
-    atomic_write_bytes(path, encode_image(_compose(image, ab_small_scaled), path))
+    atomic_write_bytes(path, encode_image(compose(image, ab_small_scaled), path))
 
 
-def _colour_and_encode(image: "_Prepared", ab_small_scaled: np.ndarray, path: Path) -> tuple[bytes, np.ndarray | None]:
-    """The bytes of the file :func:`_colour_and_write` would write (for an upload's answer).
+def colour_and_encode(image: "Prepared", ab_small_scaled: np.ndarray, path: Path) -> tuple[bytes, np.ndarray | None]:
+    """The bytes of the file :func:`colour_and_write` would write (for an upload's answer).
 
     Returns the bytes and, for other formats, the coloured array (else None).
     """
     if path.suffix.lower() == ".png" or path.suffix.lower() not in OUTPUT_SUFFIXES:
         height, width = image.shape
-        strips = (strip for _, strip in _composed_strips(image, ab_small_scaled))
+        strips = (strip for _, strip in composed_strips(image, ab_small_scaled))
         channels = 3 if image.alpha is None else 4
         return png_bytes(strips, height, width, channels, image.dtype), None
-    colour = _compose(image, ab_small_scaled)
+    colour = compose(image, ab_small_scaled)
     return encode_image(colour, path), colour
 
 
-def _side_by_side(preview: np.ndarray, colour: np.ndarray) -> np.ndarray:
+def side_by_side(preview: np.ndarray, colour: np.ndarray) -> np.ndarray:
     """input | output as uint8 RGB, as tall as ``preview`` (at most COMPARE_MAX_HEIGHT)."""
     import cv2
 
