@@ -9,13 +9,13 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import make_portrait_like, one_line_error, tiny_train_args
 from PIL import Image
 
 from colorize.cli import main
+from colorize.train import train
 from colorize.train.config import TrainConfig
 from colorize.train.rundir import read_history
-from colorize.train import train
-from conftest import make_portrait_like, one_line_error, tiny_train_args
 
 # One level, no batch norm: few variables, so tracing the train step is quick.
 TINY = {"base_filters": 4, "depth": 1, "batch_norm": False}
@@ -66,9 +66,9 @@ def test_run_writes_every_artefact_and_is_reproducible(image_folder, tmp_path):
 
 
 def test_nan_loss_stops_with_epoch_and_batch(image_folder, tmp_path):
-    from colorize.train import TrainingStopped
-
     import keras
+
+    from colorize.train import TrainingStopped
 
     class Poison(keras.callbacks.Callback):  # weights turned NaN at epoch 2, batch 2: a diverged run
         def on_train_batch_begin(self, batch, logs=None):
@@ -229,14 +229,14 @@ def test_ctrl_c_saves_a_checkpoint(image_folder, tmp_path):
 def test_init_weights_fine_tunes_a_saved_model(image_folder, tmp_path):
     import keras
 
-    from colorize.train.compile import _build_and_compile
-    from colorize.train.datasets import _sources
+    from colorize.train.compile import build_and_compile
+    from colorize.train.datasets import data_sources
 
     first = train(_config(image_folder, tmp_path / "first", epochs=1, num_samples=0))
     saved = keras.saving.load_model(first.run_dir / "last.keras", compile=False)
     # Built with a different seed, then given the saved weights: identical, layer by layer.
     config = _config(image_folder, tmp_path / "tuned", seed=7, init_weights=str(first.run_dir))
-    model = _build_and_compile(config, _sources(config)).model
+    model = build_and_compile(config, data_sources(config)).model
     for layer in saved.layers:
         for ours, theirs in zip(model.get_layer(layer.name).get_weights(), layer.get_weights()):
             np.testing.assert_array_equal(ours, theirs)
@@ -262,9 +262,8 @@ def test_init_weights_fine_tunes_a_saved_model(image_folder, tmp_path):
 
 
 def test_several_data_sources_mixed_by_shares(image_folder, tmp_path):
-    from PIL import Image
-
     from conftest import make_portrait_like
+    from PIL import Image
 
     other = tmp_path / "other"
     other.mkdir()
@@ -355,9 +354,9 @@ def test_bad_builder_options_are_one_line_and_leave_no_run_dir(image_folder, tmp
 
 def test_an_extractor_needs_weights_or_explicit_random(image_folder, tmp_path, monkeypatch):
     from colorize.errors import WeightsNotFoundError
-    from colorize.train.config import TrainConfig
     from colorize.train import train
-    from colorize.train.options import _extractor_weights
+    from colorize.train.config import TrainConfig
+    from colorize.train.options import extractor_weights_of
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     config = TrainConfig(data=str(image_folder), output_dir=str(tmp_path / "run"), model="fusion", extractor="vggface")
@@ -372,7 +371,7 @@ def test_an_extractor_needs_weights_or_explicit_random(image_folder, tmp_path, m
                                        "--extractor", "vgg19", "--extractor-weights", str(not_hdf5)])  # fmt: skip
     assert f"{not_hdf5} is not an HDF5" in one_line_error(result)
     random = TrainConfig(data="x", model="fusion", extractor="vggface", extractor_weights="random")
-    assert _extractor_weights(random) is None  # untrained, because asked for
+    assert extractor_weights_of(random) is None  # untrained, because asked for
 
 
 def test_one_line_per_epoch_when_not_a_terminal(monkeypatch):
@@ -381,7 +380,7 @@ def test_one_line_per_epoch_when_not_a_terminal(monkeypatch):
     from colorize.train import run as training
 
     monkeypatch.setattr(sys, "stdout", io.StringIO())
-    assert training._fit_verbosity() == 2
+    assert training.fit_verbosity() == 2
 
 
 def test_resume_continues_the_folder_it_is_given(tiny_run, tmp_path):

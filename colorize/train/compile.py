@@ -1,6 +1,6 @@
 """Build and compile the model a training config names: its loss (the loss factory), metrics, initial weights.
 
-:class:`_Setup` carries what ``fit`` trains, the model to save, and how to draw samples.
+:class:`Setup` carries what ``fit`` trains, the model to save, and how to draw samples.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from colorize import registry
 from colorize.errors import ColorizeError
 from colorize.train import distribute
 from colorize.train.config import TrainConfig
-from colorize.train.datasets import _ab_distribution, _Sources
-from colorize.train.options import _extractor_name, _extractor_weights
+from colorize.train.datasets import DataSources, ab_distribution
+from colorize.train.options import extractor_name_of, extractor_weights_of
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ BINS_L1_WEIGHT = 10.0
 
 
 @dataclasses.dataclass
-class _Setup:
+class Setup:
     """The compiled training model and how to get the model to save / to draw samples with."""
 
     model: Any  # what fit trains: the built model, or under multiworker a functional copy sharing its variables
@@ -34,8 +34,8 @@ class _Setup:
     predict: Any  # l_scaled -> ab_scaled, for the sample pictures
 
 
-def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: bool = False,
-                       strategy=None) -> _Setup:  # fmt: skip
+def build_and_compile(config: TrainConfig, sources: DataSources, embedding_input: bool = False,
+                       strategy=None) -> Setup:  # fmt: skip
     """Build the model named in the config (inside ``strategy``'s scope) and compile it with its loss and metrics.
 
     Under ``--strategy multiworker`` the model that ``fit`` trains is made outside the
@@ -48,8 +48,8 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
     options = dict(config.model_options)
     if config.extractor is not None:
         options["extractor"] = config.extractor
-    if _extractor_weights(config) is not None and not embedding_input:
-        options["extractor_weights"] = _extractor_weights(config)
+    if extractor_weights_of(config) is not None and not embedding_input:
+        options["extractor_weights"] = extractor_weights_of(config)
     if embedding_input:
         options["embedding_input"] = True
     adversarial = registry.get(config.model).adversarial
@@ -80,7 +80,7 @@ def _build_and_compile(config: TrainConfig, sources: _Sources, embedding_input: 
     if embedding_input:
         return _embedding_setup(config, model, trained)
     inference = models.as_inference_model(model)
-    return _Setup(trained, lambda: model, lambda l_scaled: inference(l_scaled, training=False))
+    return Setup(trained, lambda: model, lambda l_scaled: inference(l_scaled, training=False))
 
 
 def _load_initial_weights(model, source: str) -> None:
@@ -116,26 +116,26 @@ def _load_initial_weights(model, source: str) -> None:
     log.info("initial weights from %s", path)
 
 
-def _embedding_setup(config: TrainConfig, model, trained) -> _Setup:
+def _embedding_setup(config: TrainConfig, model, trained) -> Setup:
     """A fusion model trained on cached vectors is saved with its extractor wired back in."""
     from colorize.models import colorizer
 
     full = colorizer.fusion_inference_model(
-        model, _extractor_name(config), _extractor_weights(config), config.model_options.get("extractor_input_size")
+        model, extractor_name_of(config), extractor_weights_of(config), config.model_options.get("extractor_input_size")
     )
 
     def export():
         return colorizer.copy_weights_by_name(model, full)
 
-    return _Setup(trained, export, lambda l_scaled: export()(l_scaled, training=False))
+    return Setup(trained, export, lambda l_scaled: export()(l_scaled, training=False))
 
 
-def _make_loss(loss: registry.LossSpec, config: TrainConfig, sources: _Sources):
+def _make_loss(loss: registry.LossSpec, config: TrainConfig, sources: DataSources):
     """The Keras loss of a :class:`colorize.registry.LossSpec` (rebalanced by the data's a*b* distribution where it says so)."""
     factory = registry.resolve(loss.factory)
     if not loss.uses_distribution:
         return factory()
-    histogram, edges = _ab_distribution(config, sources)
+    histogram, edges = ab_distribution(config, sources)
     if loss.bins:
         from colorize.models import classification
 

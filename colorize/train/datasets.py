@@ -19,13 +19,13 @@ from colorize.data import folders
 from colorize.errors import ColorizeError
 from colorize.train import rundir
 from colorize.train.config import TrainConfig
-from colorize.train.options import _extractor_name, _extractor_weights
+from colorize.train.options import extractor_name_of, extractor_weights_of
 
 log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
-class _Sources:
+class DataSources:
     """Where the training and validation examples come from, and how many there are."""
 
     data_dir: Path
@@ -33,19 +33,19 @@ class _Sources:
     val: Any
     num_train: int
     num_val: int
-    parts: list["_Sources"] | None = None  # several sources trained on together (config.mix)
+    parts: list["DataSources"] | None = None  # several sources trained on together (config.mix)
 
 
-def _sources(config: TrainConfig) -> _Sources:
-    """Each source's splits; several sources are kept as ``parts`` of one :class:`_Sources`."""
+def data_sources(config: TrainConfig) -> DataSources:
+    """Each source's splits; several sources are kept as ``parts`` of one :class:`DataSources`."""
     parts = [_one_source(data) for data in config.data_sources]
     if len(parts) == 1:
         return parts[0]
-    return _Sources(parts[0].data_dir, None, None, sum(p.num_train for p in parts), sum(p.num_val for p in parts),
+    return DataSources(parts[0].data_dir, None, None, sum(p.num_train for p in parts), sum(p.num_val for p in parts),
                     parts)  # fmt: skip
 
 
-def _one_source(data: str) -> _Sources:
+def _one_source(data: str) -> DataSources:
     """A prepared data set brings its own splits; a plain folder is split by :func:`colorize.data.folders.split_folder`."""
     from colorize.data import pipeline
 
@@ -54,24 +54,24 @@ def _one_source(data: str) -> _Sources:
         raise FileNotFoundError(f"{data}: no such data set or image folder")
     if pipeline.is_prepared_dir(data):
         counts = pipeline.read_manifest(data).get("counts", {})
-        return _Sources(data, str(data), str(data), counts.get("train", 0), counts.get("val", 0))
+        return DataSources(data, str(data), str(data), counts.get("train", 0), counts.get("val", 0))
     runs = rundir.run_dirs_under(data)
     if runs:
         log.warning("%s: skipping %d training run folder(s) inside it (%s)", data, len(runs), runs[0])
     train_files, val_files = folders.split_folder(data, exclude=runs)
-    return _Sources(data, train_files, val_files, len(train_files), len(val_files))
+    return DataSources(data, train_files, val_files, len(train_files), len(val_files))
 
 
-def _cached_embeddings(config: TrainConfig, sources: _Sources) -> dict:
+def cached_embeddings(config: TrainConfig, sources: DataSources) -> dict:
     """Each split's extractor vectors, computed once and kept in DATA/embeddings/ (:mod:`colorize.embeddings`)."""
     import keras
 
     from colorize.models import colorizer
 
-    extractor = _extractor_name(config)
+    extractor = extractor_name_of(config)
     keras.utils.set_random_seed(config.seed)  # weights=None: the random extractor is seeded
     model = colorizer.build_extractor_model(
-        extractor, config.image_size, config.model_options.get("extractor_input_size"), _extractor_weights(config)
+        extractor, config.image_size, config.model_options.get("extractor_input_size"), extractor_weights_of(config)
     )
     vectors = embeddings.cached_embeddings(
         model, extractor, sources.data_dir / "embeddings", {"train": sources.train, "val": sources.val},
@@ -81,7 +81,7 @@ def _cached_embeddings(config: TrainConfig, sources: _Sources) -> dict:
     return vectors
 
 
-def _ab_distribution(config: TrainConfig, sources: _Sources):
+def ab_distribution(config: TrainConfig, sources: DataSources):
     """The data set's stored a*b* histogram; for a plain folder, counted from its training split."""
     from colorize.data import pipeline
 
@@ -89,7 +89,7 @@ def _ab_distribution(config: TrainConfig, sources: _Sources):
         # Each source's distribution, normalized, weighted by its share of the training stream.
         mixed, edges = None, None
         for part, share in zip(sources.parts, config.mix_weights):
-            histogram, edges = _ab_distribution(config, part)
+            histogram, edges = ab_distribution(config, part)
             histogram = share * histogram / max(float(histogram.sum()), 1e-12)
             mixed = histogram if mixed is None else mixed + histogram
         return mixed, edges
@@ -126,7 +126,7 @@ def _batches(source, split: str, image_size: int, batch_size: int):
         yield data[index]
 
 
-def _py_datasets(config: TrainConfig, sources: _Sources):
+def _py_datasets(config: TrainConfig, sources: DataSources):
     """Without TensorFlow: the same streams as Keras PyDatasets (NumPy / OpenCV in worker threads)."""
     from colorize.data import pydataset
 
@@ -147,7 +147,7 @@ def _py_datasets(config: TrainConfig, sources: _Sources):
     return train_data, val_data, sample_batch, steps
 
 
-def _datasets(config: TrainConfig, sources: _Sources, replicas: int = 1, vectors: dict | None = None):
+def make_datasets(config: TrainConfig, sources: DataSources, replicas: int = 1, vectors: dict | None = None):
     """Training and validation tf.data pipelines, the steps per epoch, and a fixed batch of samples.
 
     Under another Keras backend than TensorFlow: Keras PyDatasets (:func:`_py_datasets`).
@@ -195,7 +195,7 @@ def _datasets(config: TrainConfig, sources: _Sources, replicas: int = 1, vectors
     return train_data, val_data, sample_batch, steps
 
 
-def _mixed_datasets(config: TrainConfig, sources: _Sources):
+def _mixed_datasets(config: TrainConfig, sources: DataSources):
     """Training examples drawn from every source by its ``mix`` share; validation on all their val splits."""
     import tensorflow as tf
 
@@ -216,7 +216,7 @@ def _mixed_datasets(config: TrainConfig, sources: _Sources):
     return train_data, val_data
 
 
-def _sample_batch(config: TrainConfig, sources: _Sources):
+def _sample_batch(config: TrainConfig, sources: DataSources):
     """A fixed batch of validation examples for samples/ (shared out over the sources)."""
     import tensorflow as tf
 

@@ -15,11 +15,11 @@ def _weights_extractor(config: TrainConfig) -> str | None:
     spec = registry.MODELS.get(config.model)
     if spec is None or not spec.loads_extractor_weights:
         return None
-    name = spec.fixed_extractor or _extractor_name(config)
+    name = spec.fixed_extractor or extractor_name_of(config)
     return None if name == "none" else name
 
 
-def _extractor_weights(config: TrainConfig) -> str | None:
+def extractor_weights_of(config: TrainConfig) -> str | None:
     """The builder's ``extractor_weights``: a file or official name, or None for random weights.
 
     Without ``extractor_weights`` a model with a pretrained extractor gets that
@@ -70,10 +70,10 @@ def _check_options(config: TrainConfig) -> None:
                     f"builder option {key} must be {expected.__name__} (default {default!r}). Received: {key}={value!r}"
                 )
     if config.cache_embeddings:
-        if _extractor_name(config) == "none":
+        if extractor_name_of(config) == "none":
             raise ValueError("--cache-embeddings needs an extractor; Received: extractor='none'")
     extractor = _weights_extractor(config)
-    weights = _extractor_weights(config)
+    weights = extractor_weights_of(config)
     if extractor is not None and weights is not None:
         from colorize.models import extractors
 
@@ -112,7 +112,7 @@ def _check_batch_memory(config: TrainConfig) -> None:
     )
 
 
-def _extractor_name(config: TrainConfig) -> str:
+def extractor_name_of(config: TrainConfig) -> str:
     """The extractor the model will use: the option, else the registry's default for the model."""
     if config.extractor is not None:
         return config.extractor

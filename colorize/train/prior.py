@@ -11,7 +11,7 @@ from colorize import layout, registry
 from colorize.errors import ColorizeError
 from colorize.train import rundir
 from colorize.train.config import TrainConfig
-from colorize.train.datasets import _ab_distribution, _sources
+from colorize.train.datasets import ab_distribution, data_sources
 
 
 def rebalancing_prior(run_dir: str | os.PathLike, decode: float) -> np.ndarray:
@@ -38,5 +38,5 @@ def rebalancing_prior(run_dir: str | os.PathLike, decode: float) -> np.ndarray:
     if loss is None or not loss.bins:
         raise ColorizeError(f"{run_dir} trained {config.model} with loss {config.effective_loss!r}; "
                             "--rebalance applies to the bins models trained with rebalanced_crossentropy")  # fmt: skip
-    histogram, edges = _ab_distribution(config, _sources(config))
+    histogram, edges = ab_distribution(config, data_sources(config))
     return classification.rebalancing_prior(histogram, edges, decode, trained=config.rebalance)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from colorize import layout
 from colorize.errors import ColorizeError
-from colorize.train.compile import _build_and_compile, _Setup
+from colorize.train.compile import Setup, build_and_compile
 from colorize.train.config import TrainConfig
 
 
-def _resumed_setup(config: TrainConfig, sources, embedding_input: bool, strategy, run_dir: Path) -> "_Setup":
+def _resumed_setup(config: TrainConfig, sources, embedding_input: bool, strategy, run_dir: Path) -> "Setup":
     """The model of a resumed run, built from its config.json and checked against its last.keras.
 
     Raises:
@@ -21,12 +21,12 @@ def _resumed_setup(config: TrainConfig, sources, embedding_input: bool, strategy
     saved = run_dir / layout.LAST_NAME
     saved_config = saving.saved_model_config(saved) if saved.is_file() else None
     if saved_config is None:
-        return _build_and_compile(config, sources, embedding_input=embedding_input, strategy=strategy)
+        return build_and_compile(config, sources, embedding_input=embedding_input, strategy=strategy)
     mismatch = (f"{run_dir}/config.json says model {config.model!r} with options {config.model_options or {}} "
                 f"but the run's weights (last.keras) are of another model ({saved_config.get('name')!r})")  # fmt: skip
     advice = "nothing was changed: fix config.json or start a new run"
     try:
-        setup = _build_and_compile(config, sources, embedding_input=embedding_input, strategy=strategy)
+        setup = build_and_compile(config, sources, embedding_input=embedding_input, strategy=strategy)
     except ValueError as error:
         raise ColorizeError(f"{mismatch}; {advice} ({' '.join(str(error).split())})") from None
     if _layer_shapes(setup.export().get_config()) != _layer_shapes(saved_config):

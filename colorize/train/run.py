@@ -27,9 +27,9 @@ from pathlib import Path
 from colorize import layout
 from colorize.errors import ColorizeError
 from colorize.train import distribute, rundir
-from colorize.train.compile import _build_and_compile, _Setup
+from colorize.train.compile import Setup, build_and_compile
 from colorize.train.config import TrainConfig
-from colorize.train.datasets import _cached_embeddings, _datasets, _sources
+from colorize.train.datasets import cached_embeddings, data_sources, make_datasets
 from colorize.train.options import _check_options
 from colorize.train.resume import _resumed_setup
 
@@ -117,8 +117,8 @@ def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | N
         strategy = distribute.make_strategy(config.strategy) if tf else None  # other backends: one device
         chief_dir, run_dir = run_dir, rundir.worker_output_dir(run_dir, strategy)
         run_dir.mkdir(parents=True, exist_ok=True)
-        sources = _sources(config)
-        vectors = _cached_embeddings(config, sources) if config.cache_embeddings else None
+        sources = data_sources(config)
+        vectors = cached_embeddings(config, sources) if config.cache_embeddings else None
         if config.jit and tf:
             tf.config.optimizer.set_jit(True)
         if config.mixed_precision:
@@ -127,9 +127,9 @@ def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | N
             setup = _resumed_setup(config, sources, vectors is not None, strategy, chief_dir)
             rundir.write_config(chief_dir, config.to_dict())  # output_dir: where the run now is
         else:
-            setup = _build_and_compile(config, sources, embedding_input=vectors is not None, strategy=strategy)
+            setup = build_and_compile(config, sources, embedding_input=vectors is not None, strategy=strategy)
         replicas = strategy.num_replicas_in_sync if strategy else 1
-        train_data, val_data, sample_batch, steps = _datasets(config, sources, replicas, vectors)
+        train_data, val_data, sample_batch, steps = make_datasets(config, sources, replicas, vectors)
         multiworker = config.strategy == "multiworker"
         if multiworker:
             distribute.build_before_fit(setup.model, strategy, train_data)
@@ -148,7 +148,7 @@ def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | N
                     validation_steps=steps["val"],
                     callbacks=[tracker, *built_in, *(callbacks or [])],
                     shuffle=False,  # the pipelines shuffle
-                    verbose=_fit_verbosity(),
+                    verbose=fit_verbosity(),
                 )
         except KeyboardInterrupt:
             saved = run_dir / layout.INTERRUPTED_NAME
@@ -171,7 +171,7 @@ def _train(config: TrainConfig, run_dir: Path, resume: bool, callbacks: list | N
     return TrainResult(run_dir, len(history), best_epoch, best_metrics, elapsed, files)
 
 
-def _fit_verbosity() -> int:
+def fit_verbosity() -> int:
     """Keras' live progress bar on a terminal, one line per epoch in a log file, nothing when quiet."""
     import sys
 
@@ -183,7 +183,7 @@ def _fit_verbosity() -> int:
         return 2
 
 
-def _callbacks(config: TrainConfig, run_dir: Path, setup: _Setup, sample_batch):
+def _callbacks(config: TrainConfig, run_dir: Path, setup: Setup, sample_batch):
     import keras
 
     from colorize.train.callbacks import (
