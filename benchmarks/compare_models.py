@@ -3,7 +3,7 @@
 Each model is trained with ``colorize.train.train`` on the same prepared data, at
 the same image size, batch size, number of steps and seed, with its seed paper's loss;
 then all of them and the ``gray`` / ``random`` baselines are evaluated together by
-``colorize.evaluation.evaluate`` on a held-out split. The same budget for every model
+``colorize.evaluate.evaluate`` on a held-out split. The same budget for every model
 is the fair comparison; it is not the budget any paper used, so the table says which
 architecture learns fastest here, not which one is best when trained to convergence.
 
@@ -61,7 +61,7 @@ def main():
     parser.add_argument("-o", "--output", type=Path, default=Path("work/compare"))
     args = parser.parse_args()
 
-    from colorize import evaluation, saving
+    from colorize import evaluate, saving
     from colorize import train as training
     from colorize.train.config import TrainConfig
 
@@ -108,7 +108,7 @@ def main():
     tables = []
     for eval_data in eval_sets:
         print(f"evaluating {len(trained)} model(s) and the baselines on {eval_data} ({args.split})", flush=True)
-        result = evaluation.evaluate(
+        result = evaluate.evaluate(
             {**trained, "gray": "gray", "random": "random"},
             eval_data,
             split=args.split,
@@ -117,9 +117,9 @@ def main():
             num_samples=6,
         )
         report_dir = args.output / f"report-{eval_data.name}"
-        evaluation.write_report(result, report_dir, title=f"Every model under one training budget: {eval_data.name}")
+        evaluate.write_report(result, report_dir, title=f"Every model under one training budget: {eval_data.name}")
         tables += [f"## {eval_data.name} ({args.split}, {result.num_images} images)", "",
-                   evaluation.format_table(result), ""]  # fmt: skip
+                   evaluate.format_table(result), ""]  # fmt: skip
     table = "\n".join(tables)
     mix = f" mixed {args.mix}" if args.mix else ""
     budget = (f"{args.steps} steps x batch {args.batch_size} at {args.image_size} px on "

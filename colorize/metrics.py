@@ -109,6 +109,6 @@ class AbAuC(keras.metrics.Mean):
 
 
 # ---------------------------------------------------------------------------
-# NumPy metrics on single images, used by colorize.evaluation.
+# NumPy metrics on single images, used by colorize.evaluate.
 # rgb arrays are float in [0, 1] (H, W, 3); ab arrays are Lab units (H, W, 2).
 # ---------------------------------------------------------------------------

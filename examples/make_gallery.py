@@ -94,11 +94,9 @@ def _fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
     """The photo turned gray (its CIELAB lightness, a*b* = 0), as an 8-bit array: what the model sees."""
-    from skimage import color
+    from colorize.color import np_ops
 
-    lab = color.rgb2lab(rgb)
-    lab[..., 1:] = 0
-    return np.rint(np.clip(color.lab2rgb(lab), 0, 1) * 255).astype(np.uint8)
+    return np.rint(np_ops.gray_srgb(np_ops.lightness(np.asarray(rgb, np.float32))) * 255).astype(np.uint8)
 
 
 def _font(size: int):

@@ -174,3 +174,44 @@ def encoded_image(array, image_format="PNG") -> bytes:
 def post_photo(client, data, name="photo.png", **fields):
     """POST ``data`` to the photo API as the file field ``image`` (``fields``: render_size, strength ...)."""
     return client.post("/api/colorize", files={"image": (name, data, "application/octet-stream")}, data=fields)
+def save_tiny_model(path, size=32, zero_output=False):
+    """A tiny l_input -> ab model; ``zero_output``: it predicts ab = 0 (the gray baseline's colours)."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((size, size, 1), name="l_input")
+    hidden = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    initializer = "zeros" if zero_output else "glorot_uniform"
+    outputs = layers.Conv2D(2, 3, padding="same", activation="tanh", kernel_initializer=initializer,
+                            name="ab_output")(hidden)  # fmt: skip
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+def save_constant_model(path, a, b):
+    """A model painting every pixel a*b* = (a, b), whatever the input: measures known by hand."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((32, 32, 1), name="l_input")
+    outputs = layers.Conv2D(2, 1, kernel_initializer="zeros", name="ab_output")(inputs)
+    model = keras.Model(inputs, outputs)
+    model.get_layer("ab_output").set_weights([np.zeros((1, 1, 1, 2)), np.array([a, b]) / 128.0])
+    model.save(path)
+    return path
+
+
+@pytest.fixture
+def gray_photos(tmp_path):
+    """Three small black-and-white photos (mid grays: every constant colour is in gamut) and a broken file."""
+    from PIL import Image
+
+    folder = tmp_path / "bw"
+    folder.mkdir()
+    y, x = np.mgrid[0:48, 0:64]
+    for index in range(3):
+        gray = 90 + (x + index * y) % 80
+        Image.fromarray(gray.astype(np.uint8), mode="L").save(folder / f"old_{index}.png")
+    (folder / "torn.jpg").write_bytes(b"not an image")
+    return folder
+

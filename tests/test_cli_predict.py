@@ -170,7 +170,7 @@ def test_a_read_only_or_full_output_names_the_flag_and_folder(unet_path, image_f
 
     import keras
 
-    from colorize import evaluation
+    from colorize import evaluate
     from colorize.train import rundir
 
     out = tmp_path / "ro"
@@ -185,7 +185,7 @@ def test_a_read_only_or_full_output_names_the_flag_and_folder(unet_path, image_f
     result = CliRunner().invoke(main, tiny_train_args(image_folder, run))
     assert f"cannot write to {run} (no space left on the device); pass -o" in one_line_error(result)
 
-    monkeypatch.setattr(evaluation, "write_report", _failing_write(errno.EROFS, tmp_path / "report" / "metrics.json"))
+    monkeypatch.setattr(evaluate, "write_report", _failing_write(errno.EROFS, tmp_path / "report" / "metrics.json"))
     result = CliRunner().invoke(main, ["evaluate", "--baselines", str(image_folder), "-o", str(tmp_path / "report"),
                                        "--image-size", "32", "--limit", "2"])  # fmt: skip
     assert f"cannot write to {tmp_path / 'report'} (a read-only file system); pass -o" in one_line_error(result)

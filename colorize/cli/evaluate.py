@@ -53,7 +53,7 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
     """
     from tqdm import tqdm
 
-    from colorize import evaluation
+    from colorize import evaluate as evaluation
     from colorize.data import records
     from colorize.infer import runtime
     from colorize.registry import SIZE_MULTIPLE
@@ -138,7 +138,7 @@ def _evaluate_without_truth(models, data, output, render_size, limit, num_sample
     """--no-truth: the colour measures of each model's output on black-and-white photos."""
     from tqdm import tqdm
 
-    from colorize import evaluation
+    from colorize import evaluate as evaluation
 
     with tqdm(desc="evaluate", unit="img", total=limit, disable=None) as bar:
         result = evaluation.evaluate_without_truth(

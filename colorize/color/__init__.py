@@ -21,13 +21,14 @@ a small array namespace and offered for three kinds of arrays, each in its own m
 * :mod:`colorize.color.keras_ops`: ``keras.ops``, inside models and losses on any backend;
 * :mod:`colorize.color.tf_ops`: TensorFlow ops, for the ``tf.data`` pipeline.
 
-Importing this package does not import TensorFlow. ``color.rgb_to_lab``,
-``color.lab_to_rgb``, ``color.rgb_to_model_io`` and ``color.model_io_to_rgb`` are the
-TensorFlow versions (imported on first use), as before.
+Importing this package does not import TensorFlow; import the module of the arrays you
+have (``from colorize.color import np_ops``).
 
 All conversions accept a single image ``(H, W, 3)`` or a batch ``(..., H, W, 3)`` and
 return float32. Lab colours outside the sRGB gamut (which a model can predict) convert to
-valid RGB by clipping, never NaN.
+valid RGB by clipping, never NaN. A picture for a user is made by
+:func:`colorize.color.gamut.lab_to_rgb` instead, which keeps L (out-of-gamut colours are
+desaturated); :mod:`colorize.color.bins` holds the quantized a*b* bins.
 
 Example:
     >>> import numpy as np
@@ -36,8 +37,6 @@ Example:
     >>> [round(float(v), 1) for v in lab[0, 0]]
     [53.2, 80.1, 67.2]
 """
-
-import importlib
 
 import numpy as np
 
@@ -59,15 +58,6 @@ EPSILON = 0.008856  # (6/29)^3
 KAPPA = 7.787  # (29/6)^2 / 3
 OFFSET = 16.0 / 116.0
 _F_EPSILON = 0.2068966  # 6/29: f(EPSILON)
-
-# The TensorFlow conversions keep their old names here, imported on first use.
-_TF_FUNCTIONS = ("rgb_to_lab", "lab_to_rgb", "rgb_to_model_io", "model_io_to_rgb")
-
-
-def __getattr__(name):
-    if name in _TF_FUNCTIONS:
-        return getattr(importlib.import_module("colorize.color.tf_ops"), name)
-    raise AttributeError(f"module 'colorize.color' has no attribute {name!r}")
 
 
 def scale_l(lightness):

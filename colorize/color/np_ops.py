@@ -3,9 +3,10 @@ for photos at full resolution.
 
 :func:`rgb_to_lab`, :func:`lab_to_rgb` and the model I/O helpers are the same formula as
 :mod:`colorize.color.tf_ops` and :mod:`colorize.color.keras_ops`
-(:func:`colorize.color.rgb_to_lab_with`); float32 in and out. :func:`lab_to_rgb_keeping_l`
-and its helpers are what ``colorize predict`` joins a photo's own L with predicted a*b* by:
-L is kept exactly, out-of-gamut colours are desaturated instead of clipped.
+(:func:`colorize.color.rgb_to_lab_with`); float32 in and out: the plain maths, which
+clips out-of-gamut colours per channel. Pictures a user sees are made by
+:func:`colorize.color.gamut.lab_to_rgb` instead (L kept). The helpers below them read a
+photo's lightness at full resolution in strips (:func:`lightness`, :func:`gray_levels`, ...).
 
 Example:
     >>> import numpy as np
@@ -38,26 +39,24 @@ def rgb_to_model_io(rgb) -> tuple[np.ndarray, np.ndarray]:
 
 
 def model_io_to_rgb(l_scaled, ab_scaled) -> np.ndarray:
-    """Join scaled L and ab into sRGB float32 in [0, 1]."""
+    """Join scaled L and ab into sRGB float32 in [0, 1], clipped per channel (the plain maths;
+    a picture for a user: :func:`colorize.color.gamut.model_io_to_rgb`)."""
     l_scaled = np.asarray(l_scaled, np.float32)
     ab_scaled = np.asarray(ab_scaled, np.float32)
     return lab_to_rgb(np.concatenate([color.unscale_l(l_scaled), color.unscale_ab(ab_scaled)], axis=-1))
 
 
 # -- Photos at full resolution ------------------------------------------------------------------
-# ``colorize predict`` joins a photo's own lightness with predicted a*b*: the conversion below
-# keeps L (out-of-gamut colours are desaturated towards the gray of the same luminance instead
-# of clipped per channel) and works on strips of rows, so a large photo needs little memory.
+# ``colorize predict`` joins a photo's own lightness with predicted a*b* (colorize.color.gamut):
+# the lightness is read here, on strips of rows, so a large photo needs little memory.
 
 STRIP_ROWS = 256  # rows converted at a time at full resolution
 L_CODE_SCALE = 655.35  # L in [0, 100] stored as uint16 codes L * 655.35 (steps of 0.0015)
 
-# sRGB (D65) <-> XYZ, colorize.color's matrix; its rows are normalised by the white they map
-# (1, 1, 1) to, so R = G = B is exactly neutral.
+# sRGB (D65) -> XYZ, colorize.color's matrix, and the white it maps (1, 1, 1) to.
 _XYZ_FROM_RGB = np.array(color.XYZ_FROM_RGB, np.float64)
 _WHITE = _XYZ_FROM_RGB.sum(axis=1)
 LUMA = (_XYZ_FROM_RGB[1] / _WHITE[1]).astype(np.float32)  # Y of linear RGB
-_RGB_FROM_XYZ_WHITE = (np.linalg.inv(_XYZ_FROM_RGB) * _WHITE[None, :]).astype(np.float32)
 
 
 def srgb_to_linear(values: np.ndarray) -> np.ndarray:
@@ -175,65 +174,3 @@ def _gray_level_tables():
     upper = np.append(color._lab_f_inverse(np, (middle + np.float32(16)) / np.float32(116)), np.float32(np.inf))
     gray_of_bin = np.searchsorted(upper[:-1], np.arange(65536, dtype=np.float32) / np.float32(65535)).astype(np.uint8)
     return np.ascontiguousarray(np.repeat(linear[None, :, None], 3, axis=-1)), gray_of_bin, upper.astype(np.float32)
-
-
-def lab_to_rgb_keeping_l(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """CIELAB (L (...), a*b* (..., 2)) -> sRGB (..., 3) in [0, 1]; out-of-gamut colours desaturate, L is kept.
-
-    Out-of-gamut colours move along the line from the gray of the same luminance Y to
-    the colour, in linear RGB: Y is linear in RGB, so the whole line has the same Y
-    (hence the same L), and the gray end is inside the gamut.
-    """
-    fy = (lightness + np.float32(16)) / np.float32(116)
-    f = np.stack([fy + ab[..., 0] / np.float32(500), fy, fy - ab[..., 1] / np.float32(200)], axis=-1)
-    linear = color._lab_f_inverse(np, f) @ _RGB_FROM_XYZ_WHITE.T
-    luminance = color._lab_f_inverse(np, fy)
-    # The largest step towards the colour that stays in [0, 1]: set by the highest channel
-    # where one is above 1, by the lowest where one is below 0 (every pixel at once: no
-    # gathering of the outside ones, 2-4x faster when most are outside, as a vivid model's).
-    high = np.maximum(np.maximum(linear[..., 0], linear[..., 1]), linear[..., 2])
-    low = np.minimum(np.minimum(linear[..., 0], linear[..., 1]), linear[..., 2])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(high > 1, (1 - luminance) / (high - luminance), np.float32(1))
-        scale = np.where(low < 0, np.minimum(scale, luminance / (luminance - low)), scale)
-    luminance = luminance[..., None]
-    linear -= luminance
-    linear *= scale[..., None]
-    linear += luminance
-    return linear_to_srgb(linear)
-
-
-def lab_to_rgb_keeping_l_fast(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """:func:`lab_to_rgb_keeping_l` of (H, W) and (H, W, 2) through OpenCV's SIMD conversion,
-    fixed up where it clipped.
-
-    OpenCV clips out-of-gamut colours per channel (which changes L); every pixel it
-    left at 0 or at 1 (out of gamut, or at the very edge of it) is redone by the
-    lightness-keeping reference.
-    """
-    import cv2
-
-    lab = cv2.merge([np.ascontiguousarray(lightness, np.float32), np.ascontiguousarray(ab, np.float32)])
-    out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-    inside = cv2.inRange(out, (1e-30, 1e-30, 1e-30), (1 - 1e-5, 1 - 1e-5, 1 - 1e-5))
-    if cv2.countNonZero(inside) < inside.size:
-        flat, lightness = out.reshape(-1, 3), lightness.reshape(-1)
-        index = np.flatnonzero(inside.reshape(-1) == 0)
-        # L = 0 and L = 100 (black and white in 8-bit scans, often many) keep only their gray.
-        extreme = (lightness[index] <= 0) | (lightness[index] >= 100)
-        flat[index[extreme]] = (lightness[index[extreme]] >= 100)[:, None]
-        index = index[~extreme]
-        if index.size:
-            flat[index] = lab_to_rgb_keeping_l(lightness[index], ab.reshape(-1, 2)[index])
-    return out
-
-
-def model_io_to_rgb_keeping_l(l_scaled, ab_scaled) -> np.ndarray:
-    """sRGB in [0, 1] (..., H, W, 3) of scaled L (..., H, W, 1) and scaled a*b*, as predict builds it.
-
-    The conversion ``colorize predict`` writes with (lightness kept, out-of-gamut colours
-    desaturated towards the gray of the same luminance), not :func:`model_io_to_rgb`'s
-    per-channel clip: what ``colorize evaluate`` scores is the picture a user gets.
-    """
-    lightness_values = color.unscale_l(np.asarray(l_scaled, np.float32)[..., 0])
-    return lab_to_rgb_keeping_l(lightness_values, color.unscale_ab(np.asarray(ab_scaled, np.float32)))

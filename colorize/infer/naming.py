@@ -36,6 +36,32 @@ def output_path_for(
     return output / relative / name
 
 
+def output_paths(
+    files: list[Path], roots: list[Path], output: Path | None, suffix: str = "_colorized", single: bool = False
+) -> dict[Path, Path]:
+    """Each input file's output path, as ``colorize predict`` names it.
+
+    :func:`output_path_for` below the first of ``roots`` (the folders searched) holding
+    the file; where two inputs would share a name (``photo.jpg`` and ``photo.png``), each
+    is named by its extension too: ``photo_jpg_colorized.png``, ``photo_png_colorized.png``.
+
+    Example:
+        >>> output_paths([Path("a/x.jpg"), Path("a/x.png")], [Path("a")], Path("out"))[Path("a/x.jpg")]
+        PosixPath('out/x_jpg_colorized.png')
+    """
+
+    def target_for(path, disambiguate=False):
+        root = next((r for r in roots if path.is_relative_to(r)), None)
+        name_suffix = f"_{path.suffix.lower().lstrip('.')}{suffix}" if disambiguate else suffix
+        return output_path_for(path, root, output, name_suffix, single)
+
+    targets = {path: target_for(path) for path in files}
+    counts: dict[str, int] = {}
+    for target in targets.values():
+        counts[_key(target)] = counts.get(_key(target), 0) + 1
+    return {path: (target_for(path, True) if counts[_key(t)] > 1 else t) for path, t in targets.items()}
+
+
 def compare_path_for(target: Path, suffix: str = "_colorized") -> Path:
     """``photo_colorized.png`` -> ``photo_compare.png`` (the side-by-side image)."""
     stem = target.stem[: -len(suffix)] if suffix and target.stem.endswith(suffix) else target.stem
@@ -96,19 +122,7 @@ def _plan(paths: list[Path], output: Path | None, suffix: str, compare: bool, ov
         else:
             files.append(path)
     single = len(paths) == 1 and not paths[0].is_dir()
-    roots = [p for p in paths if p.is_dir()]
-
-    def target_for(path, disambiguate=False):
-        root = next((r for r in roots if path.is_relative_to(r)), None)
-        name_suffix = f"_{path.suffix.lower().lstrip('.')}{suffix}" if disambiguate else suffix
-        return output_path_for(path, root, output, name_suffix, single)
-
-    targets = {path: target_for(path) for path in files}
-    # photo.jpg and photo.png would both give photo_colorized.png: name them by extension.
-    counts: dict[str, int] = {}
-    for target in targets.values():
-        counts[_key(target)] = counts.get(_key(target), 0) + 1
-    targets = {path: (target_for(path, True) if counts[_key(t)] > 1 else t) for path, t in targets.items()}
+    targets = output_paths(files, [p for p in paths if p.is_dir()], output, suffix, single)
 
     def written_by(path):
         return [targets[path], compare_path_for(targets[path], suffix)] if compare else [targets[path]]

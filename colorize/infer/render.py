@@ -4,8 +4,9 @@ The predicted a*b* are resized back (bilinear) to the photo's full resolution an
 with its full-resolution lightness L, in float32 NumPy on strips of rows, so a 6000 x
 4000 photo needs a few hundred MB, not gigabytes. Where a predicted colour falls outside
 the sRGB gamut it is desaturated towards the gray of the same luminance (in linear RGB)
-instead of clipped per channel, so the output's L equals the input's L up to the final
-8-bit (or 16-bit) rounding.
+instead of clipped per channel (:func:`colorize.color.gamut.lab_to_rgb`, the conversion of
+every output picture), so the output's L equals the input's L up to the final 8-bit (or
+16-bit) rounding.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize.color import np_ops
+from colorize.color import gamut
 from colorize.infer import runtime
 from colorize.infer.lightness import Prepared, sample_peak
 from colorize.io.encode import OUTPUT_SUFFIXES, encode_image, png_bytes, write_png
@@ -51,10 +52,7 @@ def composed_strips(image: "Prepared", ab_small_scaled: np.ndarray, reference: b
             count = rows.stop - rows.start
             ab = cv2.resize(tall[rows], (width, count), interpolation=cv2.INTER_LINEAR).reshape(count, width, 2)
             lightness = image.lightness_rows(rows)
-            if reference:
-                rgb = np_ops.lab_to_rgb_keeping_l(lightness, ab)
-            else:
-                rgb = np_ops.lab_to_rgb_keeping_l_fast(lightness, ab)
+            rgb = gamut.lab_to_rgb(lightness, ab, fast=not reference)
             target = output[top - block.start : rows.stop - block.start, :, :3]
             if peak == 255.0 and not reference:
                 target[...] = cv2.convertScaleAbs(rgb, alpha=255.0)

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from colorize import layout, visualize
-from colorize.color import np_ops
+from colorize.color import gamut
 from colorize.io.files import atomic_output
 from colorize.saving.save import NonFiniteWeightsError, save_model  # noqa: F401 - NonFiniteWeightsError: re-raised by the callbacks' users
 
@@ -139,6 +139,8 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
 class SampleImages(keras.callbacks.Callback):
     """After each epoch, save gray | predicted | truth for a fixed batch of validation images.
 
+    The pictures are made as ``colorize predict`` makes its (:func:`colorize.color.gamut.model_io_to_rgb`).
+
     Args:
         folder: where ``epoch_NNN.png`` files go.
         predict: ``l_scaled -> ab_scaled`` with the current weights.
@@ -155,9 +157,9 @@ class SampleImages(keras.callbacks.Callback):
         l_scaled, ab_scaled = self.batch[0], self.batch[1]
         l_scaled, ab_scaled = (keras.ops.convert_to_numpy(x).astype(np.float32) for x in (l_scaled, ab_scaled))
         predicted = keras.ops.convert_to_numpy(self.predict(l_scaled)).astype(np.float32)
-        gray = np_ops.model_io_to_rgb(l_scaled, np.zeros_like(ab_scaled))
-        prediction = np_ops.model_io_to_rgb(l_scaled, predicted)
-        truth = np_ops.model_io_to_rgb(l_scaled, ab_scaled)
+        gray = gamut.model_io_to_rgb(l_scaled, np.zeros_like(ab_scaled))
+        prediction = gamut.model_io_to_rgb(l_scaled, predicted)
+        truth = gamut.model_io_to_rgb(l_scaled, ab_scaled)
         loss = (logs or {}).get("val_loss")
         title = f"epoch {epoch + 1}" + (f", val_loss {loss:.4f}" if loss is not None else "")
         visualize.save_image_grid(
