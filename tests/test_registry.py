@@ -245,8 +245,8 @@ def test_compile_makes_each_loss_from_the_table(name, monkeypatch):
         counted.append(name)
         return np.ones((22, 22)), metrics.AB_EDGES
 
-    monkeypatch.setattr(compiling, "_ab_distribution", distribution)
-    loss = compiling._make_loss(spec, TrainConfig(data="x", loss=name, rebalance=0.7), sources=None)
+    monkeypatch.setattr(compiling, "ab_distribution", distribution)
+    loss = compiling.make_loss(spec, TrainConfig(data="x", loss=name, rebalance=0.7), sources=None)
     assert isinstance(loss, registry.resolve(spec.factory))
     assert bool(counted) == spec.uses_distribution
     assert spec.bins == isinstance(loss, losses.RebalancedCrossEntropy)

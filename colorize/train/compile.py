@@ -71,7 +71,7 @@ def build_and_compile(config: TrainConfig, sources: DataSources, embedding_input
             loss = registry.get_loss(config.effective_loss)
             trained.compile(
                 optimizer=keras.optimizers.Adam(config.learning_rate),
-                loss=_make_loss(loss, config, sources),
+                loss=make_loss(loss, config, sources),
                 metrics=[registry.resolve(metric)() for metric in loss.metrics] or None,
                 jit_compile=distribute.jit_compile(config.jit),
             )
@@ -130,7 +130,7 @@ def _embedding_setup(config: TrainConfig, model, trained) -> Setup:
     return Setup(trained, export, lambda l_scaled: export()(l_scaled, training=False))
 
 
-def _make_loss(loss: registry.LossSpec, config: TrainConfig, sources: DataSources):
+def make_loss(loss: registry.LossSpec, config: TrainConfig, sources: DataSources):
     """The Keras loss of a :class:`colorize.registry.LossSpec` (rebalanced by the data's a*b* distribution where it says so)."""
     factory = registry.resolve(loss.factory)
     if not loss.uses_distribution:
