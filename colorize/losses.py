@@ -75,7 +75,7 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         self.sigma = float(sigma)
         self.l1_weight = float(l1_weight)
         self.temperature = float(temperature)
-        from colorize.models.classification import AbQuantizer
+        from colorize.color.keras_ops import AbQuantizer
 
         self.quantizer = AbQuantizer(sigma=self.sigma)
 
@@ -91,7 +91,7 @@ class RebalancedCrossEntropy(keras.losses.Loss):
             table = ops.convert_to_tensor(np.asarray(self.weights, np.float32))
             loss = loss * ops.take(table, ops.argmax(target, axis=-1))
         if self.l1_weight:
-            from colorize.models.classification import annealed_mean
+            from colorize.color.keras_ops import annealed_mean
 
             ab = annealed_mean(y_pred, self.quantizer.centres, self.temperature)
             loss = loss + self.l1_weight * ops.mean(ops.abs(ab - y_true), axis=-1)

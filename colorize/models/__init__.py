@@ -116,8 +116,8 @@ def nonfinite_weights(model: keras.Model) -> list[str]:
 
 
 # Importing every family (and the losses and metrics) registers their custom objects, so any
-# file the project saves loads after `import colorize.models`. At the bottom: the submodules
-# import this package (gan builds its generator through build_model).
+# file the project saves loads after `import colorize.models`. Every custom layer lives in
+# models/layers.py; the families import it and the registry, never this package.
 from colorize import losses, metrics  # noqa: E402,F401
 from colorize.losses import L1, MSE, ColourWeightedLoss, RebalancedCrossEntropy  # noqa: E402,F401
 from colorize.metrics import AbAuC, AbMAE, ThresholdAccuracy  # noqa: E402,F401

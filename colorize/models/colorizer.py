@@ -22,9 +22,10 @@ Example:
 from __future__ import annotations
 
 import keras
-from keras import layers, ops
+from keras import layers
 
 from colorize.models import extractors
+from colorize.models.layers import FusionLayer  # noqa: F401 - its home: colorize.models.layers
 
 ENCODER = ((64, 2), (128, 2), (256, 2), (512, 1), (256, 1))  # (filters, stride), Table I
 DECODER = ("up", 128, 64, "up", 32, 16)  # Table III, then 2 x (2x2) tanh and a last upsampling
@@ -46,26 +47,6 @@ def build_encoder(l_input, width: float = 1.0):
     for index, (filters, stride) in enumerate(ENCODER, start=1):
         x = _conv_bn_relu(x, _scaled(filters, width), 3, stride, f"encoder{index}")
     return x
-
-
-@keras.saving.register_keras_serializable(package="colorize")
-class FusionLayer(layers.Layer):
-    """Tile a global vector over a feature grid and concatenate it (Haque & Tokey, Table II; Iizuka et al.'s fusion layer).
-
-    Inputs ``[features (B, h, w, C), vector (B, D)]`` -> ``(B, h, w, C + D)``.
-    """
-
-    def call(self, inputs):
-        features, vector = inputs
-        vector = ops.cast(vector, features.dtype)
-        shape = ops.shape(features)
-        tiled = ops.broadcast_to(vector[:, None, None, :], (shape[0], shape[1], shape[2], ops.shape(vector)[-1]))
-        return ops.concatenate([features, tiled], axis=-1)
-
-    def compute_output_shape(self, input_shapes):
-        features, vector = input_shapes
-        channels = None if features[-1] is None or vector[-1] is None else features[-1] + vector[-1]
-        return tuple(features[:-1]) + (channels,)
 
 
 def build_decoder(x, width: float = 1.0):

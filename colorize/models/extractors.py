@@ -28,14 +28,13 @@ from pathlib import Path
 from typing import Callable
 
 import keras
-from keras import layers, ops
+from keras import layers
 
 from colorize import errors
 from colorize.errors import WeightsNotFoundError
+from colorize.models.layers import CAFFE_MEANS_BGR, VGGFACE_MEANS_BGR, ExtractorInput  # noqa: F401 - their home: colorize.models.layers
 
 # BGR means of the VGGFace training set (keras-vggface, version 1) and of ImageNet (caffe).
-VGGFACE_MEANS_BGR = (93.5940, 104.7624, 129.1863)
-CAFFE_MEANS_BGR = (103.939, 116.779, 123.68)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,47 +130,6 @@ def get_extractor(name: str) -> Extractor:
     if name not in EXTRACTORS:
         raise ValueError(f"Unknown extractor. Expected one of {sorted(EXTRACTORS)}. Received: extractor={name!r}")
     return EXTRACTORS[name]
-
-
-@keras.saving.register_keras_serializable(package="colorize")
-class ExtractorInput(layers.Layer):
-    """Scaled L (H, W, 1) -> an extractor's input: sRGB gray, 3 channels, resized, preprocessed.
-
-    Args:
-        size: the extractor's input size.
-        mode: "vggface" (BGR minus VGGFace means), "caffe" (BGR minus ImageNet means)
-            or "tf" (scaled to [-1, 1]).
-    """
-
-    def __init__(self, size: int, mode: str, **kwargs):
-        super().__init__(**kwargs)
-        if mode not in ("vggface", "caffe", "tf"):
-            raise ValueError(f"mode must be 'vggface', 'caffe' or 'tf'. Received: mode={mode!r}")
-        self.size = int(size)
-        self.mode = mode
-
-    def call(self, l_scaled):
-        lightness = (ops.cast(l_scaled, "float32") + 1.0) * 50.0
-        fy = (lightness + 16.0) / 116.0
-        luminance = ops.where(fy > 6.0 / 29.0, fy * fy * fy, (fy - 16.0 / 116.0) / 7.787)
-        luminance = ops.clip(luminance, 0.0, 1.0)
-        gray = ops.where(
-            luminance > 0.0031308,
-            1.055 * ops.power(ops.maximum(luminance, 0.0031308), 1.0 / 2.4) - 0.055,
-            12.92 * luminance,
-        )
-        gray = ops.image.resize(gray * 255.0, (self.size, self.size), interpolation="bilinear")
-        rgb = ops.concatenate([gray, gray, gray], axis=-1)
-        if self.mode == "tf":
-            return rgb / 127.5 - 1.0
-        means = VGGFACE_MEANS_BGR if self.mode == "vggface" else CAFFE_MEANS_BGR
-        return rgb - ops.convert_to_tensor(means, dtype="float32")  # gray: BGR == RGB
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.size, self.size, 3)
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size, "mode": self.mode}
 
 
 def global_features(l_input, extractor: str, input_size: int | None = None, include_top: bool = True):
