@@ -20,8 +20,11 @@ class WeightsNotFoundError(ColorizeError, FileNotFoundError):
 ONE_LINE_LIMIT = 500  # characters: enough for a path, the problem and the fix
 
 
-def one_line(error: BaseException | str, limit: int = ONE_LINE_LIMIT) -> str:
+def one_line(error: BaseException | str, limit: int = ONE_LINE_LIMIT, whole: bool = False) -> str:
     """The first line of an error's message, at most ``limit`` characters: how errors are shortened.
+
+    ``whole=True`` keeps all of a multi-line message instead, its lines joined by spaces (for
+    a library's error whose reason is spread over lines, such as a model file's loader).
 
     The CLI's messages, a folder run's list of failed photos, the page's JSON errors and
     evaluate's skipped files all shorten errors here, so they read the same everywhere.
@@ -32,9 +35,11 @@ def one_line(error: BaseException | str, limit: int = ONE_LINE_LIMIT) -> str:
         'bad value'
         >>> one_line(KeyError())
         'KeyError'
+        >>> one_line(ValueError("layer 'x':\\n  unknown"), whole=True)
+        "layer 'x': unknown"
     """
     text = str(error).strip()
     if not text:
         return type(error).__name__ if isinstance(error, BaseException) else "error"
-    line = text.splitlines()[0].strip()
+    line = " ".join(text.split()) if whole else text.splitlines()[0].strip()
     return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -9,6 +9,7 @@ import numpy as np
 
 from colorize import saving
 from colorize.color import bins
+from colorize.errors import one_line
 from colorize.infer.runtime import Runner
 
 
@@ -48,7 +49,7 @@ class OnnxRunner(Runner):
         try:
             session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # noqa: BLE001 - a corrupt or foreign file, reported in one line
-            reason = " ".join(str(error).split())[:300] or type(error).__name__
+            reason = one_line(error, limit=300, whole=True)
             raise saving.ModelLoadError(f"could not load ONNX model {path} ({reason})") from None
         facts = {key[len(saving.ONNX_METADATA_PREFIX) :]: value
                  for key, value in session.get_modelmeta().custom_metadata_map.items()

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from colorize import layout
-from colorize.errors import ColorizeError
+from colorize.errors import ColorizeError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -198,11 +198,11 @@ def load_saved_model(model: str | os.PathLike = "default"):
     try:
         loaded = keras.saving.load_model(path, compile=False)
     except Exception as error:  # corrupt zip, unknown layer, bad config ...
-        reason = " ".join(str(error).split()) or type(error).__name__  # the whole reason, on one line
+        reason = one_line(error, limit=300, whole=True)
         if "safe_mode" in reason:
             raise ModelLoadError(f"refused to load model {path}: {reason}") from None
         raise ModelLoadError(
-            f"could not load model {path} ({reason[:300]}); is it a complete .keras file saved by colorize?"
+            f"could not load model {path} ({reason}); is it a complete .keras file saved by colorize?"
         ) from None
     bad = nonfinite_weights(loaded)
     if bad:
