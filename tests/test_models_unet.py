@@ -45,3 +45,37 @@ def test_unet_classification_bins_at_half_resolution_and_size_free_inference(tmp
     assert keras.saving.load_model(path, compile=False).get_layer("ab_output").factor == 2
     with pytest.raises(ValueError, match="output_level"):
         models.build_model("unet_classification", image_size=32, depth=2, output_level=2)
+
+
+def test_unet_classification_global_context_starts_at_the_model_without_it(tmp_path):
+    # Iizuka et al. (2016)'s global fusion, zero start: built with the branch and given the weights of a
+    # model without it (as --init-weights does, by layer name), it predicts exactly what that model does.
+    from colorize.errors import ColorizeError
+    from colorize.train.compile import _load_initial_weights
+
+    x, ab = random_batch()
+    plain = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2)
+    plain.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy())
+    plain.fit(x, ab, epochs=1, verbose=0)  # trained: its batch-norm statistics are not the initial ones
+    plain.save(tmp_path / "plain.keras")
+    context = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2, global_context=True)
+    names = [layer.name for layer in context.layers]
+    for name in ("global_pool", "global_dense1", "global_dense2", "global_fusion"):
+        assert name in names
+    assert names.index("global_fusion") < names.index("decoder2_up")
+    _load_initial_weights(context, str(tmp_path / "plain.keras"))
+    np.testing.assert_array_equal(np.asarray(context(x, training=False)), np.asarray(plain(x, training=False)))
+    # The branch learns: after a step it is no longer zero, and the .keras round trip keeps it.
+    context.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy())
+    context.fit(x, ab, epochs=1, verbose=0)
+    assert np.abs(context.get_layer("global_dense2").get_weights()[0]).max() > 0
+    save_load_same(context, x, tmp_path)
+    # The other way round is refused: a saved layer the model lacks is named.
+    context.save(tmp_path / "context.keras")
+    with pytest.raises(ColorizeError, match="global_dense1"):
+        _load_initial_weights(plain, str(tmp_path / "context.keras"))
+    # Built without a size it runs at any size (the pooled vector is broadcast over the bottleneck grid).
+    free = models.build_model("unet_classification", image_size=None, base_filters=4, depth=2, global_context=True)
+    free.set_weights(context.get_weights())
+    assert tuple(free(np.zeros((1, 48, 64, 1), "float32")).shape) == (1, 24, 32, classification.AbQuantizer().num_bins)
+    assert tuple(models.as_inference_model(free)(np.zeros((1, 48, 64, 1), "float32")).shape) == (1, 48, 64, 2)

@@ -64,6 +64,36 @@ def _with_head(trunk, head: list, name: str) -> keras.Model:
     return keras.Model(inputs, x, name=name)
 
 
+def add_global_context(bottleneck, name: str = "global"):
+    """Add an image-level summary to every bottleneck location (Iizuka et al. 2016's global fusion, zero start).
+
+    The bottleneck is average-pooled over the image (``global_pool``), passed through
+    ``global_dense1`` (ReLU) and ``global_dense2``, whose kernel and bias start at zero,
+    and the resulting vector is broadcast-added to every location (``global_fusion``).
+    At initialisation the branch adds exactly zero, so a model built with it and loaded
+    with the weights of one built without it (by layer name) gives the same output; the
+    branch learns from there. Unlike Iizuka et al. it uses no separate image-size-fixed
+    network: the pooled vector comes from the trunk itself, at any input size.
+
+    Args:
+        bottleneck: a ``(batch, height, width, channels)`` tensor.
+        name: prefix of the branch's layer names.
+
+    Returns:
+        A tensor of the bottleneck's shape.
+
+    Example:
+        >>> model = build_unet_classification(image_size=None, base_filters=8, global_context=True)
+        >>> model.get_layer("global_fusion").output.shape
+        (None, None, None, 128)
+    """
+    channels = bottleneck.shape[-1]
+    vector = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_pool")(bottleneck)
+    vector = layers.Dense(channels, activation="relu", name=f"{name}_dense1")(vector)
+    vector = layers.Dense(channels, kernel_initializer="zeros", bias_initializer="zeros", name=f"{name}_dense2")(vector)
+    return layers.Add(name=f"{name}_fusion")([bottleneck, vector])
+
+
 def unet_trunk(image_size: int | None = 128, base_filters: int = 32, depth: int = 4, batch_norm: bool = True,
                bottleneck_features=None, output_level: int = 0):  # fmt: skip
     """The U-Net's encoder and decoder without a head: ``(l_input, features)``.
@@ -105,6 +135,7 @@ def build_unet_classification(
     batch_norm: bool = True,
     output_level: int = 1,
     grid: int = 10,
+    global_context: bool = False,
     name: str = "unet_classification",
 ) -> keras.Model:
     """The U-Net trunk with the classification head (Zhang et al. 2016): a softmax over the in-gamut a*b* bins.
@@ -118,6 +149,11 @@ def build_unet_classification(
     ``colorize.losses.RebalancedCrossEntropy`` (optionally with its ``l1_weight``);
     ``colorize.models.as_inference_model`` adds the annealed-mean decoding.
 
+    With ``global_context=True`` every bottleneck location also sees the whole image
+    (:func:`add_global_context`: pooled, two dense layers, broadcast-added). The branch starts
+    at zero, so ``colorize train --option global_context=true --init-weights default``
+    starts from exactly the default's output and learns the image-level context on top.
+
     Example:
         >>> model = build_unet_classification(image_size=64, base_filters=8)
         >>> model.output_shape
@@ -125,8 +161,10 @@ def build_unet_classification(
     """
     from colorize.models.classification import gamut_bins
 
+    bottleneck_features = (lambda l_input, bottleneck: add_global_context(bottleneck)) if global_context else None
+    trunk = unet_trunk(image_size, base_filters, depth, batch_norm, bottleneck_features, output_level)
     head = [layers.Conv2D(len(gamut_bins(grid)), 1, name="bins_logits"), layers.Softmax(name="ab_bins", dtype="float32")]
-    return _with_head(unet_trunk(image_size, base_filters, depth, batch_norm, output_level=output_level), head, name)
+    return _with_head(trunk, head, name)
 
 
 def build_uvgg(

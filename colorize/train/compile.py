@@ -86,6 +86,11 @@ def build_and_compile(config: TrainConfig, sources: DataSources, embedding_input
 def _load_initial_weights(model, source: str) -> None:
     """Copy every weight of a saved model into ``model``, layer by layer (names and shapes must match).
 
+    Every layer of the saved model must fit the layer of the same name in ``model``. Layers
+    of ``model`` the saved one lacks keep their initialisation (logged): a branch added to a
+    trained architecture, e.g. ``unet_classification``'s zero-start ``global_context``,
+    fine-tuned from the default.
+
     Raises:
         ColorizeError: the saved model is missing or corrupt, or does not fit ``model``
             (the message names the first layer that differs).
@@ -96,23 +101,21 @@ def _load_initial_weights(model, source: str) -> None:
     path = saving.resolve_model_path(source)
     saved = saving.load_saved_model(path)
     saved_layers = {layer.name: layer for layer in saved.layers if layer.weights}
-    target_layers = [layer for layer in model.layers if layer.weights]
-    for layer in target_layers:
-        other = saved_layers.get(layer.name)
-        shapes = [tuple(w.shape) for w in layer.weights]
-        other_shapes = None if other is None else [tuple(w.shape) for w in other.weights]
+    target_layers = {layer.name: layer for layer in model.layers if layer.weights}
+    for name, other in saved_layers.items():
+        layer = target_layers.get(name)
+        shapes = None if layer is None else [tuple(w.shape) for w in layer.weights]
+        other_shapes = [tuple(w.shape) for w in other.weights]
         if shapes != other_shapes:
             raise ColorizeError(
-                f"--init-weights: {path} does not fit this model: layer {layer.name!r} has weights {shapes}, "
-                f"the saved model {'has none by that name' if other is None else other_shapes}; "
+                f"--init-weights: {path} does not fit this model: the saved layer {name!r} has weights {other_shapes}, "
+                f"this model {'has no layer by that name' if layer is None else shapes}; "
                 "pass the same --model and --option values it was trained with"
             )
-    if len(saved_layers) != len(target_layers):
-        raise ColorizeError(
-            f"--init-weights: {path} has {len(saved_layers)} layers with weights, this model {len(target_layers)}; "
-            "pass the same --model and --option values it was trained with"
-        )
     colorizer.copy_weights_by_name(saved, model)
+    new_layers = [name for name in target_layers if name not in saved_layers]
+    if new_layers:
+        log.info("layers not in %s keep their initialisation: %s", path, ", ".join(new_layers))
     log.info("initial weights from %s", path)
 
 
