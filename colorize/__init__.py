@@ -22,13 +22,15 @@ import importlib.util
 
 __version__ = "0.2.0"
 
-__all__ = ["__version__", "colorize_image", "load_model"]
+__all__ = ["__version__", "colorize_image", "load_inference_model", "load_model", "load_trained_model"]
 
 # Public functions, resolved lazily so that `import colorize` (and the CLI's --help)
 # never pays for importing Keras or TensorFlow: name -> (module, attribute).
 _LAZY_FUNCTIONS = {
     "colorize_image": ("colorize.infer.image", "colorize_image"),
-    "load_model": ("colorize.saving", "load_model"),
+    "load_inference_model": ("colorize.saving", "load_inference_model"),
+    "load_model": ("colorize.saving", "load_model"),  # the first name of load_inference_model
+    "load_trained_model": ("colorize.saving", "load_trained_model"),
 }
 
 

@@ -109,6 +109,7 @@ def test_a_folder_on_ray_writes_the_local_bytes_lists_the_bad_file_and_resumes(r
     assert _digests(tmp_path / "ray") == _digests(tmp_path / "local")
 
 
+@pytest.mark.slow  # the CLI on Ray; the library path on Ray is checked above in the fast suite
 @pytest.mark.xdist_group("ray")
 def test_predict_ray_prints_the_local_summary_and_exit_code(ray_instance, photos, tmp_path):
     args = ["predict", str(photos), "--batch-size", "2"]

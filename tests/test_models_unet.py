@@ -3,10 +3,10 @@
 import keras
 import numpy as np
 import pytest
+from conftest import random_batch, save_load_same
 
 from colorize import losses, models
 from colorize.models import classification
-from conftest import random_batch, save_load_same
 
 
 def test_skip_connections_are_found_by_name():
@@ -51,7 +51,7 @@ def test_unet_classification_global_context_starts_at_the_model_without_it(tmp_p
     # Iizuka et al. (2016)'s global fusion, zero start: built with the branch and given the weights of a
     # model without it (as --init-weights does, by layer name), it predicts exactly what that model does.
     from colorize.errors import ColorizeError
-    from colorize.train.compile import _load_initial_weights
+    from colorize.train.compile import load_initial_weights
 
     x, ab = random_batch()
     plain = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2)
@@ -63,7 +63,7 @@ def test_unet_classification_global_context_starts_at_the_model_without_it(tmp_p
     for name in ("global_pool", "global_dense1", "global_dense2", "global_fusion"):
         assert name in names
     assert names.index("global_fusion") < names.index("decoder2_up")
-    _load_initial_weights(context, str(tmp_path / "plain.keras"))
+    load_initial_weights(context, str(tmp_path / "plain.keras"))
     np.testing.assert_array_equal(np.asarray(context(x, training=False)), np.asarray(plain(x, training=False)))
     # The branch learns: after a step it is no longer zero, and the .keras round trip keeps it.
     context.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy())
@@ -73,7 +73,7 @@ def test_unet_classification_global_context_starts_at_the_model_without_it(tmp_p
     # The other way round is refused: a saved layer the model lacks is named.
     context.save(tmp_path / "context.keras")
     with pytest.raises(ColorizeError, match="global_dense1"):
-        _load_initial_weights(plain, str(tmp_path / "context.keras"))
+        load_initial_weights(plain, str(tmp_path / "context.keras"))
     # Built without a size it runs at any size (the pooled vector is broadcast over the bottleneck grid).
     free = models.build_model("unet_classification", image_size=None, base_filters=4, depth=2, global_context=True)
     free.set_weights(context.get_weights())

@@ -37,6 +37,7 @@ def _run(args, env=None):
     )
 
 
+@pytest.mark.slow  # half a minute: two logical CPUs in a fresh TensorFlow process
 def test_mirrored_on_two_logical_cpus(image_folder, tmp_path):
     process = _run([str(image_folder), str(tmp_path / "run"), "mirrored"])
     out, err = process.communicate(timeout=240)

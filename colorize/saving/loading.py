@@ -1,8 +1,8 @@
 """Load trained models: resolve "default", a ``.keras`` file or a run directory to a file, check it, load it.
 
-:func:`load_model` turns "default", a ``.keras`` file or a training run directory into
+:func:`load_inference_model` (``load_model``) turns "default", a ``.keras`` file or a training run directory into
 the inference model (one-line :class:`ModelLoadError` for what cannot be loaded);
-:func:`load_saved_model` gives the model as it was trained.
+:func:`load_trained_model` (``load_saved_model``) gives the model as it was trained.
 
 Example:
     >>> from colorize import saving
@@ -145,8 +145,8 @@ def _register_custom_objects() -> None:
     import colorize.models  # noqa: F401
 
 
-def load_model(model: str | os.PathLike = "default"):
-    """Load a model for inference: ``l_input`` (scaled L) -> scaled ab.
+def load_inference_model(model: str | os.PathLike = "default"):
+    """Load a model for inference (also ``load_model``): ``l_input`` (scaled L) -> scaled ab.
 
     Args:
         model: "default" (the bundled ``colorize/assets/default.keras``), a ``.keras``
@@ -161,22 +161,22 @@ def load_model(model: str | os.PathLike = "default"):
         ModelLoadError: a missing, corrupt or unsuitable model file (one-line message).
 
     Example:
-        >>> model = load_model("runs/unet")  # doctest: +SKIP
+        >>> model = load_inference_model("runs/unet")  # doctest: +SKIP
         >>> model.output_shape
         (None, None, None, 2)
     """
     from colorize.models import as_inference_model
 
     path = resolve_model_path(model)
-    loaded = load_saved_model(path)
+    loaded = load_trained_model(path)
     try:
         return as_inference_model(loaded)
     except ValueError as error:
         raise ModelLoadError(f"{path} is not a colorization model: {error}") from None
 
 
-def load_saved_model(model: str | os.PathLike = "default"):
-    """The saved Keras model as it was trained (no inference wrapping), e.g. to fine-tune it.
+def load_trained_model(model: str | os.PathLike = "default"):
+    """The saved Keras model as it was trained (no inference wrapping), e.g. to fine-tune it (also ``load_saved_model``).
 
     Args:
         model: "default", a ``.keras`` file or a training run directory.
@@ -211,3 +211,8 @@ def load_saved_model(model: str | os.PathLike = "default"):
             "it cannot colorize"
         )
     return loaded
+
+
+# The names the project used first; the two above say what they return.
+load_model = load_inference_model
+load_saved_model = load_trained_model

@@ -76,14 +76,14 @@ def build_and_compile(config: TrainConfig, sources: DataSources, embedding_input
                 jit_compile=distribute.jit_compile(config.jit),
             )
         if config.init_weights is not None:
-            _load_initial_weights(model, config.init_weights)
+            load_initial_weights(model, config.init_weights)
     if embedding_input:
         return _embedding_setup(config, model, trained)
     inference = models.as_inference_model(model)
     return Setup(trained, lambda: model, lambda l_scaled: inference(l_scaled, training=False))
 
 
-def _load_initial_weights(model, source: str) -> None:
+def load_initial_weights(model, source: str) -> None:
     """Copy every weight of a saved model into ``model``, layer by layer (names and shapes must match).
 
     Every layer of the saved model must fit the layer of the same name in ``model``. Layers
