@@ -2,10 +2,11 @@
 
 The backend is fixed when Keras is first imported, so each backend runs
 ``tests/backend_check.py`` in a subprocess: build, fit two steps, predict, save and load.
-The fast suite trains the default family (unet) on JAX from the CLI, checks the planned default
-(unet_classification with the rebalanced cross-entropy + L1) and the GAN on JAX, and
-loads the JAX-saved files here, under this process's backend, to the same predictions;
-``--run-slow`` checks every registered model on JAX and PyTorch, and trains from the CLI on PyTorch.
+Each of these starts a fresh JAX or PyTorch process (most of a minute apiece), so all of them run
+with ``--run-slow`` (`make test-slow`): the default family trained on JAX from the CLI and
+predicted here, the planned default and the GAN on JAX with their saved files loaded here to the
+same predictions, every registered model on JAX and PyTorch, and the CLI on PyTorch. The fast
+suite checks that a backend that is not installed is refused in one line.
 """
 
 import importlib.util
@@ -46,7 +47,7 @@ def _assert_all_worked(report, names):
         assert result["reload_max_diff"] < 1e-4, result
 
 
-@pytest.mark.slow  # a minute in a JAX subprocess; the fast suite keeps the CLI round trip on JAX below
+@pytest.mark.slow  # a minute in a JAX subprocess
 def test_models_train_save_and_load_on_jax_and_load_here(tmp_path):
     import keras
 
@@ -114,6 +115,7 @@ def _train_from_the_cli_then_predict_here(backend, image_folder, tmp_path):
         assert colorized.size == original.size
 
 
+@pytest.mark.slow  # a minute: JAX's import and compilation in a fresh process
 def test_train_on_jax_from_the_cli_then_predict_here(image_folder, tmp_path):
     _train_from_the_cli_then_predict_here("jax", image_folder, tmp_path)
 

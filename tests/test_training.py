@@ -179,6 +179,7 @@ def test_other_model_families_train(model, options, image_folder, tmp_path):
     assert inference.output_shape[-1] == 2
 
 
+@pytest.mark.slow  # 18 s: the fusion model's extractor runs over the data once
 def test_cached_embeddings_train_and_save_a_runnable_model(image_folder, tmp_path):
     from colorize.saving import load_model
 
