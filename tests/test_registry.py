@@ -141,6 +141,7 @@ def _load_in_fresh_process(probe, expected, tmp_path):
         np.testing.assert_allclose(np.asarray(output), expected[path], atol=1e-5, err_msg=path)
 
 
+@pytest.mark.slow  # 12 s: every light family built, saved and loaded
 def test_every_light_family_loads_after_importing_colorize_models(tmp_path):
     _load_in_fresh_process(*_save_all(TINY, tmp_path), tmp_path)
 

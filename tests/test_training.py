@@ -129,6 +129,7 @@ def test_cli_bad_input_is_one_line(tmp_path):
     assert result.output.strip().startswith("Error:") and "epochz" in result.output
 
 
+@pytest.mark.slow  # 19 s: a training process killed and resumed
 def test_kill_and_resume(image_folder, tmp_path):
     import keras
 
@@ -162,8 +163,8 @@ def test_kill_and_resume(image_folder, tmp_path):
 @pytest.mark.parametrize(
     "model, options",
     [
-        ("classification", {"width": 0.0625}),
-        ("gan", {"generator": "unet", **TINY, "discriminator_width": 0.125}),
+        pytest.param("classification", {"width": 0.0625}, marks=pytest.mark.slow),  # 11 s; built in test_models_classification
+        pytest.param("gan", {"generator": "unet", **TINY, "discriminator_width": 0.125}, marks=pytest.mark.slow),  # 10 s; test_models_gan
     ],
 )
 def test_other_model_families_train(model, options, image_folder, tmp_path):
