@@ -215,3 +215,12 @@ def gray_photos(tmp_path):
     (folder / "torn.jpg").write_bytes(b"not an image")
     return folder
 
+
+@pytest.fixture(scope="module")
+def client(unet_path):
+    """A test client of the page's app serving the tiny U-Net (uploads up to 1.5 MB), lifespan running."""
+    from colorize import serve
+
+    with asgi_client(serve.create_app(unet_path, max_upload_mb=1.5)) as test_client:
+        yield test_client
+

@@ -9,12 +9,6 @@ pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
 
-@pytest.fixture(scope="module")
-def model_path(unet_path):
-    """The page serves a tiny U-Net (conftest's ``unet_path``)."""
-    return unet_path
-
-
 def test_cli_serve_help_and_a_bad_model_is_a_one_line_error(tmp_path):
     runner = CliRunner()
     help_text = runner.invoke(main, ["serve", "--help"]).output
@@ -27,21 +21,21 @@ def test_cli_serve_help_and_a_bad_model_is_a_one_line_error(tmp_path):
     assert "missing.keras not found" in result.output
 
 
-def test_cli_serve_on_a_busy_port_is_a_one_line_error(model_path):
+def test_cli_serve_on_a_busy_port_is_a_one_line_error(unet_path):
     import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = CliRunner().invoke(main, ["serve", "--model", str(model_path), "--port", str(port)])
+        result = CliRunner().invoke(main, ["serve", "--model", str(unet_path), "--port", str(port)])
 
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
     assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in result.output
 
 
-def test_serve_passes_loopback_hosts_and_the_allowed_origins(model_path, monkeypatch):
+def test_serve_passes_loopback_hosts_and_the_allowed_origins(unet_path, monkeypatch):
     from colorize import serve
 
     seen = {}
@@ -52,10 +46,10 @@ def test_serve_passes_loopback_hosts_and_the_allowed_origins(model_path, monkeyp
 
     monkeypatch.setattr(serve, "create_app", create_app)
     runner = CliRunner()
-    runner.invoke(main, ["serve", "--model", str(model_path), "--port", "0", "--allow-origin", "http://localhost:3000/"])
-    runner.invoke(main, ["serve", "--model", str(model_path), "--port", "0", "--host", "0.0.0.0"])
+    runner.invoke(main, ["serve", "--model", str(unet_path), "--port", "0", "--allow-origin", "http://localhost:3000/"])
+    runner.invoke(main, ["serve", "--model", str(unet_path), "--port", "0", "--host", "0.0.0.0"])
     assert set(seen["loopback"]["allowed_hosts"]) >= {"127.0.0.1", "localhost"}
     assert seen["loopback"]["allow_origins"] == ["http://localhost:3000"]
     assert seen["any"]["allowed_hosts"] is None  # on a network address: the user chose who can reach it
-    bad = runner.invoke(main, ["serve", "--model", str(model_path), "--allow-origin", "evil.example"])
+    bad = runner.invoke(main, ["serve", "--model", str(unet_path), "--allow-origin", "evil.example"])
     assert bad.exit_code == 2 and "--allow-origin" in bad.output

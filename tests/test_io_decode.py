@@ -113,3 +113,14 @@ def test_truncated_and_directory(tmp_path):
     (tmp_path / "folder.png").mkdir()
     with pytest.raises(ImageDecodeError, match="directory"):
         read_image(tmp_path / "folder.png")
+
+
+def test_a_truncated_colour_jpeg_is_refused_on_the_gray_path_too():
+    import io
+
+    from colorize.color.np_ops import gray_levels
+
+    buffer = io.BytesIO()
+    Image.fromarray((np.random.default_rng(0).random((60, 80, 3)) * 255).astype(np.uint8)).save(buffer, "JPEG")
+    with pytest.raises(ImageDecodeError, match="truncated or corrupt"):
+        decode_image(buffer.getvalue()[:-10], "t.jpg", native=True, to_gray=gray_levels)  # simplejpeg declines, Pillow says why

@@ -15,20 +15,6 @@ pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
 
-@pytest.fixture(scope="module")
-def model_path(unet_path):
-    """The page serves a tiny U-Net (conftest's ``unet_path``)."""
-    return unet_path
-
-
-@pytest.fixture(scope="module")
-def client(model_path):
-    from colorize import serve
-
-    with asgi_client(serve.create_app(model_path, max_upload_mb=1.5)) as test_client:
-        yield test_client
-
-
 def _photos():
     colour = make_portrait_like(64)[:40]  # 40 x 64, not square
     rgba = np.dstack([make_portrait_like(48, seed=1), np.linspace(0, 255, 48 * 48).reshape(48, 48).astype(np.uint8)])
@@ -41,12 +27,12 @@ def _photos():
 
 
 @pytest.mark.parametrize("render_size", [None, 64])
-def test_pngs_are_the_ones_colorize_predict_writes(client, model_path, tmp_path, render_size):
+def test_pngs_are_the_ones_colorize_predict_writes(client, unet_path, tmp_path, render_size):
     photos = _photos()
     for name, (data, _, _, _) in photos.items():
         (tmp_path / name).write_bytes(data)
     extra = [] if render_size is None else ["--render-size", str(render_size)]
-    result = CliRunner().invoke(main, ["predict", str(tmp_path), "--model", str(model_path), "--batch-size", "1", *extra])
+    result = CliRunner().invoke(main, ["predict", str(tmp_path), "--model", str(unet_path), "--batch-size", "1", *extra])
     assert result.exit_code == 0, result.output
     fields = {} if render_size is None else {"render_size": str(render_size)}
 
@@ -123,7 +109,7 @@ def test_concurrent_uploads_all_succeed_one_model_call_at_a_time(client, monkeyp
     assert most[0] == 1
 
 
-def test_more_waiting_photos_than_the_queue_holds_get_503(model_path, monkeypatch):
+def test_more_waiting_photos_than_the_queue_holds_get_503(unet_path, monkeypatch):
     from colorize import infer, serve
 
     release, started = threading.Event(), threading.Event()
@@ -136,7 +122,7 @@ def test_more_waiting_photos_than_the_queue_holds_get_503(model_path, monkeypatc
 
     monkeypatch.setattr(infer, "colorize_bytes", slow)
     data = encoded_image(make_portrait_like(32))
-    with asgi_client(serve.create_app(model_path, max_waiting=1)) as one_slot:
+    with asgi_client(serve.create_app(unet_path, max_waiting=1)) as one_slot:
         first = []
         thread = threading.Thread(target=lambda: first.append(post_photo(one_slot, data)))
         thread.start()
@@ -173,11 +159,11 @@ def test_the_page_and_its_assets_are_served_locally(client):
     assert client.get("/static/missing.js").status_code == 404
 
 
-def test_a_bad_upload_limit_is_refused(model_path):
+def test_a_bad_upload_limit_is_refused(unet_path):
     from colorize import serve
 
     with pytest.raises(ValueError, match="max_upload_mb"):
-        serve.create_app(model_path, max_upload_mb=0)
+        serve.create_app(unet_path, max_upload_mb=0)
 
 
 def test_colour_strength_is_checked_and_offered_only_where_the_model_has_it(client):

@@ -8,17 +8,11 @@ pytest.importorskip("httpx")
 
 
 @pytest.fixture(scope="module")
-def model_path(unet_path):
-    """The page serves a tiny U-Net (conftest's ``unet_path``)."""
-    return unet_path
-
-
-@pytest.fixture(scope="module")
-def guarded(model_path):
+def guarded(unet_path):
     """The app as `colorize serve` makes it on 127.0.0.1:8000."""
     from colorize import serve
 
-    app = serve.create_app(model_path, max_upload_mb=1.5, allowed_hosts=[*serve.LOOPBACK_HOSTS])
+    app = serve.create_app(unet_path, max_upload_mb=1.5, allowed_hosts=[*serve.LOOPBACK_HOSTS])
     with asgi_client(app) as client:
         client.base_url = "http://127.0.0.1:8000"
         yield client
@@ -49,7 +43,7 @@ def _png_header_only(width, height):
             + chunk(b"IEND", b""))  # fmt: skip
 
 
-def test_cross_origin_posts_are_refused_unless_allowed(guarded, model_path, monkeypatch):
+def test_cross_origin_posts_are_refused_unless_allowed(guarded, unet_path, monkeypatch):
     from colorize import serve
 
     photo = encoded_image(make_portrait_like(32))
@@ -60,7 +54,7 @@ def test_cross_origin_posts_are_refused_unless_allowed(guarded, model_path, monk
         response = guarded.post("/api/colorize", files={"image": ("p.png", photo)}, headers={"Origin": origin})
         assert response.status_code == 403 and "--allow-origin" in response.json()["error"], origin
     monkeypatch.undo()
-    app = serve.create_app(model_path, allow_origins=["http://localhost:3000"])
+    app = serve.create_app(unet_path, allow_origins=["http://localhost:3000"])
     with asgi_client(app) as client:
         allowed = client.post("/api/colorize", files={"image": ("p.png", photo)},
                               headers={"Origin": "http://localhost:3000"})  # fmt: skip

@@ -6,25 +6,11 @@ import tempfile
 
 import numpy as np
 import pytest
-from conftest import asgi_client, encoded_image, make_portrait_like, post_photo
+from conftest import encoded_image, make_portrait_like, post_photo
 from PIL import Image
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
-
-
-@pytest.fixture(scope="module")
-def model_path(unet_path):
-    """The page serves a tiny U-Net (conftest's ``unet_path``)."""
-    return unet_path
-
-
-@pytest.fixture(scope="module")
-def client(model_path):
-    from colorize import serve
-
-    with asgi_client(serve.create_app(model_path, max_upload_mb=1.5)) as test_client:
-        yield test_client
 
 
 async def _call(app, scope, receive):
@@ -90,7 +76,7 @@ def test_uploads_are_held_in_memory_never_spooled_to_disk(client, monkeypatch):
     assert Image.open(io.BytesIO(response.content)).size == (620, 620)
 
 
-def test_a_full_queue_and_too_many_bodies_are_refused_before_reading(model_path):
+def test_a_full_queue_and_too_many_bodies_are_refused_before_reading(unet_path):
     import asyncio
 
     from colorize import serve
@@ -112,15 +98,15 @@ def test_a_full_queue_and_too_many_bodies_are_refused_before_reading(model_path)
             for task in tasks:
                 task.cancel()
 
-    queue_of_two = serve.create_app(model_path, max_waiting=2)
+    queue_of_two = serve.create_app(unet_path, max_waiting=2)
     status, body = asyncio.run(scenario(queue_of_two, 2, 1000))
     assert status == 503 and "2 photos are already waiting" in body["error"]
-    bodies = serve.create_app(model_path, max_upload_mb=1)  # at most 4 x 1 MB of bodies held
+    bodies = serve.create_app(unet_path, max_upload_mb=1)  # at most 4 x 1 MB of bodies held
     status, body = asyncio.run(scenario(bodies, serve.HELD_UPLOADS, 900_000))
     assert status == 503 and "uploads are being received" in body["error"]
 
 
-def test_a_photo_whose_client_has_gone_is_not_colorized(model_path, monkeypatch):
+def test_a_photo_whose_client_has_gone_is_not_colorized(unet_path, monkeypatch):
     import asyncio
     import threading
 
@@ -134,7 +120,7 @@ def test_a_photo_whose_client_has_gone_is_not_colorized(model_path, monkeypatch)
         return b"png"
 
     monkeypatch.setattr(infer, "colorize_bytes", slow)
-    app = serve.create_app(model_path)
+    app = serve.create_app(unet_path)
     first_body = _multipart(encoded_image(make_portrait_like(32)))
     gone_body = _multipart(encoded_image(make_portrait_like(48)))
 
