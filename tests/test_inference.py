@@ -326,11 +326,24 @@ def test_a_folder_of_mixed_shapes_is_batched_by_shape_and_reported_in_input_orde
         size = (48, 80) if index % 2 else (80, 48)
         Image.fromarray(np.random.default_rng(index).integers(0, 255, size, np.uint8)).save(folder / f"p{index}.png")
     runner = runtime.Runner.create(tiny_model)
-    calls, predict = [], runner.predict
-    runner.predict = lambda batch: calls.append(batch.shape[:3]) or predict(batch)
+    calls, predict = [], runner.network
+    runner.network = lambda batch: calls.append(batch.shape[:3]) or predict(batch)
     result = infer.colorize_files([folder], tmp_path / "out", model=runner, batch_size=2)
     assert [source.name for source, _ in result.written] == [f"p{index}.png" for index in range(8)]
     shapes = {runner.working_shape(80, 48), runner.working_shape(48, 80)}
     photo_calls = [shape for shape in calls if shape[1:] in shapes]  # not the start-up probe
     assert photo_calls == [(2, *shape) for shape in sorted(shapes, key=lambda hw: hw[0] / hw[1])
                            for _ in range(2)], calls  # fmt: skip
+
+
+def test_decoding_left_to_the_writer_gives_the_same_colours():
+    # The folder pipeline runs the network in the main thread and each photo's decoding (the
+    # bundled bins model's pooling and annealed mean) in a writer thread: the colours are those
+    # of one predict call.
+    runner = runtime.load_runner("default", "float32", 0.25)
+    assert runner.decoding is not None
+    smalls = [np.random.default_rng(index).uniform(0, 100, shape).astype(np.float32)
+              for index, shape in enumerate([(64, 96), (96, 64), (64, 96)])]  # fmt: skip
+    pending = render.predict_grouped(runner, smalls, finish=False)
+    for later, now in zip(pending, render.predict_grouped(runner, smalls)):
+        np.testing.assert_array_equal(later(), now)

@@ -219,8 +219,9 @@ def colorize_jobs(
         runner = loading.result()
         return prepared, small_l(prepared, runner.working_shape(*prepared.shape, render_size))
 
-    def write(target, prepared, ab):
-        """Colour at full resolution, encode and write (in a writer thread)."""
+    def write(target, prepared, pending):
+        """Decode the model's output, colour at full resolution, encode and write (in a writer thread)."""
+        ab = pending()
         if not compare:
             colour_and_write(prepared, ab, target)
             return None
@@ -266,19 +267,19 @@ def colorize_jobs(
                     continue
                 runtime.check_render_size(runner, render_size, [image.shape for _, _, image, _ in ready])
                 try:
-                    predicted = predict_grouped(runner, [small for _, _, _, small in ready])
+                    predicted = predict_grouped(runner, [small for _, _, _, small in ready], finish=False)
                 except Exception as error:  # noqa: BLE001 - one bad batch must not stop the run
                     log.debug("model call failed", exc_info=True)
                     result.failed.extend((path, f"model failed: {errors.one_line(error)}") for path, _, _, _ in ready)
                     bar.update(len(ready))
                     continue
                 done = []
-                for position, ab in enumerate(predicted):
+                for position, pending in enumerate(predicted):
                     path, target, prepared, _ = ready[position]
                     ready[position] = None  # the decoded photo leaves memory once coloured
                     if prepared.frames > 1:
                         result.notes.append((path, f"used the first of its {prepared.frames} frames"))
-                    done.append((path, target, writers.submit(write, target, prepared, ab)))
+                    done.append((path, target, writers.submit(write, target, prepared, pending)))
                     del prepared
                 del ready, predicted
                 collect(writing, bar)  # the batch before: its outputs leave memory

@@ -74,8 +74,13 @@ def compose(image: "Prepared", ab_small_scaled: np.ndarray, reference: bool = Fa
     return output
 
 
-def predict_grouped(runner: runtime.Runner, smalls: list[np.ndarray]) -> list[np.ndarray]:
-    """Working-size L (list of (h, w)) -> scaled ab; photos of one shape share a model call."""
+def predict_grouped(runner: runtime.Runner, smalls: list[np.ndarray], finish: bool = True) -> list:
+    """Working-size L (list of (h, w)) -> scaled ab; photos of one shape share a model call.
+
+    ``finish=False`` returns, for each photo, a function that gives its scaled ab: the
+    network has run, its decoding (:meth:`Runner.finish`) is left to whoever calls it (a
+    writer thread, while the network runs on the next photos).
+    """
     from colorize.color import scale_l
 
     outputs: list = [None] * len(smalls)
@@ -83,10 +88,20 @@ def predict_grouped(runner: runtime.Runner, smalls: list[np.ndarray]) -> list[np
     for shape in dict.fromkeys(shapes):
         members = [index for index, s in enumerate(shapes) if s == shape]
         batch = np.stack([scale_l(smalls[index]) for index in members])[..., None].astype(np.float32)
-        ab = runner.predict(batch)
-        for member, predicted in zip(members, ab):
-            outputs[member] = predicted
-    return outputs
+        raw = runner.network(batch)
+        for position, member in enumerate(members):
+            outputs[member] = _Finish(runner, raw[position : position + 1], batch[position : position + 1])
+    return outputs if not finish else [pending() for pending in outputs]
+
+
+class _Finish:
+    """One photo's network output and L, decoded to scaled ab (h, w, 2) when called."""
+
+    def __init__(self, runner: runtime.Runner, raw: np.ndarray, l_scaled: np.ndarray):
+        self.runner, self.raw, self.l_scaled = runner, raw, l_scaled
+
+    def __call__(self) -> np.ndarray:
+        return self.runner.finish(self.raw, self.l_scaled)[0]
 
 
 def colour_and_write(image: "Prepared", ab_small_scaled: np.ndarray, path: Path) -> None:

@@ -159,7 +159,7 @@ class Runner:
         return snap(height), snap(width)
 
     def predict(self, l_batch: np.ndarray) -> np.ndarray:
-        """Scaled L (B, h, w, 1) -> scaled ab (B, h', w', 2) float32.
+        """Scaled L (B, h, w, 1) -> scaled ab (B, h', w', 2) float32: :meth:`network` then :meth:`finish`.
 
         With the TensorFlow backend the model runs as one graph traced once for any
         batch and size (no retracing per photo shape); otherwise eagerly.
@@ -168,12 +168,28 @@ class Runner:
             ColorizeError: the model predicted non-finite values.
         """
         l_batch = np.asarray(l_batch, np.float32)
-        output = np.asarray(self._compiled()(l_batch), dtype=np.float32)
+        return self.finish(self.network(l_batch), l_batch)
+
+    def network(self, l_batch: np.ndarray) -> np.ndarray:
+        """Scaled L (B, h, w, 1) -> the network's output: a bins model's probabilities, else scaled ab.
+
+        Raises:
+            ColorizeError: the model predicted non-finite values.
+        """
+        output = np.asarray(self._compiled()(np.asarray(l_batch, np.float32)), dtype=np.float32)
         if not np.isfinite(output).all():
             raise ColorizeError("the model predicted NaN or infinite colours; it cannot colorize (check its weights)")
-        if self.decoding is not None:
-            output = _upsampled(self.decoding.decode(output, l_batch), l_batch.shape[1:3])
         return output
+
+    def finish(self, output: np.ndarray, l_batch: np.ndarray) -> np.ndarray:
+        """:meth:`network`'s output -> scaled ab (B, h, w, 2): a bins model's decoding, at L's size.
+
+        Separate from the network so that a pipeline can decode one photo in a worker
+        thread while the network runs on the next.
+        """
+        if self.decoding is None:
+            return output
+        return _upsampled(self.decoding.decode(output, l_batch), l_batch.shape[1:3])
 
 
 def _upsampled(ab: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
