@@ -55,6 +55,20 @@ def test_exporting_an_exported_model_decodes_again_at_the_new_temperature(tmp_pa
     reference = models.classification.with_annealed_mean(trained, 1.0)
     np.testing.assert_allclose(np.asarray(warm(x)), np.asarray(reference(x)), atol=1e-5)
 
+
+def test_an_exported_keras_file_is_deflated_and_loads_the_same_weights(tmp_path):
+    import zipfile
+
+    trained = models.build_model("unet", image_size=32, base_filters=4, depth=2)
+    trained.save(tmp_path / "best.keras")  # Keras stores its members as they are
+    saving.export_model(tmp_path / "best.keras", tmp_path / "shipped.keras")
+    with zipfile.ZipFile(tmp_path / "shipped.keras") as archive:
+        assert {member.compress_type for member in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+    assert not list(tmp_path.glob(".*"))  # no temporary file left beside it
+    shipped = saving.load_model(tmp_path / "shipped.keras")
+    for ours, theirs in zip(shipped.get_weights(), trained.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+
 def test_export_of_a_bfloat16_gan_gives_its_float32_generator(tmp_path):
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 from colorize.saving.loading import load_saved_model
 from colorize.saving.onnx_export import export_onnx
 from colorize.saving.rebuilding import float32_copy
+from colorize.saving.save import save_model
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,6 @@ def export_model(source: str | os.PathLike, path: str | os.PathLike, temperature
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "onnx":
         return export_onnx(exported, path)
-    temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
-    try:
-        exported.save(str(temporary))
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    save_model(exported, path, compress=True)
     log.info("exported %s -> %s", source, path)
     return path
