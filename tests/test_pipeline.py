@@ -109,3 +109,22 @@ def test_folder_skips_files_that_do_not_decode(image_folder):
     (image_folder / "empty.png").write_bytes(b"")
     dataset = pipeline.make_dataset(image_folder, image_size=16, batch_size=4, shuffle=False)
     assert sum(int(b[0].shape[0]) for b in dataset) == 6
+
+
+def test_degrade_changes_l_only_and_is_seeded(tmp_path):
+    data = _write_prepared(tmp_path / "prepared")
+
+    def first_batch(degrade, seed=0):
+        dataset = pipeline.make_dataset(data, image_size=16, batch_size=3, shuffle=False, seed=seed, with_rgb=True,
+                                        degrade=degrade)  # fmt: skip
+        assert dataset.element_spec[0].shape.as_list() == [None, 16, 16, 1]  # the static shape is kept
+        return [tensor.numpy() for tensor in next(iter(dataset))]
+
+    clean, degraded, again, other = first_batch(0.0), first_batch(1.0), first_batch(1.0), first_batch(1.0, seed=1)
+    np.testing.assert_array_equal(degraded[1], clean[1])  # the target colour stays clean
+    np.testing.assert_array_equal(degraded[2], clean[2])  # and so does the RGB
+    assert not np.array_equal(degraded[0], clean[0]) and -1.0 <= degraded[0].min() and degraded[0].max() <= 1.0
+    np.testing.assert_array_equal(again[0], degraded[0])
+    assert not np.array_equal(other[0], degraded[0])
+    with pytest.raises(ValueError, match="degrade must be a probability"):
+        pipeline.make_dataset(data, degrade=2)

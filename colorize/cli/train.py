@@ -56,6 +56,9 @@ def _parse_options(values):
               help="Class rebalancing of the colour-weighted losses: lambda of ((1-lambda) p + lambda/Q)^-1; "
                    f"1 = none [{DEFAULT.rebalance}].")
 @click.option("--augment/--no-augment", default=None, help="Flip / scale-crop jitter on training images.")
+@click.option("--degrade", type=click.FloatRange(0, 1), metavar="P",
+              help="Old-photo look on the input L of this share of training images: grain, blur, fading, JPEG "
+                   f"(the target colour stays clean) [{DEFAULT.degrade:g}].")
 @click.option("--seed", type=int, help=f"Random seed [{DEFAULT.seed}].")
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Batches per epoch [one pass].")
 @click.option("--validation-steps", type=click.IntRange(min=1), help="Validation batches [all].")

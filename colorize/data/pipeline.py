@@ -4,7 +4,9 @@ Importing this module does not import TensorFlow (the prepared-set helpers work 
 :mod:`colorize.data.pydataset` reads the same data on any Keras backend). Everything on
 the hot path is a TensorFlow op (file reading, PNG/JPEG decoding,
 cropping, resizing, augmentation, the RGB -> CIELAB conversion), so the pipeline runs
-in parallel in TensorFlow's thread pool and never holds the Python GIL.
+in parallel in TensorFlow's thread pool and never holds the Python GIL; only the optional
+old-photo degradation of L (``degrade``, NumPy / OpenCV in :mod:`colorize.data.augment`)
+runs through ``tf.numpy_function``.
 
 Two kinds of ``source``:
 
@@ -29,13 +31,16 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from colorize.data import MIN_CROP_FRACTION, records
 from colorize.io.files import find_images
 from colorize.layout import AB_DISTRIBUTION_NAME, MANIFEST_NAME, SPLITS
+
+if TYPE_CHECKING:  # annotations only: importing this module does not import TensorFlow
+    import tensorflow as tf
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +135,8 @@ class DatasetOptions:
     """How examples are drawn and batched: the options :func:`make_dataset` and
     :func:`colorize.data.pydataset.make_pydataset` share (checked once, here).
 
-    ``shuffle=None`` becomes True for the train split only.
+    ``shuffle=None`` becomes True for the train split only. ``degrade``: the share of
+    examples whose input L gets an old photo's look (:func:`colorize.data.augment.degrade_l`).
 
     Example:
         >>> DatasetOptions("val", image_size=64).shuffle
@@ -144,14 +150,18 @@ class DatasetOptions:
     shuffle: bool | None = None
     repeat: bool = False
     seed: int = 0
+    degrade: float = 0.0
 
     def __post_init__(self):
         if int(self.image_size) < 8:
             raise ValueError(f"image_size must be at least 8. Received: image_size={self.image_size!r}")
         if int(self.batch_size) < 1:
             raise ValueError(f"batch_size must be at least 1. Received: batch_size={self.batch_size!r}")
+        if isinstance(self.degrade, bool) or not 0.0 <= float(self.degrade) <= 1.0:
+            raise ValueError(f"degrade must be a probability in [0, 1]. Received: degrade={self.degrade!r}")
         resolved = {"image_size": int(self.image_size), "batch_size": int(self.batch_size), "seed": int(self.seed),
-                    "shuffle": self.split == "train" if self.shuffle is None else bool(self.shuffle)}  # fmt: skip
+                    "shuffle": self.split == "train" if self.shuffle is None else bool(self.shuffle),
+                    "degrade": float(self.degrade)}  # fmt: skip
         for name, value in resolved.items():
             object.__setattr__(self, name, value)
 
@@ -166,6 +176,7 @@ def make_dataset(
     repeat: bool = False,
     seed: int = 0,
     with_rgb: bool = False,
+    degrade: float = 0.0,
 ) -> tf.data.Dataset:
     """A batched ``tf.data.Dataset`` of ``(l_scaled, ab_scaled)`` for training or evaluation.
 
@@ -180,6 +191,9 @@ def make_dataset(
         repeat: repeat forever (use ``steps_per_epoch`` in ``fit``).
         seed: seed for shuffling and augmentation (the same seed gives the same stream).
         with_rgb: also yield the RGB image in [0, 1] as a third element.
+        degrade: the share of examples whose input L gets an old photo's look (grain,
+            blur, fading, JPEG; :func:`degrade_batches`); ab and rgb stay clean. For
+            training streams: leave 0 (off) for validation.
 
     Returns:
         Dataset of float32 ``(l_scaled (B, S, S, 1), ab_scaled (B, S, S, 2))`` with
@@ -196,7 +210,7 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    options = DatasetOptions(split, image_size, batch_size, augment, shuffle, repeat, seed)
+    options = DatasetOptions(split, image_size, batch_size, augment, shuffle, repeat, seed, degrade)
     image_size, shuffle = options.image_size, options.shuffle
     autotune = tf.data.AUTOTUNE
 
@@ -239,7 +253,36 @@ def make_dataset(
     if decode is _decode_file:  # a plain folder may hold files that do not decode: skip them
         dataset = dataset.ignore_errors(log_warning=True)
     dataset = dataset.batch(batch_size, num_parallel_calls=autotune)
-    return dataset.map(lambda rgb: _batch_to_model_io(rgb, with_rgb), num_parallel_calls=autotune).prefetch(autotune)
+    dataset = dataset.map(lambda rgb: _batch_to_model_io(rgb, with_rgb), num_parallel_calls=autotune)
+    return degrade_batches(dataset, options.degrade, seed).prefetch(autotune)
+
+
+def degrade_batches(dataset: tf.data.Dataset, probability: float, seed: int = 0) -> tf.data.Dataset:
+    """Batches ``(l_scaled, ab_scaled, ...)`` with an old photo's look on ``l_scaled`` only.
+
+    :func:`colorize.data.augment.degrade_l` through ``tf.numpy_function``, keyed by
+    ``(seed, batch index)`` like :class:`colorize.data.pydataset.LabBatches`: the same seed
+    gives the same stream. The other elements pass through unchanged.
+
+    Example:
+        >>> train = degrade_batches(make_dataset("data/utk128", "train"), 0.5, seed=0)  # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    from colorize.data import augment
+
+    if not probability:
+        return dataset
+
+    def degrade(l_scaled, index):
+        return augment.degrade_l(l_scaled, (seed, int(index)), probability)
+
+    def degrade_first(index, batch):
+        l_scaled = tf.numpy_function(degrade, [batch[0], index], tf.float32, stateful=False)
+        return (tf.ensure_shape(l_scaled, batch[0].shape), *batch[1:])
+
+    counted = tf.data.Dataset.zip((tf.data.Dataset.counter(), dataset))
+    return counted.map(degrade_first, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _plain_files(sources: list) -> list[Path]:

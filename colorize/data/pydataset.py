@@ -1,7 +1,8 @@
 """Batches of (L, ab) without TensorFlow: a ``keras.utils.PyDataset`` for every Keras backend.
 
 The same examples as :func:`colorize.data.pipeline.make_dataset` (square crop, resize,
-optional flip / scale-crop augmentation, the project's Lab conversion), computed with
+optional flip / scale-crop augmentation, the project's Lab conversion, optional old-photo
+look of L: :mod:`colorize.data.augment`), computed with
 NumPy and OpenCV (:mod:`colorize.color.np_ops`) in Keras' worker threads. Sources:
 
 * a folder written by ``colorize prepare``: its ``.npy`` image shards
@@ -33,6 +34,7 @@ import numpy as np
 
 from colorize.color import np_ops
 from colorize.data import MIN_CROP_FRACTION
+from colorize.data import augment as augmentation
 from colorize.data.pipeline import DatasetOptions, is_prepared_dir
 
 log = logging.getLogger(__name__)
@@ -97,12 +99,16 @@ class LabBatches(keras.utils.PyDataset):
         repeat: an endless stream (``num_batches`` None: pass ``steps_per_epoch`` to fit).
         seed: the seed of the order and the augmentation.
         workers: Keras worker threads (or processes with ``use_multiprocessing``).
+        degrade: the share of examples whose input L gets an old photo's look
+            (:func:`colorize.data.augment.degrade_l`, keyed by the seed and the batch index);
+            ab stays clean.
     """
 
     def __init__(self, sources, weights=None, image_size=128, batch_size=16, augment=False, shuffle=False,
-                 repeat=False, seed=0, workers=DEFAULT_WORKERS, use_multiprocessing=False, max_queue_size=8):  # fmt: skip
+                 repeat=False, seed=0, workers=DEFAULT_WORKERS, use_multiprocessing=False, max_queue_size=8,
+                 degrade=0.0):  # fmt: skip
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
-        DatasetOptions(image_size=image_size, batch_size=batch_size)  # the same checks as make_dataset's
+        self.degrade = DatasetOptions(image_size=image_size, batch_size=batch_size, degrade=degrade).degrade  # same checks
         self.sources = list(sources)
         weights = [1.0] * len(self.sources) if weights is None else [float(w) for w in weights]
         self.weights = [w / sum(weights) for w in weights]
@@ -156,7 +162,10 @@ class LabBatches(keras.utils.PyDataset):
             self._example(self.sources[source][image], (self.seed, index, slot) if self.augment else None)
             for slot, (source, image) in enumerate(self._members(index))
         ])  # fmt: skip
-        return np_ops.rgb_to_model_io(rgb)
+        l_scaled, ab_scaled = np_ops.rgb_to_model_io(rgb)
+        if self.degrade:
+            l_scaled = augmentation.degrade_l(l_scaled, (self.seed, index), self.degrade)
+        return l_scaled, ab_scaled
 
     def _example(self, image: np.ndarray, key) -> np.ndarray:
         """uint8 RGB -> square float32 RGB in [0, 1] of the output size (cropped, resized, maybe flipped)."""
@@ -198,7 +207,7 @@ def make_pydataset(source: str | os.PathLike | Sequence[str | os.PathLike], *opt
     Args:
         source: as for :func:`colorize.data.pipeline.make_dataset`.
         *options, **keywords: ``split``, ``image_size``, ``batch_size``, ``augment``,
-            ``shuffle``, ``repeat``, ``seed``, in that order: a
+            ``shuffle``, ``repeat``, ``seed``, ``degrade``, in that order: a
             :class:`colorize.data.pipeline.DatasetOptions`, meaning what they mean for
             ``make_dataset``.
         workers: Keras worker threads.
@@ -209,4 +218,4 @@ def make_pydataset(source: str | os.PathLike | Sequence[str | os.PathLike], *opt
     """
     spec = DatasetOptions(*options, **keywords)
     return LabBatches([open_source(source, spec.split)], None, spec.image_size, spec.batch_size, spec.augment,
-                      spec.shuffle, spec.repeat, spec.seed, workers)  # fmt: skip
+                      spec.shuffle, spec.repeat, spec.seed, workers, degrade=spec.degrade)  # fmt: skip

@@ -58,6 +58,9 @@ class TrainConfig:
         rebalance: the class-rebalancing mix lambda of the colour-weighted losses (Zhang et al. 2016):
             weights ~ ((1 - lambda) p + lambda / Q)^-1; 0.5 is Zhang et al.'s, 1 no rebalancing.
         augment: random flips and small scale/crop jitter on the training split.
+        degrade: the share of training images whose input L gets an old photo's look (grain,
+            blur, fading, lifted blacks, JPEG: :func:`colorize.data.augment.degrade_l`); the
+            target colour stays clean; validation never. 0 (off) to 1.
         seed: random seed for weights, shuffling and augmentation.
         steps_per_epoch: limit the batches per epoch (None: one pass over the training split).
         validation_steps: limit the validation batches (None: the whole validation split).
@@ -86,6 +89,7 @@ class TrainConfig:
     loss: str | None = None
     rebalance: float = 0.5
     augment: bool = False
+    degrade: float = 0.0
     seed: int = 0
     steps_per_epoch: int | None = None
     validation_steps: int | None = None
@@ -129,6 +133,9 @@ class TrainConfig:
         if isinstance(self.rebalance, bool) or not isinstance(self.rebalance, (int, float)) or not 0 < self.rebalance <= 1:
             raise ValueError(f"rebalance must be a number in (0, 1] (1: no rebalancing). Received: rebalance={self.rebalance!r}")
         self.rebalance = float(self.rebalance)
+        if isinstance(self.degrade, bool) or not isinstance(self.degrade, (int, float)) or not 0 <= self.degrade <= 1:
+            raise ValueError(f"degrade must be a probability in [0, 1] (0: off). Received: degrade={self.degrade!r}")
+        self.degrade = float(self.degrade)
         if not isinstance(self.model_options, dict):
             raise ValueError(
                 "model_options must be a mapping of builder options (base_filters: 16, ...). "

@@ -133,7 +133,8 @@ def _py_datasets(config: TrainConfig, sources: DataSources):
     parts = sources.parts or [sources]
     common = dict(image_size=config.image_size, batch_size=config.batch_size, seed=config.seed)
     train_data = pydataset.LabBatches([pydataset.open_source(part.train, "train") for part in parts],
-                                      config.mix_weights, augment=config.augment, shuffle=True, repeat=True, **common)  # fmt: skip
+                                      config.mix_weights, augment=config.augment, shuffle=True, repeat=True,
+                                      degrade=config.degrade, **common)  # fmt: skip
     val_data = pydataset.LabBatches([pydataset.open_source(part.val, "val") for part in parts], **common)
     steps = {
         "train": config.steps_per_epoch or max(1, -(-sources.num_train // config.batch_size)),
@@ -165,14 +166,15 @@ def make_datasets(config: TrainConfig, sources: DataSources, replicas: int = 1, 
         train_data, val_data = _mixed_datasets(config, sources)
         steps["train"] = steps["train"] or max(1, -(-sources.num_train // config.batch_size))
     elif vectors is None:
-        train_data = pipeline.make_dataset(sources.train, split="train", augment=config.augment, shuffle=True, **common)
+        train_data = pipeline.make_dataset(sources.train, split="train", augment=config.augment, shuffle=True,
+                                           degrade=config.degrade, **common)  # fmt: skip
         val_data = pipeline.make_dataset(sources.val, split="val", augment=False, shuffle=False, **common)
         if config.steps_per_epoch:
             train_data = train_data.repeat()
     else:
         train_data, val_data = (
             embeddings.with_embeddings(source, split, vectors[split], augment=config.augment, training=split == "train",
-                                       **common)
+                                       degrade=config.degrade, **common)
             for source, split in ((sources.train, "train"), (sources.val, "val"))
         )  # fmt: skip
         steps["train"] = steps["train"] or max(1, -(-len(vectors["train"]) // config.batch_size))
@@ -208,7 +210,8 @@ def _mixed_datasets(config: TrainConfig, sources: DataSources):
         for part in sources.parts
     ]  # fmt: skip
     train_data = tf.data.Dataset.sample_from_datasets(streams, weights=config.mix_weights, seed=config.seed)
-    train_data = train_data.batch(config.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    train_data = train_data.batch(config.batch_size, drop_remainder=True)
+    train_data = pipeline.degrade_batches(train_data, config.degrade, config.seed).prefetch(tf.data.AUTOTUNE)
     val_data = None
     for part in sources.parts:
         data = pipeline.make_dataset(part.val, split="val", augment=False, shuffle=False, **common)
