@@ -26,9 +26,9 @@ from colorize import color
 # and its range: L in [0, 100]; pixel sizes at REFERENCE_SIZE, scaled with the image side.
 REFERENCE_SIZE = 128
 BLUR = 0.5
-BLUR_SIGMA = (0.3, 1.5)  # px: soft focus, an enlarger, a low-resolution scan
+BLUR_SIGMA = (0.3, 1.0)  # px: soft focus, an enlarger, a low-resolution scan
 GRAIN = 0.6
-GRAIN_SIGMA = (1.0, 5.0)  # L units: film grain
+GRAIN_SIGMA = (1.0, 4.0)  # L units: film grain
 GRAIN_CLUMP = 0.5  # share of grainy examples whose noise is blurred into clumps
 GRAIN_CLUMP_SIGMA = (0.4, 0.8)  # px
 FADE = 0.6
