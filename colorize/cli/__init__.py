@@ -8,7 +8,14 @@ function and echo the result; only this package prints or exits.
 
 import importlib
 import logging
+import os
+
 import click
+
+# NumPy's OpenBLAS would start a thread per core for the decoding's small products and keep
+# them spinning after each one, beside the pipeline's own threads (a folder of photos took a
+# third more CPU); numpy is not imported yet, so this takes effect. A value set by the user wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from colorize import __version__
 from colorize.cli._common import quiet_tensorflow_logs
