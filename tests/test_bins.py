@@ -96,3 +96,15 @@ def test_the_fast_guided_filter_matches_the_exact_one_for_a_large_window():
     fast = bins.guided_filter(guide, values, 16, 1e-2, subsample=4)
     assert np.abs(fast - exact).mean() < 0.01 * np.abs(exact).mean() + 1e-3
     assert fast[:, 70:, 0].mean() > fast[:, :58, 0].mean() + 0.3  # the edge still separates the regions
+
+
+def test_the_fast_guided_filter_takes_any_size_and_every_bin_at_once():
+    # A grid that the subsampling does not divide, with all 261 bins (OpenCV alone resizes at
+    # most 4 channels by such a ratio and box-filters at most 128).
+    rng = np.random.default_rng(5)
+    guide = rng.uniform(0, 1, (45, 62)).astype(np.float32)
+    values = rng.dirichlet(np.full(len(bins.gamut_bins()), 0.3), size=(45, 62)).astype(np.float32)
+    fast = bins.guided_filter(guide, values, 12, 1e-2, subsample=4, floor=1e-12)
+    exact = bins.guided_filter(guide, values, 12, 1e-2)
+    assert fast.shape == values.shape and fast.min() >= 1e-12
+    assert np.abs(fast - exact).mean() < 0.05 * np.abs(exact).mean()

@@ -168,75 +168,92 @@ class Decoding:
         probabilities = np.asarray(probabilities, np.float32)
         output = np.empty(probabilities.shape[:-1] + (2,), np.float32)
         centres = gamut_bins(self.grid)
-        # The annealed mean softmax(log(p) / T + prior / T) as p^(1/T) * exp(prior / T),
-        # normalised: with p divided by its largest bin and the prior factor by its largest,
-        # every weight is in [0, 1] and the largest bin's stays away from 0 (no log, no exp
-        # over every bin: 2x faster).
+        # The annealed mean softmax(log(p) / T + prior / T) as p^(1/T) * exp(prior / T) over
+        # its sum (no log, no exp over every bin); the prior's factors, scaled to at most 1,
+        # go into one product with the centres that also gives the sum. Weights stay in
+        # float32's range: every p is at least 1e-12 and one of them at least 1/Q.
         shift = np.zeros(len(centres), np.float32)
         if self.log_prior is not None and self.strength > 0:
             shift = np.asarray(self.log_prior, np.float32) * np.float32(self.strength / DEFAULT_STRENGTH)
         factor = np.exp((shift - shift.max()) / np.float32(self.temperature)).astype(np.float32)
+        weighted = np.concatenate([centres / AB_SCALE, np.ones((len(centres), 1), np.float32)], axis=1) * factor[:, None]
         height, width = probabilities.shape[1:3]
         for index, member in enumerate(probabilities):
             if self.pooling > 0:
                 guide = cv2.resize(np.asarray(l_scaled[index, ..., 0], np.float32), (width, height),
                                    interpolation=cv2.INTER_AREA)  # fmt: skip
                 radius = max(1, int(round(max(height, width) * self.pooling)))
-                member = guided_filter((guide + 1.0) / 2.0, member, radius, POOLING_EPSILON, POOLING_SUBSAMPLE)
+                member = guided_filter((guide + 1.0) / 2.0, member, radius, POOLING_EPSILON, POOLING_SUBSAMPLE,
+                                       floor=1e-12)  # fmt: skip
             else:
-                member = np.maximum(member, 0.0)
-            flat = member.reshape(-1, member.shape[-1])
-            peak = flat.max(axis=-1, keepdims=True)
-            flat /= np.maximum(peak, np.float32(1e-30))
-            weights = cv2.pow(np.maximum(flat, np.float32(1e-12), out=flat), 1.0 / self.temperature)
-            weights *= factor
-            output[index] = ((weights @ centres) / (weights.sum(axis=-1, keepdims=True) * AB_SCALE)).reshape(
-                member.shape[:-1] + (2,))
+                member = np.maximum(member, np.float32(1e-12))
+            weights = cv2.pow(member.reshape(-1, member.shape[-1]), 1.0 / self.temperature)
+            sums = weights @ weighted  # (pixels, 3): a and b weighted by the weights, and their sum
+            output[index] = (sums[:, :2] / sums[:, 2:]).reshape(member.shape[:-1] + (2,))
         return output
 
 
-def guided_filter(guide: np.ndarray, values: np.ndarray, radius: int, epsilon: float, subsample: int = 1) -> np.ndarray:
+def guided_filter(guide: np.ndarray, values: np.ndarray, radius: int, epsilon: float, subsample: int = 1,
+                  floor: float = 0.0) -> np.ndarray:  # fmt: skip
     """He et al.'s guided filter of every channel of ``values`` (h, w, C) by a gray ``guide`` (h, w).
 
     Each output is a local linear function of the guide fitted over a (2r+1)^2 window, so
-    it follows the guide's edges and smooths within them; negative results are clipped.
-    ``subsample`` > 1 fits the linear coefficients on a grid that many times coarser and
-    applies them, upsampled, to the full-resolution guide (He and Sun's fast guided filter:
-    the same result for a large window, at a fraction of the box filtering). The channels
-    are filtered in groups (OpenCV's box filter takes at most 128 at once, and the group
-    bounds the memory of a large grid).
+    it follows the guide's edges and smooths within them; results below ``floor`` are
+    raised to it (negative ones clipped). ``subsample`` > 1 fits the linear coefficients on
+    a grid that many times coarser and applies them, upsampled, to the full-resolution
+    guide (He and Sun's fast guided filter: the same result for a large window, at a
+    fraction of the box filtering). OpenCV's resizing and box filter take at most 128
+    channels, so each is done one axis at a time on 2-D views, all channels at once.
     """
     import cv2
 
     height, width = guide.shape
     guide = np.ascontiguousarray(guide, np.float32)
+    values = np.ascontiguousarray(values, np.float32)
     subsample = max(1, min(int(subsample), radius, height, width))
-    small = (max(1, round(width / subsample)), max(1, round(height / subsample)))
+    rows, cols = max(1, round(height / subsample)), max(1, round(width / subsample))
     coarse_radius = max(1, round(radius / subsample))
 
-    def shrink(array):
-        return array if subsample == 1 else cv2.resize(array, small, interpolation=cv2.INTER_AREA)
+    def along_rows(array, size, operation):
+        """(h, w, C) -> (size, w, C): ``operation`` on the 2-D view whose columns are the rows' samples."""
+        h, w, c = array.shape
+        return operation(np.ascontiguousarray(array).reshape(h, w * c), (w * c, size)).reshape(size, w, c)
 
-    def grow(array):
-        return array if subsample == 1 else cv2.resize(array, (width, height), interpolation=cv2.INTER_LINEAR)
+    def along_cols(array, size, operation):
+        """(h, w, C) -> (h, size, C), the same on the transposed view."""
+        across = along_rows(np.ascontiguousarray(array.transpose(1, 0, 2)), size, operation)
+        return across.transpose(1, 0, 2)
+
+    def area(array, dsize):
+        return cv2.resize(array, dsize, interpolation=cv2.INTER_AREA)
+
+    def linear(array, dsize):
+        return cv2.resize(array, dsize, interpolation=cv2.INTER_LINEAR)
+
+    def box_1d(array, dsize):
+        return cv2.boxFilter(array, -1, (1, 2 * coarse_radius + 1), borderType=cv2.BORDER_REFLECT)
+
+    def shrink(array):  # rows first: the large array is never transposed
+        if subsample == 1:
+            return array
+        return along_cols(along_rows(array, rows, area), cols, area)
+
+    def grow(array):  # columns first, while it is small
+        if subsample == 1:
+            return array
+        return along_rows(along_cols(array, width, linear), height, linear)
 
     def box(array):
-        size = 2 * coarse_radius + 1
-        return cv2.boxFilter(array, -1, (size, size), borderType=cv2.BORDER_REFLECT)
+        return np.ascontiguousarray(along_cols(along_rows(array, array.shape[0], box_1d), array.shape[1], box_1d))
 
-    coarse_guide = shrink(guide)
+    coarse_guide = shrink(guide[..., None])
     mean_guide = box(coarse_guide)
     variance = box(coarse_guide * coarse_guide) - mean_guide * mean_guide
-    output = np.empty(values.shape, np.float32)
-    group = max(1, min(128, (1 << 22) // max(1, guide.size)))
-    for start in range(0, values.shape[-1], group):
-        channels = shrink(np.ascontiguousarray(values[..., start : start + group], np.float32))
-        channels = channels.reshape(coarse_guide.shape + (-1,))
-        mean = box(channels).reshape(channels.shape)
-        correlation = box(channels * coarse_guide[..., None]).reshape(channels.shape)
-        slope = (correlation - mean_guide[..., None] * mean) / (variance[..., None] + epsilon)
-        offset = mean - slope * mean_guide[..., None]
-        slope = grow(box(slope).reshape(channels.shape)).reshape(height, width, -1)
-        offset = grow(box(offset).reshape(channels.shape)).reshape(height, width, -1)
-        output[..., start : start + group] = slope * guide[..., None] + offset
-    return np.maximum(output, 0.0, out=output)
+    coarse = shrink(values)
+    mean = box(coarse)
+    slope = (box(coarse * coarse_guide) - mean_guide * mean) / (variance + np.float32(epsilon))
+    offset = mean - slope * mean_guide
+    output = np.ascontiguousarray(grow(box(slope)))
+    output *= guide[..., None]
+    output += grow(box(offset))
+    return np.maximum(output, np.float32(floor), out=output)
