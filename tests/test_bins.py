@@ -102,9 +102,11 @@ def test_the_fast_guided_filter_takes_any_size_and_every_bin_at_once():
     # A grid that the subsampling does not divide, with all 261 bins (OpenCV alone resizes at
     # most 4 channels by such a ratio and box-filters at most 128).
     rng = np.random.default_rng(5)
-    guide = rng.uniform(0, 1, (45, 62)).astype(np.float32)
+    guide = np.zeros((45, 62), np.float32)
+    guide[:, 30:] = 0.8  # two regions
+    guide += rng.normal(0, 0.02, guide.shape).astype(np.float32)
     values = rng.dirichlet(np.full(len(bins.gamut_bins()), 0.3), size=(45, 62)).astype(np.float32)
     fast = bins.guided_filter(guide, values, 12, 1e-2, subsample=4, floor=1e-12)
     exact = bins.guided_filter(guide, values, 12, 1e-2)
     assert fast.shape == values.shape and fast.min() >= 1e-12
-    assert np.abs(fast - exact).mean() < 0.05 * np.abs(exact).mean()
+    assert np.abs(fast - exact).mean() < 0.02 * np.abs(exact).mean()
