@@ -217,7 +217,10 @@ def _connected(ray, address: str | None):
     if ray.is_initialized():
         yield
         return
-    ray.init(address=address, include_dashboard=False if address in (None, "local") else None)
+    if address in (None, "local"):  # an instance of this machine's own: on loopback, no dashboard
+        ray.init(address=address, include_dashboard=False, _node_ip_address="127.0.0.1")
+    else:
+        ray.init(address=address)
     try:
         yield
     finally:
