@@ -217,10 +217,7 @@ def _connected(ray, address: str | None):
     if ray.is_initialized():
         yield
         return
-    if address in (None, "local"):  # an instance of this machine's own: on loopback, no dashboard
-        ray.init(address=address, include_dashboard=False, _node_ip_address="127.0.0.1")
-    else:
-        ray.init(address=address)
+    ray.init(address=address, include_dashboard=False if address in (None, "local") else None)
     try:
         yield
     finally:
