@@ -39,7 +39,7 @@ class OnnxRunner(Runner):
                 f"{path} is an ONNX model and ONNX Runtime is not installed: pip install onnxruntime"
             ) from None
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = int(os.environ.get("XTHREADS", usable_cores()))
+        options.intra_op_num_threads = usable_cores()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Decoding, colouring and encoding threads share the cores: workers that sleep when idle.
