@@ -14,7 +14,8 @@ import click
 
 # NumPy's OpenBLAS would start a thread per core for the decoding's small products and keep
 # them spinning after each one, beside the pipeline's own threads (a folder of photos took a
-# third more CPU); numpy is not imported yet, so this takes effect. A value set by the user wins.
+# third more CPU). The command imports numpy only after this line, so it takes effect there;
+# a value the user set wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from colorize import __version__

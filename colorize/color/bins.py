@@ -189,7 +189,8 @@ class Decoding:
                 member = np.maximum(member, np.float32(1e-12))
             weights = cv2.pow(member.reshape(-1, member.shape[-1]), 1.0 / self.temperature)
             sums = weights @ weighted  # (pixels, 3): a and b weighted by the weights, and their sum
-            output[index] = (sums[:, :2] / sums[:, 2:]).reshape(member.shape[:-1] + (2,))
+            total = np.maximum(sums[:, 2:], np.finfo(np.float32).tiny)  # all weights underflowed: gray, never NaN
+            output[index] = (sums[:, :2] / total).reshape(member.shape[:-1] + (2,))
         return output
 
 

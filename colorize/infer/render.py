@@ -11,6 +11,7 @@ every output picture), so the output's L equals the input's L up to the final 8-
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -90,18 +91,14 @@ def predict_grouped(runner: runtime.Runner, smalls: list[np.ndarray], finish: bo
         batch = np.stack([scale_l(smalls[index]) for index in members])[..., None].astype(np.float32)
         raw = runner.network(batch)
         for position, member in enumerate(members):
-            outputs[member] = _Finish(runner, raw[position : position + 1], batch[position : position + 1])
+            outputs[member] = functools.partial(_finished, runner, raw[position : position + 1],
+                                                batch[position : position + 1])
     return outputs if not finish else [pending() for pending in outputs]
 
 
-class _Finish:
-    """One photo's network output and L, decoded to scaled ab (h, w, 2) when called."""
-
-    def __init__(self, runner: runtime.Runner, raw: np.ndarray, l_scaled: np.ndarray):
-        self.runner, self.raw, self.l_scaled = runner, raw, l_scaled
-
-    def __call__(self) -> np.ndarray:
-        return self.runner.finish(self.raw, self.l_scaled)[0]
+def _finished(runner: runtime.Runner, raw: np.ndarray, l_scaled: np.ndarray) -> np.ndarray:
+    """One photo's network output and L (batches of one) -> its scaled ab (h, w, 2)."""
+    return runner.finish(raw, l_scaled)[0]
 
 
 def colour_and_write(image: "Prepared", ab_small_scaled: np.ndarray, path: Path) -> None:
