@@ -246,6 +246,37 @@ def colorize_jobs(
     def submit(batch):
         return [(path, target, readers.submit(read, path)) for path, target in batch]
 
+    def run_group(runner, group, bar):
+        """Read jobs -> one model call -> their writes submitted: [(path, target, future)]."""
+        ready = []
+        for path, target, future in group:
+            try:
+                prepared, small = future.result()
+            except (ColorizeError, OSError, ValueError, MemoryError) as error:
+                result.failed.append((path, _reason(error, path)))
+                bar.update(1)
+                continue
+            ready.append((path, target, prepared, small))
+        if not ready:
+            return []
+        runtime.check_render_size(runner, render_size, [image.shape for _, _, image, _ in ready])
+        try:
+            predicted = predict_grouped(runner, [small for _, _, _, small in ready], finish=False)
+        except Exception as error:  # noqa: BLE001 - one bad batch must not stop the run
+            log.debug("model call failed", exc_info=True)
+            result.failed.extend((path, f"model failed: {errors.one_line(error)}") for path, _, _, _ in ready)
+            bar.update(len(ready))
+            return []
+        done = []
+        for position, pending in enumerate(predicted):
+            path, target, prepared, _ = ready[position]
+            ready[position] = None  # the decoded photo leaves memory once coloured
+            if prepared.frames > 1:
+                result.notes.append((path, f"used the first of its {prepared.frames} frames"))
+            done.append((path, target, writers.submit(write, target, prepared, pending)))
+            del prepared
+        return done
+
     try:
         upcoming, writing = submit(batches[0]), []  # decoded while the model loads
         runner = loading.result()
@@ -254,34 +285,12 @@ def colorize_jobs(
         with _progress_bar(len(jobs), progress) as bar:
             for index in range(len(batches)):
                 current, upcoming = upcoming, (submit(batches[index + 1]) if index + 1 < len(batches) else [])
-                ready = []
-                for path, target, future in current:
-                    try:
-                        prepared, small = future.result()
-                    except (ColorizeError, OSError, ValueError, MemoryError) as error:
-                        result.failed.append((path, _reason(error, path)))
-                        bar.update(1)
-                        continue
-                    ready.append((path, target, prepared, small))
-                if not ready:
-                    continue
-                runtime.check_render_size(runner, render_size, [image.shape for _, _, image, _ in ready])
-                try:
-                    predicted = predict_grouped(runner, [small for _, _, _, small in ready], finish=False)
-                except Exception as error:  # noqa: BLE001 - one bad batch must not stop the run
-                    log.debug("model call failed", exc_info=True)
-                    result.failed.extend((path, f"model failed: {errors.one_line(error)}") for path, _, _, _ in ready)
-                    bar.update(len(ready))
-                    continue
+                # A runner that calls its network photo by photo hands each photo on as it comes:
+                # the writers start on the first while the network runs on the next.
+                groups = [current] if runner.shares_calls else [[job] for job in current]
                 done = []
-                for position, pending in enumerate(predicted):
-                    path, target, prepared, _ = ready[position]
-                    ready[position] = None  # the decoded photo leaves memory once coloured
-                    if prepared.frames > 1:
-                        result.notes.append((path, f"used the first of its {prepared.frames} frames"))
-                    done.append((path, target, writers.submit(write, target, prepared, pending)))
-                    del prepared
-                del ready, predicted
+                for group in groups:
+                    done.extend(run_group(runner, group, bar))
                 collect(writing, bar)  # the batch before: its outputs leave memory
                 writing = done
             collect(writing, bar)

@@ -80,6 +80,11 @@ class Runner:
     precision: str = "float32"
     decoding: bins.Decoding | None = None
 
+    #: Photos of one working shape share a network call (Keras: one traced call per batch);
+    #: False where the network runs one photo per call anyway (ONNX Runtime), so each photo
+    #: goes on to its writer as soon as its own call returns.
+    shares_calls = True
+
     def __post_init__(self):
         self._call = None
 
