@@ -31,9 +31,12 @@ def ray_instance():
     import ray
 
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+    with distributed.local_instance(ray, num_cpus=2, log_to_driver=False):
+        yield ray
+
+
+def test_a_local_instance_listens_on_loopback_only(ray_instance):
+    assert {node["NodeManagerAddress"] for node in ray_instance.nodes()} == {"127.0.0.1"}
 
 
 @pytest.fixture

@@ -213,15 +213,52 @@ def _shared_model(model) -> str:
 
 @contextlib.contextmanager
 def _connected(ray, address: str | None):
-    """Connected to the cluster at ``address`` for the block (left as it was when already connected)."""
+    """Connected to the cluster at ``address`` for the block (left as it was when already connected).
+
+    A local instance (``address`` "local") listens on loopback only (:func:`local_instance`).
+    """
     if ray.is_initialized():
         yield
-        return
-    ray.init(address=address, include_dashboard=False if address in (None, "local") else None)
+    elif address == "local":
+        with local_instance(ray):
+            yield
+    else:
+        ray.init(address=address, include_dashboard=False if address is None else None)
+        try:
+            yield
+        finally:
+            ray.shutdown()
+
+
+@contextlib.contextmanager
+def local_instance(ray, **options):
+    """A Ray instance on this machine for the block, every service of it on 127.0.0.1 only.
+
+    Nothing on the network can reach its unauthenticated services. Ray binds a local
+    instance to the machine's network address unless told it runs as on a laptop
+    (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``: the loopback address, no other nodes); that
+    setting holds for the block, in this process (where Ray reads it when it resolves the
+    node's address) and in the processes Ray starts. ``options`` go to ``ray.init``.
+    """
+    name = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+    constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    saved = os.environ.get(name), getattr(constants, "ENABLE_RAY_CLUSTER", None)
+    os.environ[name] = "0"
+    if saved[1] is not None:
+        constants.ENABLE_RAY_CLUSTER = False
     try:
-        yield
+        ray.init(address="local", include_dashboard=False, **options)
+        try:
+            yield
+        finally:
+            ray.shutdown()
     finally:
-        ray.shutdown()
+        if saved[0] is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved[0]
+        if saved[1] is not None:
+            constants.ENABLE_RAY_CLUSTER = saved[1]
 
 
 def _pool(ray, actors: int | None) -> tuple[int, float]:
