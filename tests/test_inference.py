@@ -336,6 +336,36 @@ def test_a_folder_of_mixed_shapes_is_batched_by_shape_and_reported_in_input_orde
                            for _ in range(2)], calls  # fmt: skip
 
 
+def test_a_runner_calling_photo_by_photo_hands_each_photo_to_a_writer_at_once(tmp_path, tiny_model, monkeypatch):
+    # ONNX Runtime runs one photo per call (shares_calls False): the first photo's writer
+    # starts while the network runs on the second, not after the whole batch. The second
+    # call waits (at most 10 s) for the first write to begin.
+    import threading
+
+    from colorize.infer import batch
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(3):
+        Image.fromarray(np.random.default_rng(index).integers(0, 255, (48, 64), np.uint8)).save(folder / f"p{index}.png")
+    runner = runtime.Runner.create(tiny_model)
+    runner.shares_calls = False
+    writing, seen, predict = threading.Event(), [], runner.network
+    shape = runner.working_shape(48, 64)
+
+    def network(l_batch):
+        if l_batch.shape[1:3] == shape:  # not the start-up probe
+            seen.append((len(l_batch), writing.wait(10) if seen else None))
+        return predict(l_batch)
+
+    write = batch.colour_and_write
+    monkeypatch.setattr(batch, "colour_and_write", lambda *args: writing.set() or write(*args))
+    runner.network = network
+    result = infer.colorize_files([folder], tmp_path / "out", model=runner, batch_size=8)
+    assert len(result.written) == 3 and not result.failed
+    assert seen == [(1, None), (1, True), (1, True)]
+
+
 def test_decoding_left_to_the_writer_gives_the_same_colours():
     # The folder pipeline runs the network in the main thread and each photo's decoding (the
     # bundled bins model's pooling and annealed mean) in a writer thread: the colours are those
