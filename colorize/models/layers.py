@@ -4,6 +4,7 @@
 * :class:`BilinearUpsampling`: bilinear up-sampling that traces for any input size.
 * :class:`FusionLayer`: a global vector tiled over a feature grid (Iizuka et al. 2016's fusion).
 * :class:`ExtractorInput`: scaled L -> a pretrained extractor's preprocessed RGB input.
+* :class:`SelfAttention2D`: every location of a feature grid attends to every other (SAGAN's block, zero start).
 """
 
 from __future__ import annotations
@@ -143,3 +144,50 @@ class ExtractorInput(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package="colorize")
+class SelfAttention2D(layers.Layer):
+    """Self-attention over the locations of a feature grid, added to it from zero (Zhang et al. 2019, SAGAN).
+
+    ``(B, h, w, C) -> (B, h, w, C)``: each location's query meets every location's key
+    (``key_channels``, C / 8 by default), the softmax of the scaled products weighs the
+    values, and the result, times a learned scalar ``gamma`` that starts at 0, is added to
+    the input. At initialisation the layer is the identity, so a trained model gains it
+    without changing its output (``--init-weights``) and learns from there which distant
+    locations should share a colour: what a convolution's window cannot see. The grid
+    may have any size (the products are (h w)^2: meant for a coarse level).
+
+    Example:
+        >>> layer = SelfAttention2D()
+        >>> x = np.ones((1, 4, 6, 16), "float32")
+        >>> bool((np.asarray(layer(x)) == x).all())
+        True
+    """
+
+    def __init__(self, key_channels: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.key_channels = None if key_channels is None else int(key_channels)
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        keys = self.key_channels or max(1, channels // 8)
+        self.query = self.add_weight((channels, keys), initializer="glorot_uniform", name="query")
+        self.key = self.add_weight((channels, keys), initializer="glorot_uniform", name="key")
+        self.value = self.add_weight((channels, channels), initializer="glorot_uniform", name="value")
+        self.gamma = self.add_weight((), initializer="zeros", name="gamma")
+        self.scale = 1.0 / float(keys) ** 0.5
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        flat = ops.reshape(inputs, (shape[0], -1, self.value.shape[0]))
+        scores = ops.matmul(ops.matmul(flat, self.query), ops.transpose(ops.matmul(flat, self.key), (0, 2, 1)))
+        weights = ops.softmax(scores * ops.cast(self.scale, scores.dtype), axis=-1)
+        attended = ops.reshape(ops.matmul(weights, ops.matmul(flat, self.value)), shape)
+        return inputs + ops.cast(self.gamma, inputs.dtype) * attended
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "key_channels": self.key_channels}

@@ -136,6 +136,7 @@ def build_unet_classification(
     output_level: int = 1,
     grid: int = 10,
     global_context: bool = False,
+    attention: bool = False,
     name: str = "unet_classification",
 ) -> keras.Model:
     """The U-Net trunk with the classification head (Zhang et al. 2016): a softmax over the in-gamut a*b* bins.
@@ -153,6 +154,10 @@ def build_unet_classification(
     (:func:`add_global_context`: pooled, two dense layers, broadcast-added). The branch starts
     at zero, so ``colorize train --option global_context=true --init-weights default``
     starts from exactly the default's output and learns the image-level context on top.
+    ``attention=True`` adds self-attention over the bottleneck's locations after it
+    (:class:`~colorize.models.layers.SelfAttention2D`, ``bottleneck_attention``, also from
+    zero; DeOldify's generator has such a block): distant parts of one wall or one dress can
+    agree on a colour.
 
     Example:
         >>> model = build_unet_classification(image_size=64, base_filters=8)
@@ -161,8 +166,17 @@ def build_unet_classification(
     """
     from colorize.models.classification import gamut_bins
 
-    bottleneck_features = (lambda l_input, bottleneck: add_global_context(bottleneck)) if global_context else None
-    trunk = unet_trunk(image_size, base_filters, depth, batch_norm, bottleneck_features, output_level)
+    from colorize.models.layers import SelfAttention2D
+
+    def bottleneck_features(l_input, bottleneck):
+        if global_context:
+            bottleneck = add_global_context(bottleneck)
+        if attention:
+            bottleneck = SelfAttention2D(name="bottleneck_attention")(bottleneck)
+        return bottleneck
+
+    trunk = unet_trunk(image_size, base_filters, depth, batch_norm,
+                       bottleneck_features if global_context or attention else None, output_level)  # fmt: skip
     head = [layers.Conv2D(len(gamut_bins(grid)), 1, name="bins_logits"), layers.Softmax(name="ab_bins", dtype="float32")]
     return _with_head(trunk, head, name)
 
