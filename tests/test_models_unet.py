@@ -82,7 +82,7 @@ def test_unet_classification_global_context_starts_at_the_model_without_it(tmp_p
 
 
 def test_unet_classification_attention_starts_at_the_model_without_it(tmp_path):
-    # SAGAN's self-attention at the bottleneck, gamma from zero: added to a trained model with
+    # SAGAN's self-attention at the bottleneck, its projection from zero: added to a trained model with
     # global context (the bundled default's architecture) by --init-weights, it changes nothing;
     # it then learns, keeps its weights through a .keras round trip and runs at any size.
     from colorize.train.compile import load_initial_weights
@@ -100,7 +100,7 @@ def test_unet_classification_attention_starts_at_the_model_without_it(tmp_path):
     np.testing.assert_array_equal(np.asarray(attention(x, training=False)), np.asarray(plain(x, training=False)))
     attention.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy())
     attention.fit(x, ab, epochs=1, verbose=0)
-    assert float(attention.get_layer("bottleneck_attention").gamma.numpy()) != 0.0
+    assert np.abs(attention.get_layer("bottleneck_attention").projection.numpy()).max() > 0
     save_load_same(attention, x, tmp_path)
     free = models.build_model("unet_classification", image_size=None, base_filters=4, depth=2,
                               global_context=True, attention=True)  # fmt: skip
@@ -108,14 +108,14 @@ def test_unet_classification_attention_starts_at_the_model_without_it(tmp_path):
     assert tuple(free(np.zeros((1, 48, 64, 1), "float32")).shape) == (1, 24, 32, classification.AbQuantizer().num_bins)
 
 
-def test_self_attention_mixes_distant_locations_once_gamma_moves():
-    # The identity at gamma 0; with gamma 1 one location's output depends on a far one's input.
+def test_self_attention_mixes_distant_locations_once_its_projection_moves():
+    # The identity while its output projection is zero; then one location's output depends on a far one's input.
     from colorize.models.layers import SelfAttention2D
 
     layer = SelfAttention2D()
     x = np.random.default_rng(0).normal(size=(1, 4, 6, 16)).astype("float32")
     np.testing.assert_array_equal(np.asarray(layer(x)), x)
-    layer.gamma.assign(1.0)
+    layer.projection.assign(np.eye(16, dtype="float32"))
     moved = x.copy()
     moved[0, 3, 5] += 5.0
     assert np.abs(np.asarray(layer(moved))[0, 0, 0] - np.asarray(layer(x))[0, 0, 0]).max() > 1e-3

@@ -32,7 +32,7 @@ def _render_difference(first, second, image) -> float:
 @pytest.fixture(scope="module")
 def bins_model_path(tmp_path_factory):
     """A tiny bins model (U-Net trunk, softmax over ab bins) exported with a prior, as the bundled one is;
-    with the global-context and self-attention branches, the attention switched on (gamma 0.5)."""
+    with the global-context and self-attention branches, the attention switched on."""
     import keras
 
     from colorize import models
@@ -42,7 +42,7 @@ def bins_model_path(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bins")
     model = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2,
                                global_context=True, attention=True)  # fmt: skip
-    model.get_layer("bottleneck_attention").gamma.assign(0.5)
+    model.get_layer("bottleneck_attention").projection.assign(np.full((16, 16), 0.05, np.float32))
     model.save(folder / "best.keras")
     prior = np.linspace(-0.5, 0.5, len(bins.gamut_bins()), dtype=np.float32)
     return saving.export_model(folder / "best.keras", folder / "bins.keras", temperature=0.38, log_prior=prior)

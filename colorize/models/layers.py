@@ -148,15 +148,18 @@ class ExtractorInput(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="colorize")
 class SelfAttention2D(layers.Layer):
-    """Self-attention over the locations of a feature grid, added to it from zero (Zhang et al. 2019, SAGAN).
+    """Self-attention over the locations of a feature grid, added to it from zero (as SAGAN's block, Zhang et al. 2019).
 
     ``(B, h, w, C) -> (B, h, w, C)``: each location's query meets every location's key
-    (``key_channels``, C / 8 by default), the softmax of the scaled products weighs the
-    values, and the result, times a learned scalar ``gamma`` that starts at 0, is added to
-    the input. At initialisation the layer is the identity, so a trained model gains it
-    without changing its output (``--init-weights``) and learns from there which distant
-    locations should share a colour: what a convolution's window cannot see. The grid
-    may have any size (the products are (h w)^2: meant for a coarse level).
+    (``key_channels``, C / 8 by default), the softmax of the scaled products averages the
+    features of the locations it picks, and that average times ``projection`` (C x C: SAGAN's
+    value map and its scale gamma folded into one matrix) is added to the input.
+    ``projection`` starts at zero, so the layer starts as the identity: a trained model
+    gains it without changing its output (``--init-weights``), and from the first step
+    every entry of it learns (SAGAN's single zero-start gamma barely moves in a short
+    fine-tuning) which distant locations should share a colour: what a convolution's
+    window cannot see. The grid may have any size (the products are (h w)^2: meant for a
+    coarse level).
 
     Example:
         >>> layer = SelfAttention2D()
@@ -174,17 +177,16 @@ class SelfAttention2D(layers.Layer):
         keys = self.key_channels or max(1, channels // 8)
         self.query = self.add_weight((channels, keys), initializer="glorot_uniform", name="query")
         self.key = self.add_weight((channels, keys), initializer="glorot_uniform", name="key")
-        self.value = self.add_weight((channels, channels), initializer="glorot_uniform", name="value")
-        self.gamma = self.add_weight((), initializer="zeros", name="gamma")
+        self.projection = self.add_weight((channels, channels), initializer="zeros", name="projection")
         self.scale = 1.0 / float(keys) ** 0.5
 
     def call(self, inputs):
         shape = ops.shape(inputs)
-        flat = ops.reshape(inputs, (shape[0], -1, self.value.shape[0]))
+        flat = ops.reshape(inputs, (shape[0], -1, self.projection.shape[0]))
         scores = ops.matmul(ops.matmul(flat, self.query), ops.transpose(ops.matmul(flat, self.key), (0, 2, 1)))
         weights = ops.softmax(scores * ops.cast(self.scale, scores.dtype), axis=-1)
-        attended = ops.reshape(ops.matmul(weights, ops.matmul(flat, self.value)), shape)
-        return inputs + ops.cast(self.gamma, inputs.dtype) * attended
+        attended = ops.matmul(ops.matmul(weights, flat), self.projection)
+        return inputs + ops.reshape(attended, shape)
 
     def compute_output_shape(self, input_shape):
         return input_shape
