@@ -1,8 +1,9 @@
 """Colorize files and folders: :func:`colorize_files`, a threaded decode / model / write pipeline.
 
 Photos are decoded (one thread) while the model runs on a batch, and coloured at full
-resolution, encoded and written (two threads) while the model runs on the next; one bad
-file never stops the others.
+resolution, encoded and written (two threads) while the model runs on the next (an ONNX
+model runs photo by photo, and each photo goes to a writer as soon as its call returns);
+one bad file never stops the others.
 """
 
 from __future__ import annotations
