@@ -2,7 +2,8 @@
 
 Every builder is here by name (``models.build_unet(...)``), and so is every custom layer
 and model class a Keras user reaches for (``models.FusionLayer``, ``models.AnnealedMean``,
-``models.BilinearUpsampling``, ``models.ExtractorInput``, ``models.ColorizationGAN``) and
+``models.BilinearUpsampling``, ``models.ExtractorInput``, ``models.SelfAttention2D``,
+``models.ColorizationGAN``) and
 the custom losses and metrics (``models.RebalancedCrossEntropy``, ``models.AbAuC``, ...).
 Importing this package
 registers every custom layer, loss and metric of the project with Keras, so
@@ -148,6 +149,7 @@ from colorize.models.colorizer import (  # noqa: E402,F401
 )
 from colorize.models.extractors import ExtractorInput  # noqa: E402,F401
 from colorize.models.gan import ColorizationGAN, build_discriminator, build_gan  # noqa: E402,F401
+from colorize.models.layers import SelfAttention2D  # noqa: E402,F401
 from colorize.models.naive import build_naive_cnn  # noqa: E402,F401
 from colorize.models.resnet import build_resnet50_colorizer  # noqa: E402,F401
 from colorize.models.unet import build_unet, build_unet_classification, build_uvgg  # noqa: E402,F401
@@ -162,7 +164,7 @@ __all__ = [
     "build_resnet50_colorizer", "build_unet", "build_unet_classification", "build_uvgg",
     "build_vgg16_autoencoder", "with_annealed_mean",
     # custom layers and models
-    "AnnealedMean", "BilinearUpsampling", "ColorizationGAN", "ExtractorInput", "FusionLayer",
+    "AnnealedMean", "BilinearUpsampling", "ColorizationGAN", "ExtractorInput", "FusionLayer", "SelfAttention2D",
     # the a*b* bins of the classification models (not a layer: the quantizer the layers and losses use)
     "AbQuantizer",
     # custom losses and metrics
