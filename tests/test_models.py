@@ -97,8 +97,8 @@ def test_every_custom_layer_loss_and_metric_is_exported():
     """A Keras user finds every custom object in colorize.models (as keras-hub exports its layers)."""
     import colorize
 
-    for name in ("FusionLayer", "ColorizationGAN", "AnnealedMean", "BilinearUpsampling", "ExtractorInput", "SelfAttention2D",
-                 "RebalancedCrossEntropy", "ColourWeightedLoss", "L1", "MSE", "AbAuC", "AbMAE", "ThresholdAccuracy"):
+    for name in ("FusionLayer", "ColorizationGAN", "AnnealedMean", "BilinearUpsampling", "ExtractorInput",
+                 "SelfAttention2D", "RebalancedCrossEntropy", "ColourWeightedLoss", "L1", "MSE", "AbAuC", "AbMAE", "ThresholdAccuracy"):
         assert name in models.__all__ and getattr(colorize.models, name) is getattr(models, name)
     registered = {cls.__name__ for key, cls in keras.saving.get_custom_objects().items() if key.startswith("colorize>")}
     assert registered <= set(models.__all__), registered - set(models.__all__)

@@ -242,9 +242,9 @@ def local_instance(ray, **options):
     """
     name = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
     constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
-    saved = os.environ.get(name), getattr(constants, "ENABLE_RAY_CLUSTER", None)
+    saved_env, saved_flag = os.environ.get(name), getattr(constants, "ENABLE_RAY_CLUSTER", None)
     os.environ[name] = "0"
-    if saved[1] is not None:
+    if saved_flag is not None:
         constants.ENABLE_RAY_CLUSTER = False
     try:
         ray.init(address="local", include_dashboard=False, **options)
@@ -253,12 +253,12 @@ def local_instance(ray, **options):
         finally:
             ray.shutdown()
     finally:
-        if saved[0] is None:
+        if saved_env is None:
             os.environ.pop(name, None)
         else:
-            os.environ[name] = saved[0]
-        if saved[1] is not None:
-            constants.ENABLE_RAY_CLUSTER = saved[1]
+            os.environ[name] = saved_env
+        if saved_flag is not None:
+            constants.ENABLE_RAY_CLUSTER = saved_flag
 
 
 def _pool(ray, actors: int | None) -> tuple[int, float]:

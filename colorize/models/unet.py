@@ -165,7 +165,6 @@ def build_unet_classification(
         (None, 32, 32, 261)
     """
     from colorize.models.classification import gamut_bins
-
     from colorize.models.layers import SelfAttention2D
 
     def bottleneck_features(l_input, bottleneck):
@@ -175,8 +174,7 @@ def build_unet_classification(
             bottleneck = SelfAttention2D(name="bottleneck_attention")(bottleneck)
         return bottleneck
 
-    trunk = unet_trunk(image_size, base_filters, depth, batch_norm,
-                       bottleneck_features if global_context or attention else None, output_level)  # fmt: skip
+    trunk = unet_trunk(image_size, base_filters, depth, batch_norm, bottleneck_features, output_level)
     head = [layers.Conv2D(len(gamut_bins(grid)), 1, name="bins_logits"), layers.Softmax(name="ab_bins", dtype="float32")]
     return _with_head(trunk, head, name)
 
