@@ -47,9 +47,11 @@ def test_unet_classification_bins_at_half_resolution_and_size_free_inference(tmp
         models.build_model("unet_classification", image_size=32, depth=2, output_level=2)
 
 
-def test_unet_classification_global_context_starts_at_the_model_without_it(tmp_path):
+def test_unet_classification_global_context_and_attention_start_at_the_model_without_them(tmp_path):
     # Iizuka et al. (2016)'s global fusion, zero start: built with the branch and given the weights of a
     # model without it (as --init-weights does, by layer name), it predicts exactly what that model does.
+    # Then SAGAN-like self-attention at the bottleneck (its projection from zero) added the same way to
+    # that trained model with global context (the bundled default's architecture).
     from colorize.errors import ColorizeError
     from colorize.train.compile import load_initial_weights
 
@@ -80,24 +82,12 @@ def test_unet_classification_global_context_starts_at_the_model_without_it(tmp_p
     assert tuple(free(np.zeros((1, 48, 64, 1), "float32")).shape) == (1, 24, 32, classification.AbQuantizer().num_bins)
     assert tuple(models.as_inference_model(free)(np.zeros((1, 48, 64, 1), "float32")).shape) == (1, 48, 64, 2)
 
-
-def test_unet_classification_attention_starts_at_the_model_without_it(tmp_path):
-    # SAGAN's self-attention at the bottleneck, its projection from zero: added to a trained model with
-    # global context (the bundled default's architecture) by --init-weights, it changes nothing;
-    # it then learns, keeps its weights through a .keras round trip and runs at any size.
-    from colorize.train.compile import load_initial_weights
-
-    x, ab = random_batch()
-    plain = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2, global_context=True)
-    plain.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy())
-    plain.fit(x, ab, epochs=1, verbose=0)
-    plain.save(tmp_path / "plain.keras")
     attention = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2,
                                    global_context=True, attention=True)  # fmt: skip
     names = [layer.name for layer in attention.layers]
     assert names.index("global_fusion") < names.index("bottleneck_attention") < names.index("decoder2_up")
-    load_initial_weights(attention, str(tmp_path / "plain.keras"))
-    np.testing.assert_array_equal(np.asarray(attention(x, training=False)), np.asarray(plain(x, training=False)))
+    load_initial_weights(attention, str(tmp_path / "context.keras"))
+    np.testing.assert_array_equal(np.asarray(attention(x, training=False)), np.asarray(context(x, training=False)))
     attention.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy())
     attention.fit(x, ab, epochs=1, verbose=0)
     assert np.abs(attention.get_layer("bottleneck_attention").projection.numpy()).max() > 0
