@@ -5,7 +5,9 @@
 STUDY_DIR holds ``key.json`` (from ``blind_pairs.py make``) and ``judge*.csv`` verdicts; the
 two folders the key names must still hold the images. A pair counts when every judge chose
 the same side (no ties); the measure then "agrees" when the judged winner has the lower
-blotchiness (:func:`colorize.measures.blotchiness`, on each image's own L and a*b*).
+blotchiness (:func:`colorize.measures.blotchiness`, on each image's own L and a*b*). Where
+both images measure the same (two calm colorizations often both score 0), the measure
+cannot tell them apart: such a pair counts as half, and how many there were is printed.
 """
 
 import csv
@@ -36,11 +38,13 @@ def _blotchiness(path: pathlib.Path) -> float:
     return measures.blotchiness(lab[..., 0], lab[..., 1:])
 
 
-def agreement(study: pathlib.Path) -> tuple[int, int]:
+def agreement(study: pathlib.Path) -> tuple[float, int, int]:
+    """(agreements, agreed pairs, pairs the measure scores equal) of one study; an equal pair counts half."""
     key = json.loads((study / "key.json").read_text())
     verdicts = [{int(row["pair"]): row["choice"].strip() for row in csv.DictReader(open(path))}
                 for path in sorted(study.glob("judge*.csv"))]  # fmt: skip
-    agreed = agree = 0
+    agreed = equal = 0
+    agree = 0.0
     for pair in key["pairs"]:
         choices = {verdict.get(pair["pair"]) for verdict in verdicts}
         if len(choices) != 1 or choices & {"tie", None}:
@@ -49,12 +53,16 @@ def agreement(study: pathlib.Path) -> tuple[int, int]:
         a = _blotchiness(_image(pathlib.Path(key["dir_a"]), pair["name"]))
         b = _blotchiness(_image(pathlib.Path(key["dir_b"]), pair["name"]))
         agreed += 1
-        agree += (a < b) == winner_is_a
-    return agree, agreed
+        if a == b:
+            equal += 1
+            agree += 0.5
+        else:
+            agree += (a < b) == winner_is_a
+    return agree, agreed, equal
 
 
 if __name__ == "__main__":
     for folder in sys.argv[1:]:
-        agree, agreed = agreement(pathlib.Path(folder))
-        print(f"{folder}: blotchiness picks the judges' winner in {agree}/{agreed} agreed pairs "
-              f"({100 * agree / max(agreed, 1):.0f} %)")
+        agree, agreed, equal = agreement(pathlib.Path(folder))
+        print(f"{folder}: blotchiness picks the judges' winner in {agree:g}/{agreed} agreed pairs "
+              f"({100 * agree / max(agreed, 1):.0f} %; {equal} pairs measure the same, counted half)")
