@@ -24,7 +24,8 @@ def test_unet_classification_bins_at_half_resolution_and_size_free_inference(tmp
     assert model.get_layer("ab_bins").dtype_policy.compute_dtype == "float32"
     full = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2, output_level=0)
     assert full.output_shape == (None, 32, 32, q)
-    model.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy(l1_weight=10.0))
+    # Eager: one step of a tiny model costs less than tracing its training graph.
+    model.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy(l1_weight=10.0), run_eagerly=True)
     model.fit(x, ab, epochs=1, verbose=0)
     save_load_same(model, x, tmp_path)
     inference = models.as_inference_model(model)
@@ -57,7 +58,7 @@ def test_unet_classification_global_context_and_attention_start_at_the_model_wit
 
     x, ab = random_batch()
     plain = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2)
-    plain.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy())
+    plain.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy(), run_eagerly=True)
     plain.fit(x, ab, epochs=1, verbose=0)  # trained: its batch-norm statistics are not the initial ones
     plain.save(tmp_path / "plain.keras")
     context = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2, global_context=True)
@@ -68,7 +69,7 @@ def test_unet_classification_global_context_and_attention_start_at_the_model_wit
     load_initial_weights(context, str(tmp_path / "plain.keras"))
     np.testing.assert_array_equal(np.asarray(context(x, training=False)), np.asarray(plain(x, training=False)))
     # The branch learns: after a step it is no longer zero, and the .keras round trip keeps it.
-    context.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy())
+    context.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy(), run_eagerly=True)
     context.fit(x, ab, epochs=1, verbose=0)
     assert np.abs(context.get_layer("global_dense2").get_weights()[0]).max() > 0
     save_load_same(context, x, tmp_path)
@@ -88,7 +89,7 @@ def test_unet_classification_global_context_and_attention_start_at_the_model_wit
     assert names.index("global_fusion") < names.index("bottleneck_attention") < names.index("decoder2_up")
     load_initial_weights(attention, str(tmp_path / "context.keras"))
     np.testing.assert_array_equal(np.asarray(attention(x, training=False)), np.asarray(context(x, training=False)))
-    attention.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy())
+    attention.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy(), run_eagerly=True)
     attention.fit(x, ab, epochs=1, verbose=0)
     assert np.abs(attention.get_layer("bottleneck_attention").projection.numpy()).max() > 0
     save_load_same(attention, x, tmp_path)
