@@ -35,10 +35,6 @@ def ray_instance():
         yield ray
 
 
-def test_a_local_instance_listens_on_loopback_only(ray_instance):
-    assert {node["NodeManagerAddress"] for node in ray_instance.nodes()} == {"127.0.0.1"}
-
-
 @pytest.fixture
 def photos(tmp_path):
     """Four small photos of two shapes (8-bit gray, colour, 16-bit gray, one in a sub-folder) and a corrupt file."""
@@ -89,6 +85,8 @@ def test_what_would_stop_a_local_run_fails_the_actors_batch_with_the_reason(phot
 
 @pytest.mark.xdist_group("ray")
 def test_a_folder_on_ray_writes_the_local_bytes_lists_the_bad_file_and_resumes(ray_instance, photos, tmp_path):
+    # The fast suite's one Ray test (under xdist each test asking for the instance started its own).
+    assert {node["NodeManagerAddress"] for node in ray_instance.nodes()} == {"127.0.0.1"}  # loopback only
     local = infer.colorize_files([photos], tmp_path / "local", batch_size=2)
     result = distributed.colorize_files_on_ray([photos], tmp_path / "ray", batch_size=2)
     assert [(p.name, t.name) for p, t in result.written] == [(p.name, t.name) for p, t in local.written]

@@ -89,8 +89,7 @@ def test_regression_style_builders(name, options, tmp_path):
     model = models.build_model(name, image_size=32, **options)
     output = np.asarray(model(x))
     assert output.shape == (2, 32, 32, 2) and np.abs(output).max() <= 1.0
-    assert model.__class__.from_config(model.get_config()).count_params() == model.count_params()
-    _save_load_same(model, x, tmp_path)
+    _save_load_same(model, x, tmp_path)  # also the config's round trip: loading rebuilds from it
 
 
 def test_every_custom_layer_loss_and_metric_is_exported():

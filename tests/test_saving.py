@@ -114,7 +114,7 @@ def test_export_rebalance_from_a_run_directory(image_folder, tmp_path):
     result = CliRunner().invoke(main, [
         "train", str(image_folder), "-o", str(run), "--model", "unet_classification", "--image-size", "32",
         "--batch-size", "2", "--epochs", "1", "--steps-per-epoch", "1", "--validation-steps", "1",
-        "--option", "base_filters=4", "--option", "depth=2", "--rebalance", "0.9"])  # fmt: skip
+        "--option", "base_filters=4", "--option", "depth=2", "--option", "batch_norm=false", "--rebalance", "0.9"])  # fmt: skip
     assert result.exception is None and result.exit_code == 0, result.output
     vivid = tmp_path / "vivid.keras"
     result = CliRunner().invoke(main, ["export", str(run), "-o", str(vivid), "--temperature", "0.3", "--rebalance", "0.5"])

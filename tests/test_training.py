@@ -275,7 +275,7 @@ def test_several_data_sources_mixed_by_shares(image_folder, tmp_path):
         main,
         ["train", str(image_folder), str(other), "--mix", "0.25,0.75", "-o", str(tmp_path / "run"),
          "--model", "unet_classification", "--option", "base_filters=4", "--option", "depth=2",
-         "--image-size", "32", "--batch-size", "2", "--epochs", "1", "--steps-per-epoch", "2"],
+         "--option", "batch_norm=false", "--image-size", "32", "--batch-size", "2", "--epochs", "1", "--steps-per-epoch", "2"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.exception is None
