@@ -13,9 +13,10 @@ the test split of every set prepared from these folders with the default split
 manifest (its test split) instead. Among them the photos with the smallest digests are
 taken, skipping near-gray ones: a fixed choice, the same on every machine.
 
-Without ``--data`` the held-out photos come from ``../shared/data`` where it holds
-``scenes/images`` and ``humanfaces/images``; elsewhere (a fresh clone) the gallery has
-scikit-image's two photos only.
+Without ``--data`` the gallery has scikit-image's photos only: that is the committed
+``docs/gallery.png`` (``make gallery``). The training sets' photos belong to their owners and
+the repository never holds them: a gallery made with ``--data`` is for your own eyes, written
+outside the repository.
 
 Usage:
     python examples/make_gallery.py                                  # default model -> docs/gallery.png
@@ -46,7 +47,6 @@ CELL_HEIGHT = 192  # pixels (12 rows stay under 2 MB of PNG)
 CELL_WIDTH = 256  # at most 4:3 landscape; taller photos are narrower
 MIN_COLOURFULNESS = 15.0  # as `colorize prepare`: skip near-gray originals
 COLUMNS = ("gray input", "colorized", "original")
-DEFAULT_DATA = Path("../shared/data")
 DATA_FOLDERS = ("scenes/images", "humanfaces/images")
 
 
@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="default", help="'default', a .keras file or a run directory [default]")
     parser.add_argument("-o", "--output", default=Path("docs/gallery.png"), type=Path, help="[docs/gallery.png]")
     parser.add_argument("--data", type=Path,
-                        help="folder holding scenes/images and humanfaces/images [../shared/data where it has "
-                             "them, else scikit-image's photos only]")  # fmt: skip
+                        help="folder holding scenes/images and humanfaces/images, to add held-out photos of "
+                             "them (never commit that gallery) [scikit-image's photos only]")  # fmt: skip
     parser.add_argument("--scenes-prepared", type=Path, help="take the scenes from this prepared set's test split")
     parser.add_argument("--scenes", type=int, default=6, help="held-out scenes [6]")
     parser.add_argument("--portraits", type=int, default=4, help="held-out portraits [4]")
@@ -148,8 +148,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from skimage import data
 
-    if args.data is None and all((DEFAULT_DATA / folder).is_dir() for folder in DATA_FOLDERS):
-        args.data = DEFAULT_DATA
     for folder in DATA_FOLDERS if args.data is not None else ():
         if not (args.data / folder).is_dir():
             parser.exit(1, f"error: {args.data / folder} is not a folder; pass --data with scenes/ and humanfaces/\n")
@@ -165,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         picks += [("scene", path) for path in held_out(args.data / "scenes/images", args.scenes, args.scenes_prepared)]
         picks += [("portrait", path) for path in held_out(args.data / "humanfaces/images", args.portraits)]
     else:
-        print(f"No --data and no {DEFAULT_DATA}/{{scenes,humanfaces}}/images: scikit-image's photos only")
+        print("No --data: scikit-image's photos only")
     for kind, path in picks:
         original = read_image(path).rgb
         rows.append((f"{kind} (test split): {path.name}", _gray(original), colorize.colorize_image(path, runner), original))

@@ -28,7 +28,7 @@ def test_without_pooling_it_is_the_models_annealed_mean_layer():
     prior = rng.normal(0, 0.5, count).astype(np.float32)
     layer = AnnealedMean(0.38, log_prior=prior)
     expected = np.asarray(layer(probabilities))
-    decoding = bins.Decoding(0.38, tuple(prior), strength=bins.DEFAULT_STRENGTH, pooling=0)
+    decoding = bins.Decoding(0.38, tuple(prior), strength=bins.DEFAULT_STRENGTH, pooling=0, entropy_band=None)
     np.testing.assert_allclose(decoding.decode(probabilities, np.zeros((2, 12, 10, 1))), expected, atol=1e-5)
 
 
@@ -67,6 +67,29 @@ def test_strength_scales_the_prior_from_none_to_double():
         bins.Decoding(log_prior=tuple(prior), strength=0.0, pooling=0).decode(probabilities, np.zeros((1, 8, 8, 1))),
         without_prior, atol=1e-6,
     )  # fmt: skip
+
+
+def test_a_sure_location_gets_twice_the_strength_an_unsure_one_the_strength_as_set(monkeypatch):
+    count = len(bins.gamut_bins())
+    probabilities = np.full((1, 3, 2, count), 1.0 / count, np.float32)  # unsure: normalized entropy 1
+    probabilities[0, 0, 0] = 0.1 / (count - 2)
+    probabilities[0, 0, 0, [_bin(10, 10), _bin(40, 40)]] = 0.45  # sure of two colours: entropy 0.27 of log Q
+    prior = tuple(np.linalg.norm(bins.gamut_bins(), axis=1) / 40.0)  # favours saturated bins
+    l_scaled = np.zeros((1, 6, 4, 1), np.float32)
+
+    def decoded(**options):
+        return bins.Decoding(log_prior=prior, pooling=0, **options).decode(probabilities, l_scaled)[0]
+
+    aware = decoded(strength=0.25)
+    np.testing.assert_allclose(aware[0, 0], decoded(strength=0.5, entropy_band=None)[0, 0], atol=1e-6)
+    np.testing.assert_allclose(aware[1:], decoded(strength=0.25, entropy_band=None)[1:], atol=1e-6)
+    assert np.linalg.norm(aware[0, 0]) > np.linalg.norm(decoded(strength=0.25, entropy_band=None)[0, 0])
+    np.testing.assert_allclose(decoded(strength=1.0), decoded(strength=1.0, entropy_band=None), atol=1e-6)
+    # Decoded in blocks of locations at any working size: the same numbers.
+    monkeypatch.setattr(bins, "_BLOCK", 4)
+    np.testing.assert_allclose(decoded(strength=0.25), aware, atol=1e-6)
+    with pytest.raises(ValueError, match="entropy_band must be"):
+        bins.Decoding(entropy_band=(0.7, 0.5))
 
 
 @pytest.mark.parametrize("strength", [-0.1, 1.5])

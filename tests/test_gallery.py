@@ -68,7 +68,7 @@ def test_gallery_writes_one_png_with_a_row_per_photo(gallery_module, data_root, 
 
 
 def test_gallery_without_data_has_scikit_images_photos_only(gallery_module, tmp_path, monkeypatch, capsys):
-    # As its docstring says: plain usage works where ../shared/data is absent (a fresh clone).
+    # Without --data: scikit-image's photos only, even beside a ../shared/data (never committed).
     import keras
     from keras import layers
 
@@ -76,7 +76,11 @@ def test_gallery_without_data_has_scikit_images_photos_only(gallery_module, tmp_
     outputs = layers.Conv2D(2, 3, padding="same", activation="tanh", name="ab_output")(inputs)
     keras.Model(inputs, outputs).save(tmp_path / "tiny.keras")
     (tmp_path / "clone").mkdir()
-    monkeypatch.chdir(tmp_path / "clone")  # no ../shared/data beside it
+    for folder in ("scenes/images", "humanfaces/images"):  # a ../shared/data beside the clone
+        (tmp_path / "shared" / "data" / folder).mkdir(parents=True)
+        for seed in range(20):  # some of them in the test split a gallery with --data would show
+            Image.fromarray(make_portrait_like(64, seed)).save(tmp_path / "shared" / "data" / folder / f"p{seed}.png")
+    monkeypatch.chdir(tmp_path / "clone")
     assert gallery_module.main(["--model", str(tmp_path / "tiny.keras"), "-o", "gallery.png"]) == 0
     assert "4 rows" in capsys.readouterr().out  # camera, astronaut, coffee, chelsea
     assert (tmp_path / "clone" / "gallery.png").is_file()

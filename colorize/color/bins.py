@@ -114,6 +114,14 @@ POOLING = 1 / 8
 POOLING_SUBSAMPLE = 4
 #: Regularization of the guided filter (guide in [0, 1]): larger pools across more of L's edges.
 POOLING_EPSILON = 1e-2
+#: Entropy-aware strength: where the pooled distribution's entropy (normalized by log Q) is at
+#: most the first value the model is sure and gets ``SURE_GAIN`` times the colour strength (at
+#: most 1); from the second value up, the strength as set; linear between. Blind judges
+#: preferred it to one strength everywhere (61 %, docs/studies.md).
+ENTROPY_BAND = (0.5, 0.7)
+SURE_GAIN = 2.0
+#: Locations decoded per block (bounds the decoding's temporary arrays at any working size).
+_BLOCK = 1 << 15
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,7 +132,8 @@ class Decoding:
     green one there where it is unsure. Pooling the raw bin probabilities over a large
     window with a guided filter (He et al. 2010) steered by the lightness makes every
     region choose one colour mode, the same one, while colour still stops at L's edges; the
-    rebalancing prior (scaled by ``strength``) and the annealed mean then act on that
+    rebalancing prior (scaled by ``strength``; up to ``SURE_GAIN`` times it where the pooled
+    distribution is sure, see :data:`ENTROPY_BAND`) and the annealed mean then act on that
     consensus.
 
     Attributes:
@@ -133,6 +142,9 @@ class Decoding:
         strength: colour strength in [0, 1] (:data:`DEFAULT_STRENGTH` = the file's decoding);
             it scales ``log_prior``, so it only acts on a model that has one.
         pooling: window radius as a fraction of the grid's long side; 0 turns pooling off.
+        entropy_band: (sure, unsure) normalized entropies of :data:`ENTROPY_BAND`: a location
+            the model is sure of gets up to ``SURE_GAIN`` times the strength; None: one
+            strength everywhere.
         grid: the bins' grid (:func:`gamut_bins`).
 
     Example:
@@ -146,6 +158,7 @@ class Decoding:
     log_prior: tuple | None = None
     strength: float = DEFAULT_STRENGTH
     pooling: float = POOLING
+    entropy_band: tuple | None = ENTROPY_BAND
     grid: int = GRID
 
     def __post_init__(self):
@@ -153,6 +166,9 @@ class Decoding:
             raise ValueError(f"strength must be in [0, 1]. Received: strength={self.strength!r}")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be positive. Received: temperature={self.temperature!r}")
+        if self.entropy_band is not None and not 0.0 <= self.entropy_band[0] < self.entropy_band[1] <= 1.0:
+            raise ValueError(f"entropy_band must be (sure, unsure) with 0 <= sure < unsure <= 1. "
+                             f"Received: entropy_band={self.entropy_band!r}")  # fmt: skip
         if self.log_prior is not None and len(self.log_prior) != len(gamut_bins(self.grid)):
             raise ValueError(f"log_prior needs one value per bin ({len(gamut_bins(self.grid))}). "
                              f"Received: {len(self.log_prior)}")  # fmt: skip
@@ -160,6 +176,25 @@ class Decoding:
     def with_strength(self, strength: float | None) -> "Decoding":
         """The same decoding at another colour strength (None: unchanged)."""
         return self if strength is None else dataclasses.replace(self, strength=float(strength))
+
+    def _weighted(self, centres: np.ndarray, strength: float) -> np.ndarray:
+        """(Q, 3): each bin's [a, b, 1] (scaled) times its prior factor at ``strength``."""
+        shift = np.zeros(len(centres), np.float32)
+        if self.log_prior is not None and strength > 0:
+            shift = np.asarray(self.log_prior, np.float32) * np.float32(strength / DEFAULT_STRENGTH)
+        factor = np.exp((shift - shift.max()) / np.float32(self.temperature)).astype(np.float32)
+        return np.concatenate([centres / AB_SCALE, np.ones((len(centres), 1), np.float32)], axis=1) * factor[:, None]
+
+    def _sure_share(self, probabilities: np.ndarray) -> np.ndarray:
+        """(n, Q) pooled probabilities -> (n,) how far each location is the sure end of the band (0-1)."""
+        import cv2
+
+        # Of the unnormalized b (sum S): H = log S - sum(b log b) / S, one log over the block.
+        total = probabilities.sum(axis=1)
+        entropy = np.log(total) - np.einsum("nq,nq->n", probabilities, cv2.log(probabilities)) / total
+        entropy /= np.float32(np.log(probabilities.shape[1]))
+        sure, unsure = self.entropy_band
+        return np.clip((unsure - entropy) / np.float32(unsure - sure), 0.0, 1.0).astype(np.float32)
 
     def decode(self, probabilities: np.ndarray, l_scaled: np.ndarray) -> np.ndarray:
         """(B, h, w, Q) bin probabilities and (B, H, W, 1) scaled L -> (B, h, w, 2) scaled a*b*."""
@@ -172,11 +207,10 @@ class Decoding:
         # its sum (no log, no exp over every bin); the prior's factors, scaled to at most 1,
         # go into one product with the centres that also gives the sum. Weights stay in
         # float32's range: every p is at least 1e-12 and one of them at least 1/Q.
-        shift = np.zeros(len(centres), np.float32)
-        if self.log_prior is not None and self.strength > 0:
-            shift = np.asarray(self.log_prior, np.float32) * np.float32(self.strength / DEFAULT_STRENGTH)
-        factor = np.exp((shift - shift.max()) / np.float32(self.temperature)).astype(np.float32)
-        weighted = np.concatenate([centres / AB_SCALE, np.ones((len(centres), 1), np.float32)], axis=1) * factor[:, None]
+        calm = self._weighted(centres, self.strength)
+        sure = None
+        if self.entropy_band is not None and self.log_prior is not None and 0 < self.strength < 1:
+            sure = self._weighted(centres, min(1.0, self.strength * SURE_GAIN))
         height, width = probabilities.shape[1:3]
         for index, member in enumerate(probabilities):
             if self.pooling > 0:
@@ -187,11 +221,24 @@ class Decoding:
                                        floor=1e-12)  # fmt: skip
             else:
                 member = np.maximum(member, np.float32(1e-12))
-            weights = cv2.pow(member.reshape(-1, member.shape[-1]), 1.0 / self.temperature)
-            sums = weights @ weighted  # (pixels, 3): a and b weighted by the weights, and their sum
-            total = np.maximum(sums[:, 2:], np.finfo(np.float32).tiny)  # all weights underflowed: gray, never NaN
-            output[index] = (sums[:, :2] / total).reshape(member.shape[:-1] + (2,))
+            flat = member.reshape(-1, member.shape[-1])
+            decoded = output[index].reshape(-1, 2)
+            for first in range(0, len(flat), _BLOCK):
+                block = flat[first : first + _BLOCK]
+                weights = cv2.pow(block, 1.0 / self.temperature)
+                ab = _annealed(weights, calm)
+                if sure is not None:
+                    share = self._sure_share(block)
+                    ab += share[:, None] * (_annealed(weights, sure) - ab)
+                decoded[first : first + _BLOCK] = ab
         return output
+
+
+def _annealed(weights: np.ndarray, weighted: np.ndarray) -> np.ndarray:
+    """(n, Q) tempered probabilities and (Q, 3) prior-weighted [a, b, 1] -> (n, 2) scaled a*b*."""
+    sums = weights @ weighted  # (n, 3): a and b weighted by the weights, and their sum
+    total = np.maximum(sums[:, 2:], np.finfo(np.float32).tiny)  # all weights underflowed: gray, never NaN
+    return sums[:, :2] / total
 
 
 def guided_filter(guide: np.ndarray, values: np.ndarray, radius: int, epsilon: float, subsample: int = 1,
