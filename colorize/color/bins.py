@@ -185,6 +185,21 @@ class Decoding:
         factor = np.exp((shift - shift.max()) / np.float32(self.temperature)).astype(np.float32)
         return np.concatenate([centres / AB_SCALE, np.ones((len(centres), 1), np.float32)], axis=1) * factor[:, None]
 
+    def _sure_shares(self, member: np.ndarray) -> np.ndarray:
+        """(h, w, Q) probabilities -> (h * w,) sure shares. Pooled ones are smooth at the pooling's
+        coarse grid (its coefficients are fitted there), so the entropy (a log of every bin) is
+        taken there and interpolated: 1/16 of the logs."""
+        import cv2
+
+        height, width, count = member.shape
+        step = POOLING_SUBSAMPLE
+        if self.pooling <= 0 or min(height, width) < 2 * step:
+            return np.concatenate([self._sure_share(block) for block in np.array_split(
+                member.reshape(-1, count), max(1, -(-height * width // _BLOCK)))])  # fmt: skip
+        coarse = member[step // 2 :: step, step // 2 :: step]
+        shares = self._sure_share(coarse.reshape(-1, count)).reshape(coarse.shape[:2])
+        return cv2.resize(shares, (width, height), interpolation=cv2.INTER_LINEAR).reshape(-1)
+
     def _sure_share(self, probabilities: np.ndarray) -> np.ndarray:
         """(n, Q) pooled probabilities -> (n,) how far each location is the sure end of the band (0-1)."""
         import cv2
@@ -207,10 +222,10 @@ class Decoding:
         # its sum (no log, no exp over every bin); the prior's factors, scaled to at most 1,
         # go into one product with the centres that also gives the sum. Weights stay in
         # float32's range: every p is at least 1e-12 and one of them at least 1/Q.
-        calm = self._weighted(centres, self.strength)
-        sure = None
-        if self.entropy_band is not None and self.log_prior is not None and 0 < self.strength < 1:
-            sure = self._weighted(centres, min(1.0, self.strength * SURE_GAIN))
+        weighted = self._weighted(centres, self.strength)
+        aware = self.entropy_band is not None and self.log_prior is not None and 0 < self.strength < 1
+        if aware:  # both strengths' sums in one pass over the weights: (Q, 6)
+            weighted = np.concatenate([weighted, self._weighted(centres, min(1.0, self.strength * SURE_GAIN))], axis=1)
         height, width = probabilities.shape[1:3]
         for index, member in enumerate(probabilities):
             if self.pooling > 0:
@@ -222,21 +237,19 @@ class Decoding:
             else:
                 member = np.maximum(member, np.float32(1e-12))
             flat = member.reshape(-1, member.shape[-1])
+            share = self._sure_shares(member) if aware else None
             decoded = output[index].reshape(-1, 2)
             for first in range(0, len(flat), _BLOCK):
-                block = flat[first : first + _BLOCK]
-                weights = cv2.pow(block, 1.0 / self.temperature)
-                ab = _annealed(weights, calm)
-                if sure is not None:
-                    share = self._sure_share(block)
-                    ab += share[:, None] * (_annealed(weights, sure) - ab)
+                sums = cv2.pow(flat[first : first + _BLOCK], 1.0 / self.temperature) @ weighted
+                ab = _annealed(sums[:, :3])
+                if aware:
+                    ab += share[first : first + _BLOCK, None] * (_annealed(sums[:, 3:]) - ab)
                 decoded[first : first + _BLOCK] = ab
         return output
 
 
-def _annealed(weights: np.ndarray, weighted: np.ndarray) -> np.ndarray:
-    """(n, Q) tempered probabilities and (Q, 3) prior-weighted [a, b, 1] -> (n, 2) scaled a*b*."""
-    sums = weights @ weighted  # (n, 3): a and b weighted by the weights, and their sum
+def _annealed(sums: np.ndarray) -> np.ndarray:
+    """(n, 3) sums of the tempered, prior-weighted probabilities times [a, b, 1] -> (n, 2) scaled a*b*."""
     total = np.maximum(sums[:, 2:], np.finfo(np.float32).tiny)  # all weights underflowed: gray, never NaN
     return sums[:, :2] / total
 
