@@ -60,6 +60,8 @@ class ModelSpec:
         model_name: the name its builder gives the model, ``{extractor}`` standing for the
             extractor's name; "" (the default): its registry name.
         former_names: names its models carried in files saved by earlier versions.
+        embedding_input: whether the builder can take the selectable extractor's vector as an input
+            instead of the extractor (``--cache-embeddings``).
     """
 
     name: str
@@ -72,6 +74,7 @@ class ModelSpec:
     bins: bool = False
     model_name: str = ""
     former_names: tuple[str, ...] = ()
+    embedding_input: bool = False
 
     @property
     def loads_extractor_weights(self) -> bool:
@@ -81,7 +84,7 @@ class ModelSpec:
     @property
     def takes_embeddings(self) -> bool:
         """Whether the builder can take the selectable extractor's vector as an input (``--cache-embeddings``)."""
-        return self.extractor is not None
+        return self.embedding_input
 
     @property
     def adversarial(self) -> bool:
@@ -107,7 +110,8 @@ _ANNEALED_MEAN = "colorize.models.classification:with_annealed_mean"
 _SPECS = (
     ModelSpec("fusion", "colorize.models.colorizer:build_fusion_colorizer",
               "encoder + global extractor + fusion + decoder, MSE (Iizuka et al. 2016 fusion, VGGFace descriptor)", "mse", extractor="vggface",
-              inference="colorize.models.colorizer:fusion_inference_model", model_name="fusion_{extractor}"),
+              inference="colorize.models.colorizer:fusion_inference_model", model_name="fusion_{extractor}",
+              embedding_input=True),
     ModelSpec("unet", "colorize.models.unet:build_unet", "U-Net, L1 (U-Net / uVGG-net poster)", "l1"),
     ModelSpec("uvgg", "colorize.models.unet:build_uvgg", "U-Net + frozen VGG19 at the bottleneck, L1 (U-Net / uVGG-net poster)", "l1",
               fixed_extractor="vgg19"),
@@ -116,7 +120,7 @@ _SPECS = (
               "rebalanced_crossentropy", inference=_ANNEALED_MEAN, bins=True),
     ModelSpec("unet_classification", "colorize.models.unet:build_unet_classification",
               "U-Net trunk + softmax over ab bins, rebalanced cross-entropy (+ L1), annealed mean",
-              "rebalanced_crossentropy", inference=_ANNEALED_MEAN, bins=True),
+              "rebalanced_crossentropy", extractor="none", inference=_ANNEALED_MEAN, bins=True),
     ModelSpec("regression", "colorize.models.classification:build_regression_colorizer",
               "the classification trunk, L2 regression (Zhang et al.'s baseline)", "mse"),
     ModelSpec("vgg16_autoencoder", "colorize.models.autoencoder:build_vgg16_autoencoder",
@@ -235,7 +239,7 @@ LOSSES = tuple(LOSS_SPECS)
 
 #: The global extractors a model with a selectable one takes (``--extractor``), see
 #: :data:`colorize.models.extractors.EXTRACTORS`.
-EXTRACTORS = ("vggface", "vgg19", "inception_resnet_v2", "none")
+EXTRACTORS = ("vggface", "vgg19", "inception_resnet_v2", "efficientnet_lite0", "none")
 
 
 @dataclasses.dataclass(frozen=True)

