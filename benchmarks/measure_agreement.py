@@ -1,4 +1,4 @@
-"""How often a measure picks the judges' winner, on the pairs of a blind study where the judges agree.
+"""How often a measure picks the judges' winner, on the pairs of blind studies where the judges agree.
 
   python benchmarks/measure_agreement.py STUDY_DIR [STUDY_DIR ...]
 
@@ -6,13 +6,18 @@ STUDY_DIR holds ``key.json`` (from ``blind_pairs.py make``) and ``judge*.csv`` v
 two folders the key names must still hold the images. A pair counts when every judge chose
 the same side (no ties); the measure then "agrees" when the judged winner has the lower
 blotchiness (:func:`colorize.measures.blotchiness`, on each image's own L and a*b*). Where
-both images measure the same (two calm colorizations often both score 0), the measure
-cannot tell them apart: such a pair counts as half, and how many there were is printed.
+both images measure the same, the measure cannot tell them apart: such a pair counts as
+half, and how many there were is printed. Studies against the real photo (a folder named
+``truth``) are left out of the pooled lines: they ask whether a colorization passes for a
+real photo, which a blotch number cannot answer (the real photo has more colour and so more
+colour changes than a calm colorization). The last pooled line keeps the pairs where at
+least two judges' reasons name a blotch (blotch, smear, bleed, patch, halo, stain, ...).
 """
 
 import csv
 import json
 import pathlib
+import re
 import sys
 
 import numpy as np
@@ -22,6 +27,7 @@ from colorize import measures
 from colorize.color import np_ops
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
+BLOTCH_WORDS = re.compile(r"blotch|smear|bleed|patch|splotch|halo|spot|stain|mottl|speck", re.IGNORECASE)
 
 
 def _image(folder: pathlib.Path, name: str) -> pathlib.Path:
@@ -38,31 +44,39 @@ def _blotchiness(path: pathlib.Path) -> float:
     return measures.blotchiness(lab[..., 0], lab[..., 1:])
 
 
-def agreement(study: pathlib.Path) -> tuple[float, int, int]:
-    """(agreements, agreed pairs, pairs the measure scores equal) of one study; an equal pair counts half."""
+def agreement(study: pathlib.Path) -> list[tuple[float, bool]]:
+    """(agreement: 1, 0 or 0.5 where the measure scores both the same; reasons name a blotch) per agreed pair."""
     key = json.loads((study / "key.json").read_text())
-    verdicts = [{int(row["pair"]): row["choice"].strip() for row in csv.DictReader(open(path))}
+    verdicts = [{int(row["pair"]): (row["choice"].strip(), row.get("reason") or "") for row in csv.DictReader(open(path))}
                 for path in sorted(study.glob("judge*.csv"))]  # fmt: skip
-    agreed = equal = 0
-    agree = 0.0
+    results = []
     for pair in key["pairs"]:
-        choices = {verdict.get(pair["pair"]) for verdict in verdicts}
+        votes = [verdict.get(pair["pair"], (None, "")) for verdict in verdicts]
+        choices = {choice for choice, _ in votes}
         if len(choices) != 1 or choices & {"tie", None}:
             continue
         winner_is_a = choices.pop() == pair["dir_a_side"]
         a = _blotchiness(_image(pathlib.Path(key["dir_a"]), pair["name"]))
         b = _blotchiness(_image(pathlib.Path(key["dir_b"]), pair["name"]))
-        agreed += 1
-        if a == b:
-            equal += 1
-            agree += 0.5
-        else:
-            agree += (a < b) == winner_is_a
-    return agree, agreed, equal
+        agree = 0.5 if a == b else float((a < b) == winner_is_a)
+        results.append((agree, sum(bool(BLOTCH_WORDS.search(reason)) for _, reason in votes) >= 2))
+    return results
+
+
+def _line(label: str, results: list[tuple[float, bool]]) -> str:
+    agree = sum(value for value, _ in results)
+    equal = sum(value == 0.5 for value, _ in results)
+    return (f"{label}: blotchiness picks the judges' winner in {agree:g}/{len(results)} agreed pairs "
+            f"({100 * agree / max(len(results), 1):.0f} %; {equal} measure the same, counted half)")
 
 
 if __name__ == "__main__":
+    pooled = []
     for folder in sys.argv[1:]:
-        agree, agreed, equal = agreement(pathlib.Path(folder))
-        print(f"{folder}: blotchiness picks the judges' winner in {agree:g}/{agreed} agreed pairs "
-              f"({100 * agree / max(agreed, 1):.0f} %; {equal} pairs measure the same, counted half)")
+        results = agreement(pathlib.Path(folder))
+        print(_line(folder, results))
+        if "truth" not in json.loads((pathlib.Path(folder) / "key.json").read_text())["dir_b"]:
+            pooled += results
+    if len(sys.argv) > 2:
+        print(_line("pooled, two colorizations", pooled))
+        print(_line("pooled, two colorizations, the reasons name a blotch", [r for r in pooled if r[1]]))

@@ -4,8 +4,8 @@
   accuracy and the AuC of the pixel-accuracy curve (Zhang et al.).
 * Colour alone: colourfulness (Hasler and Suesstrunk), the a*b* histogram, hue entropy and
   the warm share (:class:`HueTally` pools them over a data set).
-* :func:`blotchiness`: how often colour jumps where the lightness has no edge, the red and
-  green patches on one wall that blind judges reject. Checked against judges'
+* :func:`blotchiness`: how often colour changes where the lightness has no edge, the red and
+  green patches and smears on one wall that blind judges reject. Checked against judges'
   verdicts (docs/studies.md): it must pick the judged winner of agreed pairs.
 * :func:`rebalanced_auc`: Zhang et al.'s class-rebalanced AuC, each pixel weighted by the
   inverse frequency of its true colour, so vivid right colours count and a gray guess
@@ -306,8 +306,12 @@ PAIR_STEP = 4
 #: lies on an edge (smoothed gradient below :data:`EDGE_GRADIENT` L per px).
 FLAT_L = 3.0
 EDGE_GRADIENT = 4.0
-#: A colour jump: a*b* differing by more than this (Lab units).
-JUMP_AB = 10.0
+#: A colour jump: a*b* differing by more than this (Lab units) between the pair's pixels.
+#: Small, because a network's patches have soft borders: their a*b* climb a few units per
+#: pair, rarely 10 at once (at 10 nearly every judged blotch of the stage-7 models scored 0). Chosen
+#: against the blind judges' verdicts (docs/studies.md): 2 agrees with them where 10 does not;
+#: a gentle colour gradient (under 2 units per 4 px) still scores 0.
+JUMP_AB = 2.0
 
 
 def _measured(lightness: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

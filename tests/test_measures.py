@@ -19,12 +19,22 @@ def test_blotchiness_sees_patches_on_a_flat_wall_but_not_colour_that_follows_an_
     assert measures.blotchiness(lightness, smooth) == 0.0
 
 
+def test_blotchiness_sees_a_patch_with_soft_borders_as_a_network_paints_it():
+    import cv2
+
+    lightness = np.full((128, 128), 60.0)
+    patch = np.zeros((128, 128, 2), np.float32)
+    patch[32:96, 32:96, 0] = 40.0
+    patch = cv2.GaussianBlur(patch, (0, 0), 6.0)  # its a*b* climb ~5 units per 4 px, never 10
+    assert measures.blotchiness(lightness, patch) > 1.0
+
+
 def test_blotchiness_is_measured_at_one_size_whatever_the_photo_size():
-    small = np.zeros((64, 64, 2))
-    small[16:48, 16:48] = (30.0, -30.0)
-    large = np.kron(small, np.ones((8, 8, 1)))
-    flat = np.full((64, 64), 50.0)
-    assert abs(measures.blotchiness(flat, small) - measures.blotchiness(np.full((512, 512), 50.0), large)) < 1.0
+    photo = np.zeros((512, 512, 2))
+    photo[128:384, 128:384] = (30.0, -30.0)
+    larger = np.kron(photo, np.ones((4, 4, 1)))  # the same photo at 2048 px
+    first = measures.blotchiness(np.full((512, 512), 50.0), photo)
+    assert first > 0.5 and abs(first - measures.blotchiness(np.full((2048, 2048), 50.0), larger)) < 0.1
 
 
 def test_rebalanced_auc_weights_pixels_by_the_rarity_of_their_true_colour():

@@ -46,8 +46,8 @@ COLUMNS = (
 COLOUR_KEYS = ("colourfulness", "hue_entropy", "warm_share", "blotchiness")
 
 COLOUR_MEASURES_TEXT = (
-    "blotch: share (%) of flat pixel pairs (4 px apart at 256 px, no lightness edge) whose a*b* jump by",
-    "> 10: colour patches without a cause in the photo (lower is better; gray scores 0).",
+    "blotch: share (%) of flat pixel pairs (4 px apart at 256 px, no lightness edge) whose a*b* differ by",
+    "> 2: colour patches and smears without a cause in the photo (lower is better; gray scores 0).",
     "hue_H: hue entropy in bits (hue angle of a*b* in 18 sectors of 20 degrees, over the pixels with",
     "chroma > 10, all images' pixels pooled; one hue = 0, all 18 equally = 4.17, gray = 0); warm: share",
     "of those pixels whose hue lies in [0, 90) degrees (skin, sepia, brown; 0 without chromatic pixels).",
