@@ -1,6 +1,7 @@
 """colorize.models.extractors: frozen global extractors and their weight files."""
 
 import h5py
+import keras
 import numpy as np
 import pytest
 from conftest import write_legacy_checkpoint
@@ -130,6 +131,24 @@ def test_efficientnet_lite0_loads_from_the_pytorch_checkpoint_its_package_ships(
     (tmp_path / "other.pth").write_bytes(b"PK\x03\x04")
     with pytest.raises(ValueError, match="not a PyTorch checkpoint"):
         extractors.resolve_weights("efficientnet_lite0", tmp_path / "other.pth")
+
+
+def test_efficientnet_lite0_cut_at_a_stride_is_the_full_network_s_first_blocks(tmp_path):
+    full = extractors.build_efficientnet_lite0(input_size=None, include_top=True)
+    rng = np.random.default_rng(1)
+    full.set_weights([rng.normal(0, 0.2, w.shape).astype("float32") + (1.0 if "variance" in w.path else 0.0)
+                      for w in full.weights])  # fmt: skip
+    path = tmp_path / "efficientnet-lite0-57934424.pth"
+    with open(path, "wb") as file:
+        write_legacy_checkpoint(file, _lite0_state_dict(full))
+    cut = extractors.load_extractor_weights(extractors.build_efficientnet_lite0(None, include_top=False, stride=16),
+                                            "efficientnet_lite0", path)  # fmt: skip
+    x = rng.uniform(-1, 1, (1, 64, 96, 3)).astype("float32")
+    inner = keras.Model(full.input, full.get_layer("block10_add").output)  # the last block at 1/16
+    assert tuple(cut(x).shape) == (1, 4, 6, 112)
+    np.testing.assert_allclose(np.asarray(cut(x)), np.asarray(inner(x)), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="stride must be"):
+        extractors.build_efficientnet_lite0(32, include_top=True, stride=16)
 
 
 def test_efficientnet_lite0_with_the_packaged_weights_knows_a_cat_and_an_espresso_in_gray():

@@ -134,3 +134,31 @@ def test_unet_classification_with_an_extractor_starts_at_the_model_without_it_an
     for before, after in zip(frozen, semantic.get_layer("efficientnet_lite0_extractor").weights):
         np.testing.assert_array_equal(before, after.numpy())  # frozen, batch-norm statistics too
     save_load_same(semantic, x, tmp_path)
+
+
+def test_unet_classification_with_an_extractor_map_adds_it_location_by_location_from_zero(tmp_path):
+    # The classifier's feature map at the bottleneck's stride (the photo at its own size), not its pooled vector.
+    from colorize.train.compile import load_initial_weights
+
+    x, ab = random_batch()
+    context = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2, global_context=True)
+    context.save(tmp_path / "context.keras")
+    mapped = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2, global_context=True,
+                                extractor="efficientnet_lite0", extractor_map=True)  # fmt: skip
+    assert mapped.get_layer("semantic_dense1").input.shape == (None, 8, 8, 24)  # Lite0 at 1/4: 24 channels
+    load_initial_weights(mapped, str(tmp_path / "context.keras"))
+    np.testing.assert_array_equal(np.asarray(mapped(x, training=False)), np.asarray(context(x, training=False)))
+    frozen = [w.numpy().copy() for w in mapped.get_layer("efficientnet_lite0_extractor").weights]
+    mapped.compile(optimizer="adam", loss=losses.RebalancedCrossEntropy(), run_eagerly=True)
+    mapped.fit(x, ab, epochs=1, verbose=0)
+    assert np.abs(mapped.get_layer("semantic_dense2").get_weights()[0]).max() > 0
+    for before, after in zip(frozen, mapped.get_layer("efficientnet_lite0_extractor").weights):
+        np.testing.assert_array_equal(before, after.numpy())
+    save_load_same(mapped, x, tmp_path)
+    free = models.build_model("unet_classification", image_size=None, base_filters=4, depth=2, global_context=True,
+                              extractor="efficientnet_lite0", extractor_map=True)  # fmt: skip
+    free.set_weights(mapped.get_weights())
+    assert tuple(free(np.zeros((1, 48, 64, 1), "float32")).shape) == (1, 24, 32, classification.AbQuantizer().num_bins)
+    with pytest.raises(ValueError, match="only wired for efficientnet_lite0"):
+        models.build_model("unet_classification", image_size=32, base_filters=4, depth=2, extractor="vgg19",
+                           extractor_map=True)  # fmt: skip

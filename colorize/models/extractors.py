@@ -107,24 +107,33 @@ _LITE0_BLOCKS = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6,
                  (5, 1, 6, 112, 3), (5, 2, 6, 192, 4), (3, 1, 6, 320, 1))  # fmt: skip
 
 
-def build_efficientnet_lite0(input_size: int = 224, include_top: bool = True, name: str = "efficientnet_lite0"):
+def build_efficientnet_lite0(input_size: int | None = 224, include_top: bool = True, name: str = "efficientnet_lite0",
+                             stride: int = 32):  # fmt: skip
     """EfficientNet-Lite0, the ImageNet classifier for phones (4.7 M parameters, ~0.4 GFLOPs at 224).
 
     Layer names follow the blocks (``stem_conv``, ``block{i}_expand`` / ``_dw`` /
     ``_project`` and their ``_bn*``, ``head_conv``, ``predictions``) so
     :func:`lite0_weights_from_state_dict` can fill them. Input: RGB scaled to [-1, 1].
+    ``stride`` below 32 (2, 4, 8 or 16, without the top) stops after the last block at that
+    fraction of the input: a feature map where things are (16: 112 channels at 1/16).
 
     Returns:
         ``keras.Model``: (S, S, 3) -> 1000 logits, or the (S/32, S/32, 1280) feature map
-        without the top.
+        without the top, or the (S/stride, S/stride, C) map of a shorter ``stride``.
     """
+    if stride not in (2, 4, 8, 16, 32) or (stride < 32 and include_top):
+        raise ValueError(f"stride must be 2, 4, 8, 16 or 32 (below 32 only without the top). "
+                         f"Received: stride={stride!r}, include_top={include_top!r}")  # fmt: skip
     inputs = keras.Input((input_size, input_size, 3), name=f"{name}_input")
     x = layers.Conv2D(32, 3, 2, padding="same", use_bias=False, name="stem_conv")(inputs)
     x = layers.ReLU(6.0, name="stem_relu")(layers.BatchNormalization(name="stem_bn")(x))
-    channels, index = 32, 0
-    for kernel, stride, expansion, filters, repeats in _LITE0_BLOCKS:
+    channels, index, reached = 32, 0, 2
+    for kernel, stride_, expansion, filters, repeats in _LITE0_BLOCKS:
+        reached *= stride_
+        if reached > stride:
+            return keras.Model(inputs, x, name=name)
         for repeat in range(repeats):
-            step = stride if repeat == 0 else 1
+            step = stride_ if repeat == 0 else 1
             block_input = x
             if expansion != 1:
                 x = layers.Conv2D(channels * expansion, 1, use_bias=False, name=f"block{index}_expand")(x)
@@ -224,6 +233,22 @@ def global_features(l_input, extractor: str, input_size: int | None = None, incl
     if not include_top:
         features = layers.GlobalAveragePooling2D(name=f"{spec.name}_pool")(features)
     return features
+
+
+def feature_map(l_input, extractor: str, stride: int = 16):
+    """Wire a frozen extractor's feature map at ``1 / stride`` of a scaled-L tensor's own size.
+
+    Where :func:`global_features` tells what the photo shows, this tells where: the
+    network sees the photo at its size (no resizing) and its map lines up with a U-Net
+    level of the same stride. Only EfficientNet-Lite0 (nested model ``<extractor>_extractor``).
+    """
+    spec = get_extractor(extractor)
+    if spec.name != "efficientnet_lite0":
+        raise ValueError(f"a feature map is only wired for efficientnet_lite0. Received: extractor={extractor!r}")
+    network = spec.build(input_size=None, include_top=False, name=f"{spec.name}_extractor", stride=stride)
+    network.trainable = False
+    x = ExtractorInput(0, spec.preprocessing, name=f"{spec.name}_preprocess")(l_input)
+    return network(x, training=False)
 
 
 def keras_cache_dir() -> Path:

@@ -110,7 +110,7 @@ class ExtractorInput(layers.Layer):
     """Scaled L (H, W, 1) -> an extractor's input: sRGB gray, 3 channels, resized, preprocessed.
 
     Args:
-        size: the extractor's input size.
+        size: the extractor's input size; 0 keeps the input's own size.
         mode: "vggface" (BGR minus VGGFace means), "caffe" (BGR minus ImageNet means)
             or "tf" (scaled to [-1, 1]).
     """
@@ -132,7 +132,9 @@ class ExtractorInput(layers.Layer):
             1.055 * ops.power(ops.maximum(luminance, 0.0031308), 1.0 / 2.4) - 0.055,
             12.92 * luminance,
         )
-        gray = ops.image.resize(gray * 255.0, (self.size, self.size), interpolation="bilinear")
+        gray = gray * 255.0
+        if self.size:
+            gray = ops.image.resize(gray, (self.size, self.size), interpolation="bilinear")
         rgb = ops.concatenate([gray, gray, gray], axis=-1)
         if self.mode == "tf":
             return rgb / 127.5 - 1.0
@@ -140,6 +142,8 @@ class ExtractorInput(layers.Layer):
         return rgb - ops.convert_to_tensor(means, dtype="float32")  # gray: BGR == RGB
 
     def compute_output_shape(self, input_shape):
+        if not self.size:
+            return (*input_shape[:-1], 3)
         return (input_shape[0], self.size, self.size, 3)
 
     def get_config(self):

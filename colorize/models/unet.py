@@ -92,7 +92,8 @@ def add_global_context(bottleneck, name: str = "global"):
 
 
 def add_from_zero(bottleneck, vector, name: str):
-    """Broadcast-add an image-level ``(batch, 1, 1, k)`` vector to every location, through
+    """Broadcast-add an image-level ``(batch, 1, 1, k)`` vector to every location (or add a
+    ``(batch, h, w, k)`` map of the bottleneck's grid location by location), through
     ``{name}_dense1`` (ReLU) and ``{name}_dense2`` (kernel and bias zero: the branch adds
     exactly zero until it learns), joined by ``{name}_fusion``."""
     channels = bottleneck.shape[-1]
@@ -147,6 +148,7 @@ def build_unet_classification(
     extractor: str = "none",
     extractor_weights=None,
     extractor_input_size: int | None = None,
+    extractor_map: bool = False,
     name: str = "unet_classification",
 ) -> keras.Model:
     """The U-Net trunk with the classification head (Zhang et al. 2016): a softmax over the in-gamut a*b* bins.
@@ -174,6 +176,10 @@ def build_unet_classification(
     Baldassarre et al. 2017): its pooled features through ``semantic_dense1`` (ReLU) and
     ``semantic_dense2`` (zero start), broadcast-added at the bottleneck (``semantic_fusion``);
     ``extractor_weights`` as in :func:`colorize.models.extractors.load_extractor_weights`.
+    ``extractor_map=True`` (``--option extractor_map=true``) adds its feature map instead,
+    location by location (:func:`colorize.models.extractors.feature_map` at the bottleneck's
+    stride, the photo at its own size): where the grass, the sky and the skin are, not only
+    that they are there.
 
     Example:
         >>> model = build_unet_classification(image_size=64, base_filters=8)
@@ -190,7 +196,9 @@ def build_unet_classification(
     def bottleneck_features(l_input, bottleneck):
         if global_context:
             bottleneck = add_global_context(bottleneck)
-        if extractor is not None:
+        if extractor is not None and extractor_map:
+            bottleneck = add_from_zero(bottleneck, extractors.feature_map(l_input, extractor, 2**depth), "semantic")
+        elif extractor is not None:
             vector = extractors.global_features(l_input, extractor, extractor_input_size, include_top=False)
             vector = layers.Reshape((1, 1, vector.shape[-1]), name="semantic_vector")(vector)
             bottleneck = add_from_zero(bottleneck, vector, "semantic")
