@@ -103,14 +103,20 @@ def _lite0_state_dict(network) -> dict:
     return state
 
 
+def _random_lite0_checkpoint(network, rng, folder):
+    """Give ``network`` random weights (positive variances) and write them as the package's checkpoint file."""
+    network.set_weights([rng.normal(0, 0.2, w.shape).astype("float32") + (1.0 if "variance" in w.path else 0.0)
+                         for w in network.weights])  # fmt: skip
+    path = folder / "efficientnet-lite0-57934424.pth"
+    with open(path, "wb") as file:
+        write_legacy_checkpoint(file, _lite0_state_dict(network))
+    return path
+
+
 def test_efficientnet_lite0_loads_from_the_pytorch_checkpoint_its_package_ships(tmp_path, monkeypatch):
     reference = extractors.build_efficientnet_lite0(input_size=32)
     rng = np.random.default_rng(0)
-    reference.set_weights([rng.normal(0, 0.2, w.shape).astype("float32") + (1.0 if "variance" in w.path else 0.0)
-                           for w in reference.weights])  # fmt: skip
-    path = tmp_path / "efficientnet-lite0-57934424.pth"
-    with open(path, "wb") as file:
-        write_legacy_checkpoint(file, _lite0_state_dict(reference))
+    path = _random_lite0_checkpoint(reference, rng, tmp_path)
     x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
     loaded = extractors.load_extractor_weights(extractors.build_efficientnet_lite0(input_size=32), "efficientnet_lite0", path)
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(reference(x)), rtol=1e-5, atol=1e-5)
@@ -136,11 +142,7 @@ def test_efficientnet_lite0_loads_from_the_pytorch_checkpoint_its_package_ships(
 def test_efficientnet_lite0_cut_at_a_stride_is_the_full_network_s_first_blocks(tmp_path):
     full = extractors.build_efficientnet_lite0(input_size=None, include_top=True)
     rng = np.random.default_rng(1)
-    full.set_weights([rng.normal(0, 0.2, w.shape).astype("float32") + (1.0 if "variance" in w.path else 0.0)
-                      for w in full.weights])  # fmt: skip
-    path = tmp_path / "efficientnet-lite0-57934424.pth"
-    with open(path, "wb") as file:
-        write_legacy_checkpoint(file, _lite0_state_dict(full))
+    path = _random_lite0_checkpoint(full, rng, tmp_path)
     cut = extractors.load_extractor_weights(extractors.build_efficientnet_lite0(None, include_top=False, stride=16),
                                             "efficientnet_lite0", path)  # fmt: skip
     x = rng.uniform(-1, 1, (1, 64, 96, 3)).astype("float32")

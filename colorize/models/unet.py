@@ -91,15 +91,15 @@ def add_global_context(bottleneck, name: str = "global"):
     return add_from_zero(bottleneck, vector, name)
 
 
-def add_from_zero(bottleneck, vector, name: str):
+def add_from_zero(bottleneck, features, name: str):
     """Broadcast-add an image-level ``(batch, 1, 1, k)`` vector to every location (or add a
     ``(batch, h, w, k)`` map of the bottleneck's grid location by location), through
     ``{name}_dense1`` (ReLU) and ``{name}_dense2`` (kernel and bias zero: the branch adds
     exactly zero until it learns), joined by ``{name}_fusion``."""
     channels = bottleneck.shape[-1]
-    vector = layers.Dense(channels, activation="relu", name=f"{name}_dense1")(vector)
-    vector = layers.Dense(channels, kernel_initializer="zeros", bias_initializer="zeros", name=f"{name}_dense2")(vector)
-    return layers.Add(name=f"{name}_fusion")([bottleneck, vector])
+    features = layers.Dense(channels, activation="relu", name=f"{name}_dense1")(features)
+    features = layers.Dense(channels, kernel_initializer="zeros", bias_initializer="zeros", name=f"{name}_dense2")(features)
+    return layers.Add(name=f"{name}_fusion")([bottleneck, features])
 
 
 def unet_trunk(image_size: int | None = 128, base_filters: int = 32, depth: int = 4, batch_norm: bool = True,
@@ -192,6 +192,8 @@ def build_unet_classification(
 
     if extractor == "none":
         extractor = None
+    if extractor_map and extractor is None:
+        raise ValueError("extractor_map=True needs an extractor (--extractor efficientnet_lite0). Received: extractor='none'")
 
     def bottleneck_features(l_input, bottleneck):
         if global_context:
