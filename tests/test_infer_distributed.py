@@ -1,4 +1,4 @@
-"""colorize.infer.distributed: a folder on a local Ray instance gives the local run's bytes, failures and resumes."""
+"""colorize.infer.distributed: a folder on a local Ray instance gives the local run's bytes and failures, and resumes."""
 
 import hashlib
 import os
@@ -84,7 +84,7 @@ def test_what_would_stop_a_local_run_fails_the_actors_batch_with_the_reason(phot
 
 
 @pytest.mark.xdist_group("ray")
-def test_a_folder_on_ray_writes_the_local_bytes_lists_the_bad_file_and_resumes(ray_instance, photos, tmp_path):
+def test_a_folder_on_ray_writes_the_local_bytes_and_lists_the_bad_file(ray_instance, photos, tmp_path):
     # The fast suite's one Ray test (under xdist each test asking for the instance started its own).
     assert {node["NodeManagerAddress"] for node in ray_instance.nodes()} == {"127.0.0.1"}  # loopback only
     local = infer.colorize_files([photos], tmp_path / "local", batch_size=2)
@@ -95,6 +95,12 @@ def test_a_folder_on_ray_writes_the_local_bytes_lists_the_bad_file_and_resumes(r
     assert len(_digests(tmp_path / "ray")) == 4
     assert _digests(tmp_path / "ray") == _digests(tmp_path / "local")
 
+
+@pytest.mark.slow  # a second Ray pass; what each actor keeps is checked above without Ray
+@pytest.mark.xdist_group("ray")
+def test_an_interrupted_folder_on_ray_resumes_without_rewriting_what_it_finished(ray_instance, photos, tmp_path):
+    infer.colorize_files([photos], tmp_path / "local", batch_size=2)
+    distributed.colorize_files_on_ray([photos], tmp_path / "ray", batch_size=2)
     # An interrupted run: two outputs finished, two never written.
     finished = _stamps(tmp_path / "ray")
     (tmp_path / "ray" / "gray_colorized.png").unlink()
