@@ -11,7 +11,8 @@ A study folder (``make_study``) holds::
 
 Which program is on which side is drawn per pair, so a rater cannot learn a side. The
 score (``score_study``) is the share of answers that prefer DIR_A, ties counted half, with
-a 95 % Wilson interval, per rater and pooled. The format is that of the project's judging
+a 95 % Wilson interval, per rater, pooled and per group of photos (the file name's prefix), and a
+pooled interval with the photos resampled. The format is that of the project's judging
 kit (``blind_pairs.py``): its judges' CSVs and key read here.
 
 Example:
@@ -62,13 +63,19 @@ class StudyError(ColorizeError):
 
 @dataclasses.dataclass(frozen=True)
 class Preference:
-    """How often DIR_A was preferred: ``preferred`` of ``count`` answers (ties count half)."""
+    """How often DIR_A was preferred: ``preferred`` of ``count`` answers (ties count half).
+
+    ``left`` is the share of the non-tie answers that chose the left side (A), whichever
+    program it showed: the sides are drawn at random, so a rater far from 0.5 leans on
+    position, which the drawn sides cancel but which adds noise (None where every answer is a tie).
+    """
 
     rater: str
     preferred: float
     count: int
     low: float
     high: float
+    left: float | None = None
 
     @property
     def share(self) -> float:
@@ -83,6 +90,13 @@ class StudyScore:
     dir_b: str
     raters: list[Preference]
     pooled: Preference
+    #: The pooled share's 95 % interval with the photos resampled (a percentile bootstrap over
+    #: pairs, each keeping all its raters' answers), never narrower than ``pooled``'s Wilson
+    #: interval (a bootstrap collapses where every answer is the same): wider where raters agree.
+    by_photo: tuple[float, float] = (0.0, 0.0)
+    #: The pooled preference per group of photos: the file name's part before its first ``_``
+    #: (``old_1920Street`` -> ``old``; names without one are in no group), in name order.
+    groups: list[Preference] = dataclasses.field(default_factory=list)
 
 
 def output_stem(path: str | os.PathLike) -> str:
@@ -304,28 +318,61 @@ def wilson_interval(successes: float, count: float, z: float = 1.96) -> tuple[fl
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def _preference(label: str, answers: list[dict], sides: dict[int, str]) -> Preference:
+    """The :class:`Preference` of ``answers`` (rows of :func:`read_answers`) for DIR_A."""
+    preferred = sum(0.5 if answer["choice"] == "tie" else float(answer["choice"] == sides[answer["pair"]])
+                    for answer in answers)  # fmt: skip
+    decided = [answer["choice"] for answer in answers if answer["choice"] != "tie"]
+    left = decided.count("A") / len(decided) if decided else None
+    return Preference(label, preferred, len(answers), *wilson_interval(preferred, len(answers)), left=left)
+
+
+def _resampled_by_photo(answers: list[dict], sides: dict[int, str], resamples: int = 2000) -> tuple[float, float]:
+    """95 % percentile-bootstrap interval of the pooled share, pairs drawn with replacement (seeded)."""
+    import numpy as np
+
+    pairs = sorted({answer["pair"] for answer in answers})
+    index = {pair: position for position, pair in enumerate(pairs)}
+    preferred, count = np.zeros(len(pairs)), np.zeros(len(pairs))
+    for answer in answers:
+        position = index[answer["pair"]]
+        preferred[position] += 0.5 if answer["choice"] == "tie" else float(answer["choice"] == sides[answer["pair"]])
+        count[position] += 1
+    draws = np.random.default_rng(0).integers(0, len(pairs), size=(resamples, len(pairs)))
+    shares = preferred[draws].sum(axis=1) / count[draws].sum(axis=1)
+    low, high = np.percentile(shares, [2.5, 97.5])
+    return (float(low), float(high))
+
+
 def score_study(study: str | os.PathLike, extra_answers=()) -> StudyScore:
-    """How often DIR_A was preferred, per rater (each CSV of ``answers/`` and ``extra_answers``) and pooled.
+    """How often DIR_A was preferred, per rater (each CSV of ``answers/`` and ``extra_answers``), pooled
+    and per group of photos.
 
     An answer for DIR_A's side counts 1, a tie 1/2, DIR_B's side 0; answers for pairs the
-    key does not hold are passed over. The pooled interval treats every answer as
-    independent (raters who agree with each other make it too narrow).
+    key does not hold are passed over. The pooled Wilson interval treats every answer as
+    independent (raters who agree with each other make it too narrow); ``by_photo``
+    resamples the photos instead, so a decision can rest on it.
 
     Raises:
         StudyError: no key, or no answers at all.
     """
     key = read_key(study)
     sides = {pair["pair"]: pair["dir_a_side"] for pair in key["pairs"]}
+    names = {pair["pair"]: str(pair.get("name", "")) for pair in key["pairs"]}
     files = sorted((Path(study) / "answers").glob("*.csv")) + [Path(path) for path in extra_answers]
-    raters, total_preferred, total_count = [], 0.0, 0
+    raters, everything = [], []
     for path in files:
         answers = [answer for pair, answer in read_answers(path).items() if pair in sides]
-        preferred = sum(0.5 if answer["choice"] == "tie" else float(answer["choice"] == sides[answer["pair"]])
-                        for answer in answers)  # fmt: skip
-        raters.append(Preference(path.stem, preferred, len(answers), *wilson_interval(preferred, len(answers))))
-        total_preferred += preferred
-        total_count += len(answers)
-    if total_count == 0:
+        raters.append(_preference(path.stem, answers, sides))
+        everything += answers
+    if not everything:
         raise StudyError(f"no answers yet in {Path(study) / 'answers'} (or the CSVs given)")
-    pooled = Preference("pooled", total_preferred, total_count, *wilson_interval(total_preferred, total_count))
-    return StudyScore(key["dir_a"], key["dir_b"], raters, pooled)
+    grouped: dict[str, list[dict]] = {}
+    for answer in everything:
+        prefix, underscore, _ = names[answer["pair"]].partition("_")
+        if underscore:
+            grouped.setdefault(prefix, []).append(answer)
+    groups = [_preference(group, grouped[group], sides) for group in sorted(grouped)]
+    pooled = _preference("pooled", everything, sides)
+    low, high = _resampled_by_photo(everything, sides)
+    return StudyScore(key["dir_a"], key["dir_b"], raters, pooled, (min(low, pooled.low), max(high, pooled.high)), groups)

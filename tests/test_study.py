@@ -81,6 +81,42 @@ def test_make_answer_and_score_ten_pairs_matches_a_hand_count(two_programs, tmp_
     assert lines["pooled"][3] == f"{low:.2f}-{high:.2f}"
 
 
+def test_score_per_group_of_photos_each_raters_left_share_and_an_interval_resampled_by_photo(tmp_path):
+    dir_a, dir_b = tmp_path / "a", tmp_path / "b"
+    dir_a.mkdir()
+    dir_b.mkdir()
+    names = [f"old_{index}" for index in range(4)] + [f"scenes_{index}" for index in range(4)]
+    for index, name in enumerate(names):
+        shade = np.full((16, 16, 3), index, np.uint8)
+        Image.fromarray(shade + np.array(RED, np.uint8)).save(dir_a / f"{name}.png")
+        Image.fromarray(shade + np.array(BLUE, np.uint8)).save(dir_b / f"{name}.png")
+    study = tmp_path / "study"
+    key = studies.make_study(dir_a, dir_b, study, seed=3)
+    # three raters who agree: DIR_A on the old photos, DIR_B on the scenes
+    for rater in ("r1", "r2", "r3"):
+        for pair in key:
+            a_side = pair["dir_a_side"]
+            studies.record_answer(study, rater, pair["pair"], a_side if pair["name"].startswith("old") else _other(a_side))
+    result = studies.score_study(study)
+    left = sum((pair["dir_a_side"] == "A") == pair["name"].startswith("old") for pair in key) / 8
+    assert [rater.left for rater in result.raters] == [left] * 3
+    assert [(group.rater, group.preferred, group.count) for group in result.groups] == [("old", 12, 12), ("scenes", 0, 12)]
+    # whole photos agree or disagree at once: resampling the 8 photos is wider than 24 independent answers
+    low, high = result.by_photo
+    assert low <= result.pooled.low and high >= result.pooled.high
+    assert high - low > result.pooled.high - result.pooled.low + 0.1
+    assert low < result.pooled.share == 0.5 < high
+    # a fourth rater who always says left
+    for pair in key:
+        studies.record_answer(study, "r4", pair["pair"], "A")
+    scored = CliRunner().invoke(main, ["study", "score", str(study)])
+    assert scored.exit_code == 0, scored.output
+    assert "resampled by photo: " in scored.output
+    rows = {line.split()[0]: line.split() for line in scored.output.splitlines() if line.strip()}
+    assert rows["r4"][4] == "1.00" and rows["r1"][4] == f"{left:.2f}"
+    assert rows["old"][1] == f"{12 + sum(pair['dir_a_side'] == 'A' for pair in key if pair['name'].startswith('old')):g}/16"
+
+
 def test_wilson_interval_of_known_cases():
     assert studies.wilson_interval(0, 0) == (0.0, 0.0)
     low, high = studies.wilson_interval(5, 10)

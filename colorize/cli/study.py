@@ -51,15 +51,27 @@ def make(dir_a, dir_b, output, seed, sheet_height, per_sheet):
 @click.argument("extra", metavar="[ANSWERS.csv]...", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @handle_errors(import_keras=False)
 def score(study_dir, extra):
-    """How often DIR_A was preferred, per rater and pooled, with a 95 % (Wilson) interval.
+    """How often DIR_A was preferred, per rater, pooled and per group of photos, with 95 % intervals.
 
     Reads every CSV in STUDY/answers/ and any ANSWERS.csv given (pair,choice[,confidence,reason];
-    choice A, B or tie). A tie counts half.
+    choice A, B or tie). A tie counts half. The Wilson interval treats every answer as
+    independent; the line "resampled by photo" draws the photos again (a bootstrap), which
+    is the one to decide on. "left" is how often a rater picked the left side (random
+    sides: far from 0.50 is a rater who leans on position). Groups are the photos' name
+    prefixes (old_..., scenes_...), shown when there are two or more.
     """
     from colorize import study as studies
 
     result = studies.score_study(study_dir, extra)
-    rows = [(p.rater, f"{p.preferred:g}/{p.count}", f"{p.share:.2f}", f"{p.low:.2f}-{p.high:.2f}")
-            for p in [*result.raters, result.pooled]]  # fmt: skip
+
+    def row(p):
+        left = "" if p.left is None else f"{p.left:.2f}"
+        return (p.rater, f"{p.preferred:g}/{p.count}", f"{p.share:.2f}", f"{p.low:.2f}-{p.high:.2f}", left)
+
     click.echo(f"DIR_A = {result.dir_a}   DIR_B = {result.dir_b}")
-    echo_table(rows, ("rater", "DIR_A preferred", "share", "95 % interval"))
+    echo_table([row(p) for p in [*result.raters, result.pooled]],
+               ("rater", "DIR_A preferred", "share", "95 % interval", "left"))  # fmt: skip
+    click.echo(f"pooled, resampled by photo: {result.pooled.share:.2f} "
+               f"(95 % {result.by_photo[0]:.2f}-{result.by_photo[1]:.2f})")  # fmt: skip
+    if len(result.groups) > 1:
+        echo_table([row(p)[:4] for p in result.groups], ("photos", "DIR_A preferred", "share", "95 % interval"))
