@@ -28,7 +28,8 @@ def test_without_pooling_it_is_the_models_annealed_mean_layer():
     prior = rng.normal(0, 0.5, count).astype(np.float32)
     layer = AnnealedMean(0.38, log_prior=prior)
     expected = np.asarray(layer(probabilities))
-    decoding = bins.Decoding(0.38, tuple(prior), strength=bins.DEFAULT_STRENGTH, pooling=0, entropy_band=None)
+    decoding = bins.Decoding(0.38, tuple(prior), strength=bins.DEFAULT_STRENGTH, pooling=0, entropy_band=None,
+                             unsure_band=None)  # fmt: skip
     np.testing.assert_allclose(decoding.decode(probabilities, np.zeros((2, 12, 10, 1))), expected, atol=1e-5)
 
 
@@ -90,6 +91,32 @@ def test_a_sure_location_gets_twice_the_strength_an_unsure_one_the_strength_as_s
     np.testing.assert_allclose(decoded(strength=0.25), aware, atol=1e-6)
     with pytest.raises(ValueError, match="entropy_band must be"):
         bins.Decoding(entropy_band=(0.7, 0.5))
+
+
+def test_an_unsure_location_fades_toward_neutral_a_sure_one_keeps_its_colour():
+    count = len(bins.gamut_bins())
+    probabilities = np.full((1, 2, 2, count), 1e-6, np.float32)
+    probabilities[0, 0, :, _bin(30, 20)] = 1.0  # sure: entropy ~0
+    probabilities[0, 1] = np.linspace(1.0, 2.0, count) / np.linspace(1.0, 2.0, count).sum()  # unsure: entropy ~0.99
+    l_scaled = np.zeros((1, 4, 4, 1), np.float32)
+
+    def decoded(**options):
+        return bins.Decoding(pooling=0, **options).decode(probabilities, l_scaled)[0]
+
+    unfaded, faded = decoded(unsure_band=None), decoded()
+    assert np.linalg.norm(unfaded[1], axis=-1).min() > 0.01  # the broad distribution's mean has a colour
+    np.testing.assert_allclose(faded[0], unfaded[0], atol=1e-6)
+    np.testing.assert_allclose(faded[1], (1 - bins.UNSURE_FADE) * unfaded[1], atol=1e-6)
+    np.testing.assert_allclose(decoded(unsure_fade=0.0), unfaded, atol=1e-6)
+    # linear between the band's ends: over (0, 1) at fade 0.5, 1 - H / 2 of the colour is left
+    unsure = probabilities[0, 1, 0].astype(np.float64)
+    entropy = -(unsure * np.log(unsure)).sum() / np.log(count)
+    np.testing.assert_allclose(decoded(unsure_band=(0.0, 1.0), unsure_fade=0.5)[1], (1 - entropy / 2) * unfaded[1],
+                               atol=1e-5)  # fmt: skip
+    with pytest.raises(ValueError, match="unsure_band must be"):
+        bins.Decoding(unsure_band=(0.8, 0.6))
+    with pytest.raises(ValueError, match="unsure_fade must be"):
+        bins.Decoding(unsure_fade=1.5)
 
 
 @pytest.mark.parametrize("strength", [-0.1, 1.5])

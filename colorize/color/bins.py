@@ -120,13 +120,19 @@ POOLING_EPSILON = 1e-2
 #: preferred it to one strength everywhere (61 %, docs/studies.md).
 ENTROPY_BAND = (0.5, 0.7)
 SURE_GAIN = 2.0
+#: Unsure regions fade toward neutral: from the first normalized entropy to the second, the
+#: decoded a*b* shrink linearly by up to ``UNSURE_FADE`` (at and above the second). Where the
+#: pooled distribution is broad its mean is a guess (a pink wall, a green cast on a street);
+#: blind judges preferred it faded (docs/studies.md).
+UNSURE_BAND = (0.65, 0.8)
+UNSURE_FADE = 0.8
 #: Locations decoded per block (bounds the decoding's temporary arrays at any working size).
 _BLOCK = 1 << 15
 
 
 @dataclasses.dataclass(frozen=True)
 class Decoding:
-    """Bin probabilities -> scaled a*b* at run time: pooled, prior-shifted, annealed mean.
+    """Bin probabilities -> scaled a*b* at run time: pooled, prior-shifted, annealed mean, unsure faded.
 
     A network deciding each location's colour on its own paints a red patch here and a
     green one there where it is unsure. Pooling the raw bin probabilities over a large
@@ -134,7 +140,7 @@ class Decoding:
     region choose one colour mode, the same one, while colour still stops at L's edges; the
     rebalancing prior (scaled by ``strength``; up to ``SURE_GAIN`` times it where the pooled
     distribution is sure, see :data:`ENTROPY_BAND`) and the annealed mean then act on that
-    consensus.
+    consensus, and where it stays broad the colour fades toward neutral (:data:`UNSURE_BAND`).
 
     Attributes:
         temperature: the annealed mean's temperature (0.38: near the mode).
@@ -145,6 +151,9 @@ class Decoding:
         entropy_band: (sure, unsure) normalized entropies of :data:`ENTROPY_BAND`: a location
             the model is sure of gets up to ``SURE_GAIN`` times the strength; None: one
             strength everywhere.
+        unsure_band: (from, full) normalized entropies of :data:`UNSURE_BAND` over which an
+            unsure location's colour fades by up to ``unsure_fade``; None: no fading.
+        unsure_fade: how much of an unsure location's colour goes (0: none, 1: all of it).
         grid: the bins' grid (:func:`gamut_bins`).
 
     Example:
@@ -159,6 +168,8 @@ class Decoding:
     strength: float = DEFAULT_STRENGTH
     pooling: float = POOLING
     entropy_band: tuple | None = ENTROPY_BAND
+    unsure_band: tuple | None = UNSURE_BAND
+    unsure_fade: float = UNSURE_FADE
     grid: int = GRID
 
     def __post_init__(self):
@@ -169,6 +180,11 @@ class Decoding:
         if self.entropy_band is not None and not 0.0 <= self.entropy_band[0] < self.entropy_band[1] <= 1.0:
             raise ValueError(f"entropy_band must be (sure, unsure) with 0 <= sure < unsure <= 1. "
                              f"Received: entropy_band={self.entropy_band!r}")  # fmt: skip
+        if self.unsure_band is not None and not 0.0 <= self.unsure_band[0] < self.unsure_band[1] <= 1.0:
+            raise ValueError(f"unsure_band must be (from, full) with 0 <= from < full <= 1. "
+                             f"Received: unsure_band={self.unsure_band!r}")  # fmt: skip
+        if not 0.0 <= self.unsure_fade <= 1.0:
+            raise ValueError(f"unsure_fade must be in [0, 1]. Received: unsure_fade={self.unsure_fade!r}")
         if self.log_prior is not None and len(self.log_prior) != len(gamut_bins(self.grid)):
             raise ValueError(f"log_prior needs one value per bin ({len(gamut_bins(self.grid))}). "
                              f"Received: {len(self.log_prior)}")  # fmt: skip
@@ -185,31 +201,20 @@ class Decoding:
         factor = np.exp((shift - shift.max()) / np.float32(self.temperature)).astype(np.float32)
         return np.concatenate([centres / AB_SCALE, np.ones((len(centres), 1), np.float32)], axis=1) * factor[:, None]
 
-    def _sure_shares(self, member: np.ndarray) -> np.ndarray:
-        """(h, w, Q) probabilities -> (h * w,) sure shares. Pooled ones are smooth at the pooling's
-        coarse grid (its coefficients are fitted there), so the entropy (a log of every bin) is
-        taken there and interpolated: 1/16 of the logs."""
+    def _entropies(self, member: np.ndarray) -> np.ndarray:
+        """(h, w, Q) probabilities -> (h * w,) normalized entropies (0-1). Pooled ones are smooth at
+        the pooling's coarse grid (its coefficients are fitted there), so the entropy (a log of
+        every bin) is taken there and interpolated: 1/16 of the logs."""
         import cv2
 
         height, width, count = member.shape
         step = POOLING_SUBSAMPLE
         if self.pooling <= 0 or min(height, width) < 2 * step:
-            return np.concatenate([self._sure_share(block) for block in np.array_split(
+            return np.concatenate([_entropy(block) for block in np.array_split(
                 member.reshape(-1, count), max(1, -(-height * width // _BLOCK)))])  # fmt: skip
         coarse = member[step // 2 :: step, step // 2 :: step]
-        shares = self._sure_share(coarse.reshape(-1, count)).reshape(coarse.shape[:2])
-        return cv2.resize(shares, (width, height), interpolation=cv2.INTER_LINEAR).reshape(-1)
-
-    def _sure_share(self, probabilities: np.ndarray) -> np.ndarray:
-        """(n, Q) pooled probabilities -> (n,) how far each location is the sure end of the band (0-1)."""
-        import cv2
-
-        # Of the unnormalized b (sum S): H = log S - sum(b log b) / S, one log over the block.
-        total = probabilities.sum(axis=1)
-        entropy = np.log(total) - np.einsum("nq,nq->n", probabilities, cv2.log(probabilities)) / total
-        entropy /= np.float32(np.log(probabilities.shape[1]))
-        sure, unsure = self.entropy_band
-        return np.clip((unsure - entropy) / np.float32(unsure - sure), 0.0, 1.0).astype(np.float32)
+        entropies = _entropy(coarse.reshape(-1, count)).reshape(coarse.shape[:2])
+        return cv2.resize(entropies, (width, height), interpolation=cv2.INTER_LINEAR).reshape(-1)
 
     def decode(self, probabilities: np.ndarray, l_scaled: np.ndarray) -> np.ndarray:
         """(B, h, w, Q) bin probabilities and (B, H, W, 1) scaled L -> (B, h, w, 2) scaled a*b*."""
@@ -226,6 +231,7 @@ class Decoding:
         aware = self.entropy_band is not None and self.log_prior is not None and 0 < self.strength < 1
         if aware:  # both strengths' sums in one pass over the weights: (Q, 6)
             weighted = np.concatenate([weighted, self._weighted(centres, min(1.0, self.strength * SURE_GAIN))], axis=1)
+        fading = self.unsure_band is not None and self.unsure_fade > 0
         height, width = probabilities.shape[1:3]
         for index, member in enumerate(probabilities):
             if self.pooling > 0:
@@ -237,15 +243,33 @@ class Decoding:
             else:
                 member = np.maximum(member, np.float32(1e-12))
             flat = member.reshape(-1, member.shape[-1])
-            share = self._sure_shares(member) if aware else None
+            entropy = self._entropies(member) if aware or fading else None
+            if aware:  # how far each location is the sure end of the band (0-1)
+                sure, unsure = self.entropy_band
+                share = np.clip((unsure - entropy) / np.float32(unsure - sure), 0.0, 1.0)
+            if fading:  # what is left of each location's colour
+                start, full = self.unsure_band
+                kept = 1.0 - np.float32(self.unsure_fade) * np.clip((entropy - start) / np.float32(full - start), 0.0, 1.0)
             decoded = output[index].reshape(-1, 2)
             for first in range(0, len(flat), _BLOCK):
                 sums = cv2.pow(flat[first : first + _BLOCK], 1.0 / self.temperature) @ weighted
                 ab = _annealed(sums[:, :3])
                 if aware:
                     ab += share[first : first + _BLOCK, None] * (_annealed(sums[:, 3:]) - ab)
+                if fading:
+                    ab *= kept[first : first + _BLOCK, None]
                 decoded[first : first + _BLOCK] = ab
         return output
+
+
+def _entropy(probabilities: np.ndarray) -> np.ndarray:
+    """(n, Q) probabilities, not necessarily normalized -> (n,) entropies over log Q (float32)."""
+    import cv2
+
+    # Of the unnormalized b (sum S): H = log S - sum(b log b) / S, one log over the block.
+    total = probabilities.sum(axis=1)
+    entropy = np.log(total) - np.einsum("nq,nq->n", probabilities, cv2.log(probabilities)) / total
+    return (entropy / np.float32(np.log(probabilities.shape[1]))).astype(np.float32)
 
 
 def _annealed(sums: np.ndarray) -> np.ndarray:
