@@ -375,4 +375,5 @@ def score_study(study: str | os.PathLike, extra_answers=()) -> StudyScore:
     groups = [_preference(group, grouped[group], sides) for group in sorted(grouped)]
     pooled = _preference("pooled", everything, sides)
     low, high = _resampled_by_photo(everything, sides)
-    return StudyScore(key["dir_a"], key["dir_b"], raters, pooled, (min(low, pooled.low), max(high, pooled.high)), groups)
+    by_photo = (min(low, pooled.low), max(high, pooled.high))
+    return StudyScore(key["dir_a"], key["dir_b"], raters, pooled, by_photo, groups)

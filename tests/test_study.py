@@ -96,11 +96,13 @@ def test_score_per_group_of_photos_each_raters_left_share_and_an_interval_resamp
     for rater in ("r1", "r2", "r3"):
         for pair in key:
             a_side = pair["dir_a_side"]
-            studies.record_answer(study, rater, pair["pair"], a_side if pair["name"].startswith("old") else _other(a_side))
+            choice = a_side if pair["name"].startswith("old") else _other(a_side)
+            studies.record_answer(study, rater, pair["pair"], choice)
     result = studies.score_study(study)
     left = sum((pair["dir_a_side"] == "A") == pair["name"].startswith("old") for pair in key) / 8
     assert [rater.left for rater in result.raters] == [left] * 3
-    assert [(group.rater, group.preferred, group.count) for group in result.groups] == [("old", 12, 12), ("scenes", 0, 12)]
+    groups = [(group.rater, group.preferred, group.count) for group in result.groups]
+    assert groups == [("old", 12, 12), ("scenes", 0, 12)]
     # whole photos agree or disagree at once: resampling the 8 photos is wider than 24 independent answers
     low, high = result.by_photo
     assert low <= result.pooled.low and high >= result.pooled.high
@@ -114,7 +116,8 @@ def test_score_per_group_of_photos_each_raters_left_share_and_an_interval_resamp
     assert "resampled by photo: " in scored.output
     rows = {line.split()[0]: line.split() for line in scored.output.splitlines() if line.strip()}
     assert rows["r4"][4] == "1.00" and rows["r1"][4] == f"{left:.2f}"
-    assert rows["old"][1] == f"{12 + sum(pair['dir_a_side'] == 'A' for pair in key if pair['name'].startswith('old')):g}/16"
+    r4_old_for_a = sum(pair["dir_a_side"] == "A" for pair in key if pair["name"].startswith("old"))
+    assert rows["old"][1] == f"{12 + r4_old_for_a:g}/16"
 
 
 def test_wilson_interval_of_known_cases():

@@ -249,7 +249,8 @@ class Decoding:
                 share = np.clip((unsure - entropy) / np.float32(unsure - sure), 0.0, 1.0)
             if fading:  # what is left of each location's colour
                 start, full = self.unsure_band
-                kept = 1.0 - np.float32(self.unsure_fade) * np.clip((entropy - start) / np.float32(full - start), 0.0, 1.0)
+                unsure_share = np.clip((entropy - start) / np.float32(full - start), 0.0, 1.0)
+                kept = 1.0 - np.float32(self.unsure_fade) * unsure_share
             decoded = output[index].reshape(-1, 2)
             for first in range(0, len(flat), _BLOCK):
                 sums = cv2.pow(flat[first : first + _BLOCK], 1.0 / self.temperature) @ weighted
