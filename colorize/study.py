@@ -318,10 +318,14 @@ def wilson_interval(successes: float, count: float, z: float = 1.96) -> tuple[fl
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def _points(answer: dict, sides: dict[int, str]) -> float:
+    """What one answer gives DIR_A: 1 for its side, 1/2 for a tie, 0 for DIR_B's side."""
+    return 0.5 if answer["choice"] == "tie" else float(answer["choice"] == sides[answer["pair"]])
+
+
 def _preference(label: str, answers: list[dict], sides: dict[int, str]) -> Preference:
     """The :class:`Preference` of ``answers`` (rows of :func:`read_answers`) for DIR_A."""
-    preferred = sum(0.5 if answer["choice"] == "tie" else float(answer["choice"] == sides[answer["pair"]])
-                    for answer in answers)  # fmt: skip
+    preferred = sum(_points(answer, sides) for answer in answers)
     decided = [answer["choice"] for answer in answers if answer["choice"] != "tie"]
     left = decided.count("A") / len(decided) if decided else None
     return Preference(label, preferred, len(answers), *wilson_interval(preferred, len(answers)), left=left)
@@ -336,7 +340,7 @@ def _resampled_by_photo(answers: list[dict], sides: dict[int, str], resamples: i
     preferred, count = np.zeros(len(pairs)), np.zeros(len(pairs))
     for answer in answers:
         position = index[answer["pair"]]
-        preferred[position] += 0.5 if answer["choice"] == "tie" else float(answer["choice"] == sides[answer["pair"]])
+        preferred[position] += _points(answer, sides)
         count[position] += 1
     draws = np.random.default_rng(0).integers(0, len(pairs), size=(resamples, len(pairs)))
     shares = preferred[draws].sum(axis=1) / count[draws].sum(axis=1)
