@@ -7,12 +7,16 @@ A study folder (``make_study``) holds::
     pairs/NNN_A.png       each pair's two sides as separate images, for ``colorize serve --study``
     pairs/NNN_B.png
     answers/RATER.csv     each rater's answers: pair,choice,confidence,reason (choice A, B or tie)
-    key.json              which side shows DIR_A's image: never shown to a rater
+    key.json              which side shows DIR_A's image: never shown to a rater; each pair's
+                          ``blotchiness`` [DIR_A's, DIR_B's] (``colorize.measures``), kept with
+                          the verdicts so the number can be checked against them once the
+                          images are gone
 
 Which program is on which side is drawn per pair, so a rater cannot learn a side. The
 score (``score_study``) is the share of answers that prefer DIR_A, ties counted half, with
 a 95 % Wilson interval, per rater, pooled and per group of photos (the file name's prefix), and a
-pooled interval with the photos resampled. The format is that of the project's judging
+pooled interval with the photos resampled; where the key holds the measures, how often the
+less blotchy side is the one every rater chose (``blotch_agreement``). The format is that of the project's judging
 kit (``blind_pairs.py``): its judges' CSVs and key read here.
 
 Example:
@@ -97,6 +101,9 @@ class StudyScore:
     #: The pooled preference per group of photos: the file name's part before its first ``_``
     #: (``old_1920Street`` -> ``old``; names without one are in no group), in name order.
     groups: list[Preference] = dataclasses.field(default_factory=list)
+    #: On the pairs every rater answered with one side (no tie): (agreeing, pairs), where
+    #: the less blotchy side agrees (an equal measure counts half); None without measures.
+    blotch_agreement: tuple[float, int] | None = None
 
 
 def output_stem(path: str | os.PathLike) -> str:
@@ -138,7 +145,8 @@ def make_study(
         per_sheet: pairs per sheet.
 
     Returns:
-        The key: ``{"pair", "name", "dir_a_side"}`` for every pair, in pair order.
+        The key: ``{"pair", "name", "dir_a_side", "blotchiness"}`` for every pair, in pair
+        order (``blotchiness``: DIR_A's image's, DIR_B's).
 
     Raises:
         StudyError: the folders share no names, or ``output`` holds files already.
@@ -167,7 +175,9 @@ def make_study(
         for side, image in zip("AB", shown):
             atomic_write_bytes(output / "pairs" / f"{number:03d}_{side}.png", _png(_fit_within(image)))
         rows.append(_sheet_row(number, shown, sheet_height))
-        key.append({"pair": number, "name": name, "dir_a_side": "A" if a_left else "B"})
+        measured = [_blotchiness(image) for image in shown]
+        key.append({"pair": number, "name": name, "dir_a_side": "A" if a_left else "B",
+                    "blotchiness": measured if a_left else measured[::-1]})  # fmt: skip
     sheets = [rows[start : start + per_sheet] for start in range(0, len(rows), per_sheet)]
     for index, sheet_rows in enumerate(sheets, start=1):
         sheet = Image.new("RGB", (max(row.width for row in sheet_rows), sum(row.height + 10 for row in sheet_rows)),
@@ -181,6 +191,43 @@ def make_study(
     atomic_write_bytes(output / "sheets" / "BRIEF.md", brief.encode("utf-8"))
     document = {"dir_a": str(dir_a), "dir_b": str(dir_b), "seed": seed, "pairs": key}
     atomic_write_bytes(output / "key.json", (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+    return key
+
+
+def _blotchiness(image) -> float:
+    """:func:`colorize.measures.blotchiness` of an RGB image (PIL), on its own L and a*b*."""
+    import numpy as np
+
+    from colorize import measures
+    from colorize.color import np_ops
+
+    lab = np_ops.rgb_to_lab(np.asarray(image, np.float32) / 255.0)
+    return round(measures.blotchiness(lab[..., 0], lab[..., 1:]), 4)
+
+
+def record_measures(study: str | os.PathLike) -> dict:
+    """Measure every pair's two images in the key's DIR_A and DIR_B and keep the numbers in ``key.json``.
+
+    For studies made without them (the judging kit's ``blind_pairs.py``), while the images
+    are still there. Returns the updated key.
+
+    Raises:
+        StudyError: no key, or a folder or an image the key names is missing.
+    """
+    key = read_key(study)
+    listings = []
+    for folder in (key["dir_a"], key["dir_b"]):
+        if not Path(folder).is_dir():
+            raise StudyError(f"{folder} (named in {Path(study) / 'key.json'}) is not a folder here; "
+                             f"run from the folder the study was made in")  # fmt: skip
+        listings.append(_listing(Path(folder)))
+    for pair in key["pairs"]:
+        paths = [listing.get(pair["name"]) for listing in listings]
+        for folder, path in zip((key["dir_a"], key["dir_b"]), paths):
+            if path is None:
+                raise StudyError(f"{pair['name']} (pair {pair['pair']}) is not in {folder}")
+        pair["blotchiness"] = [_blotchiness(_open_rgb(path)) for path in paths]
+    atomic_write_bytes(Path(study) / "key.json", (json.dumps(key, indent=1) + "\n").encode("utf-8"))
     return key
 
 
@@ -364,11 +411,13 @@ def score_study(study: str | os.PathLike, extra_answers=()) -> StudyScore:
     sides = {pair["pair"]: pair["dir_a_side"] for pair in key["pairs"]}
     names = {pair["pair"]: str(pair.get("name", "")) for pair in key["pairs"]}
     files = sorted((Path(study) / "answers").glob("*.csv")) + [Path(path) for path in extra_answers]
-    raters, everything = [], []
+    raters, everything, choices = [], [], {}
     for path in files:
         answers = [answer for pair, answer in read_answers(path).items() if pair in sides]
         raters.append(_preference(path.stem, answers, sides))
         everything += answers
+        for answer in answers:
+            choices.setdefault(answer["pair"], []).append(answer["choice"])
     if not everything:
         raise StudyError(f"no answers yet in {Path(study) / 'answers'} (or the CSVs given)")
     grouped: dict[str, list[dict]] = {}
@@ -380,4 +429,31 @@ def score_study(study: str | os.PathLike, extra_answers=()) -> StudyScore:
     pooled = _preference("pooled", everything, sides)
     low, high = _resampled_by_photo(everything, sides)
     by_photo = (min(low, pooled.low), max(high, pooled.high))
-    return StudyScore(key["dir_a"], key["dir_b"], raters, pooled, by_photo, groups)
+    agreement = blotch_agreement(key, choices, len(files))
+    return StudyScore(key["dir_a"], key["dir_b"], raters, pooled, by_photo, groups, agreement)
+
+
+def agreed_pairs(key: dict, choices: dict[int, list[str]], raters: int) -> list[tuple[dict, bool]]:
+    """(key entry, whether DIR_A won) of each pair all ``raters`` answered with the same side (no tie)."""
+    agreed = []
+    for pair in key["pairs"]:
+        given = choices.get(pair["pair"], [])
+        if len(given) == raters and len(set(given)) == 1 and given[0] != "tie":
+            agreed.append((pair, given[0] == pair["dir_a_side"]))
+    return agreed
+
+
+def blotch_agreement(key: dict, choices: dict[int, list[str]], raters: int) -> tuple[float, int] | None:
+    """(agreeing, pairs): on the agreed pairs, how often the less blotchy side is the raters' choice.
+
+    ``choices`` maps a pair to each rater's choice; an equal measure counts half. None when
+    the key holds no measures (:func:`record_measures` adds them).
+    """
+    if raters == 0 or not all("blotchiness" in pair for pair in key["pairs"]):
+        return None
+    agree = 0.0
+    agreed = agreed_pairs(key, choices, raters)
+    for pair, a_won in agreed:
+        a, b = pair["blotchiness"]
+        agree += 0.5 if a == b else float((a < b) == a_won)
+    return (agree, len(agreed))

@@ -120,6 +120,50 @@ def test_score_per_group_of_photos_each_raters_left_share_and_an_interval_resamp
     assert rows["old"][1] == f"{12 + r4_old_for_a:g}/16"
 
 
+def test_the_key_keeps_each_sides_blotchiness_and_score_says_how_often_it_picks_the_agreed_side(tmp_path):
+    dir_a, dir_b = tmp_path / "a", tmp_path / "b"
+    dir_a.mkdir()
+    dir_b.mkdir()
+    calm = np.full((64, 64, 3), (150, 120, 100), np.uint8)  # one flat tan wall
+    patches = calm.copy()
+    patches[:, 32:] = (150, 120, 100) + np.array([25, -20, -5])  # a greener half, same lightness about
+    for index in range(6):
+        Image.fromarray(patches if index < 4 else calm).save(dir_a / f"wall{index}.png")
+        Image.fromarray(calm).save(dir_b / f"wall{index}.png")
+    study = tmp_path / "study"
+    key = studies.make_study(dir_a, dir_b, study, seed=5)
+    measured = {pair["name"]: pair["blotchiness"] for pair in key}
+    assert all(measured[f"wall{index}"][0] > measured[f"wall{index}"][1] == 0.0 for index in range(4))
+    assert all(measured[f"wall{index}"] == [0.0, 0.0] for index in (4, 5))
+    assert studies.read_key(study)["pairs"] == key
+    # two raters reject the patchy side on walls 0-2, split on wall 3, both take DIR_A on 4 and 5
+    for rater in ("r1", "r2"):
+        for pair in key:
+            number, a_side, name = pair["pair"], pair["dir_a_side"], pair["name"]
+            choice = _other(a_side) if name in ("wall0", "wall1", "wall2") else a_side
+            if name == "wall3":
+                choice = a_side if rater == "r1" else _other(a_side)
+            studies.record_answer(study, rater, number, choice)
+    # agreed: walls 0-2 (the measure agrees) and 4-5 (equal measures: a half each)
+    assert studies.score_study(study).blotch_agreement == (4.0, 5)
+    scored = CliRunner().invoke(main, ["study", "score", str(study)])
+    assert "blotchiness picks the raters' choice in 4/5 pairs they all agreed on (80 %)" in scored.output
+
+    # a study made without measures (the judging kit's) gets them from the images the key names
+    document = json.loads((study / "key.json").read_text())
+    for pair in document["pairs"]:
+        del pair["blotchiness"]
+    (study / "key.json").write_text(json.dumps(document))
+    assert studies.score_study(study).blotch_agreement is None
+    measured_again = CliRunner().invoke(main, ["study", "measure", str(study)])
+    assert measured_again.exit_code == 0, measured_again.output
+    assert studies.read_key(study)["pairs"] == key
+    (dir_b / "wall5.png").unlink()
+    missing = CliRunner().invoke(main, ["study", "measure", str(study)])
+    assert missing.exit_code != 0 and "wall5 (pair" in missing.output and f"is not in {dir_b}" in missing.output
+    assert "Traceback" not in missing.output
+
+
 def test_wilson_interval_of_known_cases():
     assert studies.wilson_interval(0, 0) == (0.0, 0.0)
     low, high = studies.wilson_interval(5, 10)

@@ -73,5 +73,25 @@ def score(study_dir, extra):
                ("rater", "DIR_A preferred", "share", "95 % interval", "left"))  # fmt: skip
     click.echo(f"pooled, resampled by photo: {result.pooled.share:.2f} "
                f"(95 % {result.by_photo[0]:.2f}-{result.by_photo[1]:.2f})")  # fmt: skip
+    if result.blotch_agreement is not None:
+        agree, pairs = result.blotch_agreement
+        click.echo(f"blotchiness picks the raters' choice in {agree:g}/{pairs} pairs they all agreed on"
+                   + (f" ({100 * agree / pairs:.0f} %)" if pairs else ""))  # fmt: skip
     if len(result.groups) > 1:
         echo_table([row(p)[:4] for p in result.groups], ("photos", "DIR_A preferred", "share", "95 % interval"))
+
+
+@study.command("measure")
+@click.argument("study_dir", metavar="STUDY", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@handle_errors(import_keras=False)
+def measure(study_dir):
+    """Keep each pair's blotchiness in STUDY's key.json, measured on the images it names.
+
+    For a study made by the judging kit (blind_pairs.py), which does not measure: run it from
+    the folder the study was made in, while DIR_A and DIR_B still hold the images. `score`
+    then says how often the less blotchy side was the one all raters chose, from the key alone.
+    """
+    from colorize import study as studies
+
+    key = studies.record_measures(study_dir)
+    click.echo(f"measured {len(key['pairs'])} pairs; wrote {study_dir / 'key.json'}")
