@@ -246,16 +246,17 @@ def test_init_weights_fine_tunes_a_saved_model(image_folder, tmp_path):
     tuned = train(_config(image_folder, tmp_path / "tuned2", epochs=1, num_samples=0, init_weights=str(first.run_dir)))
     assert json.loads((tuned.run_dir / "config.json").read_text())["init_weights"] == str(first.run_dir)
 
-    # Another architecture is refused with a message naming the layer, through the CLI in one line.
-    result = CliRunner().invoke(
-        main,
-        ["train", str(image_folder), "-o", str(tmp_path / "wide"), "--image-size", "32", "--batch-size", "2",
-         "--epochs", "1", "--steps-per-epoch", "1", "--option", "base_filters=8", "--option", "depth=1",
-         "--option", "batch_norm=false", "--init-weights", str(first.run_dir / "last.keras")],
-    )
+    # The same layers, wider (base_filters 8 from 4), start widened (colorize.models.widen); another
+    # architecture (one level deeper) is refused with a message naming the layer, in one line.
+    args = ["train", str(image_folder), "--image-size", "32", "--batch-size", "2", "--epochs", "1",
+            "--steps-per-epoch", "1", "--option", "base_filters=8", "--option", "batch_norm=false",
+            "--init-weights", str(first.run_dir / "last.keras")]  # fmt: skip
+    result = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "wide"), "--option", "depth=1"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "deeper"), "--option", "depth=2"])
     assert result.exit_code != 0
     assert isinstance(result.exception, SystemExit), result.exception  # an error message, not a crash
-    assert "does not fit this model" in result.output
+    assert "does not fit this model, nor widens into it" in result.output and "encoder2" in result.output
     result = CliRunner().invoke(main, ["train", str(image_folder), "-o", str(tmp_path / "runs" / "unet"),
                                        "--init-weights", str(tmp_path / "none.keras")])  # fmt: skip
     assert result.exit_code != 0 and "not found" in result.output

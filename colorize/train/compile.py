@@ -76,27 +76,30 @@ def build_and_compile(config: TrainConfig, sources: DataSources, embedding_input
                 jit_compile=distribute.jit_compile(config.jit),
             )
         if config.init_weights is not None:
-            load_initial_weights(model, config.init_weights)
+            load_initial_weights(model, config.init_weights, seed=config.seed)
     if embedding_input:
         return _embedding_setup(config, model, trained)
     inference = models.as_inference_model(model)
     return Setup(trained, lambda: model, lambda l_scaled: inference(l_scaled, training=False))
 
 
-def load_initial_weights(model, source: str) -> None:
+def load_initial_weights(model, source: str, seed: int = 0) -> None:
     """Copy every weight of a saved model into ``model``, layer by layer (names and shapes must match).
 
     Every layer of the saved model must fit the layer of the same name in ``model``. Layers
     of ``model`` the saved one lacks keep their initialisation (logged): a branch added to a
     trained architecture, e.g. ``unet_classification``'s zero-start ``global_context``,
-    fine-tuned from the default.
+    fine-tuned from the default. A ``model`` with the same layers, only wider (e.g.
+    ``--option base_filters=22`` from the default's 16), gets the saved weights widened so
+    it starts with the saved model's output (:func:`colorize.models.widen.widen_into`,
+    ``seed`` for its uneven split).
 
     Raises:
         ColorizeError: the saved model is missing or corrupt, or does not fit ``model``
             (the message names the first layer that differs).
     """
     from colorize import saving
-    from colorize.models import colorizer
+    from colorize.models import colorizer, widen
 
     path = saving.resolve_model_path(source)
     saved = saving.load_saved_model(path)
@@ -107,6 +110,16 @@ def load_initial_weights(model, source: str) -> None:
         shapes = None if layer is None else [tuple(w.shape) for w in layer.weights]
         other_shapes = [tuple(w.shape) for w in other.weights]
         if shapes != other_shapes:
+            if layer is not None:
+                try:
+                    widen.widen_into(saved, model, seed=seed)
+                except widen.WidenError as error:
+                    raise ColorizeError(f"--init-weights: {path} does not fit this model, nor widens into it ({error}); "
+                                        "pass the same --model and --option values it was trained with, "
+                                        "or only a larger base_filters") from None  # fmt: skip
+                log.info("initial weights from %s, widened (%d -> %d parameters)", path, saved.count_params(),
+                         model.count_params())  # fmt: skip
+                return
             raise ColorizeError(
                 f"--init-weights: {path} does not fit this model: the saved layer {name!r} has weights {other_shapes}, "
                 f"this model {'has no layer by that name' if layer is None else shapes}; "
