@@ -154,3 +154,18 @@ def test_gray_photos_are_warned_and_a_report_not_overwritten(tmp_path):
     assert (report / "metrics.json").read_bytes() == before
     assert CliRunner().invoke(main, [*args, "--overwrite"]).exit_code == 0
 
+
+
+def test_vivid_sets_every_models_colour_strength(image_folder, tmp_path):
+    # The bundled default preset decodes at 0.25 and a model file at its own 0.5: --vivid puts them on one strength.
+    def colourfulness(*arguments):
+        output = tmp_path / f"report{len(list(tmp_path.iterdir()))}"
+        result = CliRunner().invoke(main, ["evaluate", "default", str(image_folder), "--limit", "2",
+                                           "--num-samples", "1", "-o", str(output), *arguments])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return json.loads((output / "metrics.json").read_text())["models"]["default"]["colourfulness"]
+
+    preset, calm, strong, same = colourfulness(), colourfulness("--vivid", "0"), colourfulness("--vivid", "1"), \
+        colourfulness("--vivid", "0.25")  # fmt: skip
+    assert calm < preset < strong
+    assert same == preset

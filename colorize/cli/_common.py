@@ -25,8 +25,9 @@ precision_option = click.option(
 
 vivid_option = click.option(
     "--vivid", "strength", type=click.FloatRange(0.0, 1.0), default=None, metavar="0..1",
-    help="Colour strength of the bundled (bins) model: 0 = calm, likeliest colours; 0.5 = default; "
-         "1 = strongest, rarer colours. Default: the model's or preset's own.",
+    help="Colour strength of a bins model: 0 = calm, likeliest colours; 1 = strongest, rarer colours. "
+         "Default: a preset's own (the bundled default: 0.25), else the model file's own decoding (0.5): "
+         "give --vivid to compare a model file with the default at one strength.",
 )  # fmt: skip
 
 

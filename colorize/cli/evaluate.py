@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from colorize.cli._common import handle_errors, load_keras, precision_option, writing_to
+from colorize.cli._common import handle_errors, load_keras, precision_option, vivid_option, writing_to
 
 
 @click.command()
@@ -34,9 +34,10 @@ from colorize.cli._common import handle_errors, load_keras, precision_option, wr
                    "with --full-resolution named and made as `colorize predict` makes them.")
 @click.option("--overwrite", is_flag=True, help="Replace a report (and --save-predictions images) already there.")
 @precision_option
+@vivid_option
 @handle_errors(import_keras=False)
 def evaluate(args, extra_models, baselines, output, split, image_size, full_resolution, batch_size, limit,
-             num_samples, no_truth, save_predictions, overwrite, precision):  # fmt: skip
+             num_samples, no_truth, save_predictions, overwrite, precision, strength):  # fmt: skip
     """Evaluate MODELs (and baselines) on DATA: a prepared data set or a folder of colour photos.
 
     Each photo is turned gray, colorized and compared with itself. Writes
@@ -50,6 +51,7 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
       colorize evaluate --model runs/unet --model runs/fusion photos/ -o cmp/
       colorize evaluate default old_bw_photos/ --no-truth -o report-bw/
       colorize evaluate default photos/ --full-resolution --save-predictions colour/
+      colorize evaluate default runs/new data/hf128 --vivid 0.25   # both at the default's strength
     """
     from tqdm import tqdm
 
@@ -86,7 +88,7 @@ def evaluate(args, extra_models, baselines, output, split, image_size, full_reso
     models = {}
     for spec in model_specs:
         name = _display_name(spec, models)
-        models[name] = runtime.load_runner(spec, precision)  # as `colorize predict` runs it
+        models[name] = runtime.load_runner(spec, precision, strength)  # as `colorize predict` runs it
     if no_truth:
         return _evaluate_without_truth(models, data, output, image_size, limit, num_samples)
     if baselines:
