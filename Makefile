@@ -92,8 +92,10 @@ REBALANCE ?= 0.9
 DECODE_REBALANCE ?= 0.5
 TEMPERATURE ?= 0.38
 BF16 := $(shell grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && echo --mixed-precision)
-BINS := $(WORK)/faces128 $(WORK)/scenes128 --mix 0.5,0.5 --model unet_classification --option base_filters=16 \
-	--loss rebalanced_crossentropy --rebalance $(REBALANCE) --batch-size 16 --augment $(BF16)
+# The committed default's architecture (stage 8: 22 base filters, the image-level vector), so INIT=default
+# continues it; stages 1-6 were trained at 16 base filters without the vector (its model card).
+BINS := $(WORK)/faces128 $(WORK)/scenes128 --mix 0.5,0.5 --model unet_classification --option base_filters=22 \
+	--option global_context=true --loss rebalanced_crossentropy --rebalance $(REBALANCE) --batch-size 16 --augment $(BF16)
 STAGE64 := $(WORK)/runs/default-bins64
 STAGE128 := $(WORK)/runs/default-bins128
 STAGE128B := $(WORK)/runs/default-bins128b
