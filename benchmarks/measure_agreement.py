@@ -35,9 +35,8 @@ def agreement(study: pathlib.Path) -> list[tuple[float, bool]] | None:
                for pair in key["pairs"]}  # fmt: skip
     results = []
     for pair, a_won in studies.agreed_pairs(key, choices, len(verdicts)):
-        a, b = pair["blotchiness"]
         named = sum(bool(BLOTCH_WORDS.search(verdict[pair["pair"]]["reason"])) for verdict in verdicts) >= 2
-        results.append((0.5 if a == b else float((a < b) == a_won), named))
+        results.append((studies.pair_agreement(pair, a_won), named))
     return results
 
 

@@ -451,9 +451,11 @@ def blotch_agreement(key: dict, choices: dict[int, list[str]], raters: int) -> t
     """
     if raters == 0 or not all("blotchiness" in pair for pair in key["pairs"]):
         return None
-    agree = 0.0
     agreed = agreed_pairs(key, choices, raters)
-    for pair, a_won in agreed:
-        a, b = pair["blotchiness"]
-        agree += 0.5 if a == b else float((a < b) == a_won)
-    return (agree, len(agreed))
+    return (sum(pair_agreement(pair, a_won) for pair, a_won in agreed), len(agreed))
+
+
+def pair_agreement(pair: dict, a_won: bool) -> float:
+    """1 where the key entry's less blotchy side won, 0 where it lost, 1/2 where both measure the same."""
+    a, b = pair["blotchiness"]
+    return 0.5 if a == b else float((a < b) == a_won)
