@@ -14,7 +14,7 @@ Example:
     >>> narrow = build_unet_classification(image_size=None, base_filters=4)
     >>> wide = build_unet_classification(image_size=None, base_filters=8)
     >>> widen_into(narrow, wide)
-    >>> wide.get_layer("encoder1_conv1").kernel.shape
+    >>> tuple(wide.get_layer("encoder1_conv1").kernel.shape)
     (3, 3, 1, 8)
 """
 
