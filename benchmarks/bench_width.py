@@ -1,10 +1,11 @@
 """Model time of the bundled default against the same network at stage 7's width, side by side.
 
 The issue behind stage 8 allowed a wider network at most 2x the model time of the one it
-replaced. This builds ``unet_classification`` at ``base_filters=16`` (stage 7, random weights:
-the time does not depend on them) and reads the bundled default's width from its file, then
-times one 256 x 256 network call of each, Keras (float32) and ONNX Runtime (the bundled
-``default.onnx`` against a 16-filter export), best of ``--rounds``, and prints the ratios.
+replaced. This reads the bundled default's width from its file, builds ``unet_classification``
+with the image-level vector at that width and at stage 7's ``base_filters=16`` (random weights:
+the time does not depend on them), then times one 256 x 256 network call of each, in Keras
+(float32) and in ONNX Runtime (each exported as ``colorize export`` does), best of ``--rounds``,
+and prints the ratios.
 
 Usage:
     python benchmarks/bench_width.py [--rounds 15] [--size 256]

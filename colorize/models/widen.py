@@ -24,9 +24,9 @@ import numpy as np
 
 #: How far an uneven split may stray from the even one (a share of 1/copies).
 SPLIT_SPREAD = 0.25
-#: Layers without weights that keep their input's channels.
-_PASS_THROUGH = ("Activation", "BatchNormalization", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
-                 "UpSampling2D", "Softmax", "ReLU", "Dropout", "Add", "Reshape", "Resizing")  # fmt: skip
+#: Layers without weights that keep their input's channels (a Reshape may not: refused).
+_PASS_THROUGH = ("Activation", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "UpSampling2D",
+                 "Softmax", "ReLU", "Dropout", "Add", "Resizing")  # fmt: skip
 
 
 class WidenError(ValueError):
