@@ -88,3 +88,42 @@ def test_degrade_reaches_the_config_and_resume_keeps_it(image_folder, tmp_path, 
     for value in (True, -0.1, 1.5, "half", float("nan")):
         with pytest.raises(ValueError, match="degrade must be a probability"):
             TrainConfig(data="x", degrade=value)
+
+
+def test_lr_schedule_and_warmup_are_checked_and_reach_the_config(image_folder, tmp_path, monkeypatch):
+    from colorize import train as training
+    from colorize.train.config import TrainConfig
+
+    with pytest.raises(ValueError, match=r"lr_schedule must be one of \('constant', 'cosine'\)"):
+        TrainConfig(data="x", lr_schedule="linear")
+    for value in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="warmup_steps"):
+            TrainConfig(data="x", warmup_steps=value)
+    result = CliRunner().invoke(main, ["train", str(image_folder), "--lr-schedule", "step"])
+    assert "--lr-schedule" in one_line_error(result, code=2)
+    seen = []
+
+    def fake_train(config, resume=False):
+        seen.append(config)
+        raise training.TrainingStopped("stopped before training")
+
+    monkeypatch.setattr(training, "train", fake_train)
+    CliRunner().invoke(main, ["train", str(image_folder), "-o", str(tmp_path / "r"), "--lr-schedule", "cosine",
+                              "--warmup-steps", "7"])  # fmt: skip
+    assert (seen[-1].lr_schedule, seen[-1].warmup_steps) == ("cosine", 7)
+    CliRunner().invoke(main, ["train", str(image_folder), "-o", str(tmp_path / "r")])
+    assert (seen[-1].lr_schedule, seen[-1].warmup_steps) == ("constant", 0)
+
+
+def test_learning_rate_of_warms_up_holds_or_decays():
+    from colorize.train.compile import learning_rate_of
+    from colorize.train.config import TrainConfig
+
+    assert learning_rate_of(TrainConfig(data="x", learning_rate=3e-4), num_train=100) == 3e-4
+    # 100 images at batch 16: 7 steps an epoch, 3 epochs = 21 steps
+    held = learning_rate_of(TrainConfig(data="x", learning_rate=1e-3, epochs=3, warmup_steps=4), num_train=100)
+    assert [round(float(held(step)), 7) for step in (0, 2, 4, 10, 21)] == [0.0, 5e-4, 1e-3, 1e-3, 1e-3]
+    cosine = learning_rate_of(TrainConfig(data="x", learning_rate=1e-3, epochs=3, lr_schedule="cosine"), num_train=100)
+    rates = [float(cosine(step)) for step in range(22)]
+    assert rates[0] == pytest.approx(1e-3) and rates[21] == pytest.approx(0.0, abs=1e-9)
+    assert rates[10] == pytest.approx(5e-4, rel=0.1) and all(a >= b for a, b in zip(rates, rates[1:]))

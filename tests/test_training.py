@@ -435,3 +435,17 @@ def test_an_image_size_beyond_memory_is_one_line_before_any_work(image_folder, t
     settings.write_text("image_size: 100000\n")
     result = CliRunner().invoke(main, ["train", str(image_folder), "--config", str(settings), "-o", str(run)])
     assert "--image-size 100000" in one_line_error(result)
+
+
+def test_a_scheduled_learning_rate_trains_saves_and_resumes_where_it_was(image_folder, tmp_path):
+    import keras
+
+    run_dir = tmp_path / "run"
+    config = _config(image_folder, run_dir, epochs=3, lr_schedule="cosine", warmup_steps=2, num_samples=0)
+    train(_config(image_folder, run_dir, epochs=2, lr_schedule="cosine", warmup_steps=2, num_samples=0))
+    result = train(config, resume=True)
+    assert result.epochs_done == 3
+    saved = keras.saving.load_model(run_dir / "last.keras")  # the schedule is saved with the optimizer
+    optimizer = saved.optimizer
+    assert int(optimizer.iterations) == 6  # the resumed epoch went on from step 4
+    assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)  # cosine at its last step

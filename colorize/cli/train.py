@@ -12,7 +12,7 @@ from colorize.cli._common import (
     writing_to,
 )
 from colorize.train import distribute
-from colorize.train.config import GAN_SCHEDULES, TrainConfig, default_output_dir
+from colorize.train.config import GAN_SCHEDULES, LR_SCHEDULES, TrainConfig, default_output_dir
 
 MODEL_NAMES = tuple(registry.MODELS)
 EXTRACTOR_NAMES = registry.EXTRACTORS
@@ -50,7 +50,11 @@ def _parse_options(values):
 @click.option("--batch-size", type=click.IntRange(min=1), help=f"Global batch size [{DEFAULT.batch_size}].")
 @click.option("--epochs", type=click.IntRange(min=1), help=f"Epochs to reach [{DEFAULT.epochs}].")
 @click.option("--learning-rate", type=FiniteFloatRange(min=0, min_open=True, max=10),
-              help=f"Adam learning rate [{DEFAULT.learning_rate:g}].")
+              help=f"Adam learning rate (the peak of a schedule) [{DEFAULT.learning_rate:g}].")
+@click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES),
+              help=f"Learning rate over the run: held, or cosine to zero at the last step [{DEFAULT.lr_schedule}].")
+@click.option("--warmup-steps", type=click.IntRange(min=0),
+              help="Steps of linear warm-up from zero to the learning rate (a fine-tune from saved weights) [0].")
 @click.option("--loss", type=click.Choice(LOSS_NAMES), help="Loss [the model family's default: its paper's loss].")
 @click.option("--rebalance", type=click.FloatRange(0, 1, min_open=True), metavar="LAMBDA",
               help="Class rebalancing of the colour-weighted losses: lambda of ((1-lambda) p + lambda/Q)^-1; "

@@ -62,15 +62,15 @@ def build_and_compile(config: TrainConfig, sources: DataSources, embedding_input
     with strategy.scope() if strategy else contextlib.nullcontext():
         if adversarial:
             trained.compile(
-                generator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
-                discriminator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
+                generator_optimizer=keras.optimizers.Adam(learning_rate_of(config, sources.num_train), beta_1=0.5),
+                discriminator_optimizer=keras.optimizers.Adam(learning_rate_of(config, sources.num_train), beta_1=0.5),
                 alternate=config.gan_schedule == "alternate",
                 jit_compile=distribute.jit_compile(config.jit),
             )
         else:
             loss = registry.get_loss(config.effective_loss)
             trained.compile(
-                optimizer=keras.optimizers.Adam(config.learning_rate),
+                optimizer=keras.optimizers.Adam(learning_rate_of(config, sources.num_train)),
                 loss=make_loss(loss, config, sources),
                 metrics=[registry.resolve(metric)() for metric in loss.metrics] or None,
                 jit_compile=distribute.jit_compile(config.jit),
@@ -81,6 +81,38 @@ def build_and_compile(config: TrainConfig, sources: DataSources, embedding_input
         return _embedding_setup(config, model, trained)
     inference = models.as_inference_model(model)
     return Setup(trained, lambda: model, lambda l_scaled: inference(l_scaled, training=False))
+
+
+def learning_rate_of(config: TrainConfig, num_train: int):
+    """The optimizer's learning rate: ``config.learning_rate`` as a number, or a Keras schedule.
+
+    With ``lr_schedule="cosine"`` or ``warmup_steps`` the rate is a function of the step
+    (:class:`keras.optimizers.schedules.CosineDecay`: linear from zero over the warm-up, then
+    held or cosine-decayed to zero at the run's last step, ``epochs`` x the steps per epoch,
+    ``num_train`` training images a pass). The optimizer's step count travels with the run's
+    backup, so ``--resume`` goes on where the schedule was.
+
+    Example:
+        >>> from colorize.train.config import TrainConfig
+        >>> config = TrainConfig(data="d", epochs=2, steps_per_epoch=50, learning_rate=1e-3,
+        ...                      lr_schedule="cosine", warmup_steps=10)
+        >>> rate = learning_rate_of(config, num_train=800)
+        >>> [round(float(rate(step)), 6) for step in (0, 5, 10, 100)]
+        [0.0, 0.0005, 0.001, 0.0]
+    """
+    import keras
+
+    if config.lr_schedule == "constant" and not config.warmup_steps:
+        return config.learning_rate
+    steps_per_epoch = config.steps_per_epoch or max(1, -(-num_train // config.batch_size))
+    warmup = min(config.warmup_steps, config.epochs * steps_per_epoch)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup else config.learning_rate,
+        decay_steps=max(1, config.epochs * steps_per_epoch - warmup),
+        alpha=1.0 if config.lr_schedule == "constant" else 0.0,
+        warmup_target=config.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
 
 
 def load_initial_weights(model, source: str, seed: int = 0) -> None:

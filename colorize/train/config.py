@@ -25,6 +25,13 @@ from colorize.train import distribute
 #: How a GAN's two networks take turns (``gan_schedule``): both every step, or alternating.
 GAN_SCHEDULES = ("both", "alternate")
 
+#: How the learning rate moves over a run (``lr_schedule``): held, or a cosine from
+#: ``learning_rate`` down to zero at the last step (Loshchilov and Hutter 2017). Either may
+#: start with ``warmup_steps`` of linear warm-up from zero, which a fine-tune from saved
+#: weights wants: Adam's moments start at zero, so its first steps move every weight by
+#: about the full learning rate.
+LR_SCHEDULES = ("constant", "cosine")
+
 #: Where ``colorize train`` puts a run when no output directory is given: ``runs/<model>``.
 RUNS_DIR = "runs"
 
@@ -53,7 +60,10 @@ class TrainConfig:
         image_size: training resolution (square).
         batch_size: the global batch size (split across replicas by a distribution strategy).
         epochs: number of epochs to reach (also when resuming).
-        learning_rate: Adam learning rate.
+        learning_rate: Adam learning rate (the peak, with ``lr_schedule="cosine"`` or a warm-up).
+        lr_schedule: one of :data:`LR_SCHEDULES`: "constant", or "cosine" (to zero at the last
+            of ``epochs`` x the steps per epoch).
+        warmup_steps: steps of linear warm-up from zero to ``learning_rate`` (0: none).
         loss: one of :data:`colorize.registry.LOSSES`; None picks the model's default loss (registry).
         rebalance: the class-rebalancing mix lambda of the colour-weighted losses (Zhang et al. 2016):
             weights ~ ((1 - lambda) p + lambda / Q)^-1; 0.5 is Zhang et al.'s, 1 no rebalancing.
@@ -86,6 +96,8 @@ class TrainConfig:
     batch_size: int = 16
     epochs: int = 20
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
     loss: str | None = None
     rebalance: float = 0.5
     augment: bool = False
@@ -120,13 +132,16 @@ class TrainConfig:
             )
         if self.gan_schedule not in GAN_SCHEDULES:
             raise ValueError(f"gan_schedule must be 'both' or 'alternate'. Received: {self.gan_schedule!r}")
-        for name in ("image_size", "batch_size", "epochs", "seed", "num_samples", "steps_per_epoch", "validation_steps"):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}. Received: lr_schedule={self.lr_schedule!r}")
+        for name in ("image_size", "batch_size", "epochs", "seed", "num_samples", "steps_per_epoch", "validation_steps",
+                     "warmup_steps"):
             value = getattr(self, name)
             if value is None and name in ("steps_per_epoch", "validation_steps"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"{name} must be a whole number. Received: {name}={value!r}")
-            lowest = 0 if name in ("seed", "num_samples") else 1
+            lowest = 0 if name in ("seed", "num_samples", "warmup_steps") else 1
             if value < lowest:
                 raise ValueError(f"{name} must be at least {lowest}. Received: {name}={value}")
         self.learning_rate = check_learning_rate(self.learning_rate)
