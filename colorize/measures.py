@@ -328,15 +328,35 @@ def _measured(lightness: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.nda
     return lightness, ab
 
 
+def flat_pair_steps(lightness, ab) -> np.ndarray:
+    """The a*b* step (Lab units) across each flat pixel pair of :func:`blotchiness`, as one array.
+
+    Pairs :data:`PAIR_STEP` apart, across and down, at :data:`MEASURE_SIZE`, whose lightness is
+    flat: neither pixel on an edge (smoothed gradient below :data:`EDGE_GRADIENT`) and L within
+    :data:`FLAT_L`. Empty when the photo has no flat pairs.
+    """
+    import cv2
+
+    lightness, ab = _measured(lightness, ab)
+    smooth = cv2.GaussianBlur(lightness, (0, 0), 1.0)
+    gradient = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)) / 8
+    calm = gradient < EDGE_GRADIENT
+    steps = []
+    for first, second in (((slice(None), slice(None, -PAIR_STEP)), (slice(None), slice(PAIR_STEP, None))),
+                          ((slice(None, -PAIR_STEP), slice(None)), (slice(PAIR_STEP, None), slice(None)))):  # fmt: skip
+        pair_flat = calm[first] & calm[second] & (np.abs(lightness[first] - lightness[second]) < FLAT_L)
+        steps.append(np.linalg.norm(ab[first] - ab[second], axis=-1)[pair_flat])
+    return np.concatenate(steps)
+
+
 def blotchiness(lightness, ab) -> float:
     """Colour jumps without a lightness edge, as a percentage of the flat pixel pairs.
 
-    Pixel pairs :data:`PAIR_STEP` apart (across and down, at :data:`MEASURE_SIZE`) whose
-    lightness is flat (neither pixel on an edge, L within :data:`FLAT_L`) are counted; the
-    measure is the share of them whose a*b* differ by more than :data:`JUMP_AB`. A real
-    photo's colour changes mostly where its lightness does; a blotchy colorization paints
-    red and green patches across one flat wall. A gray image scores 0: read it beside a
-    measure of colour (colourfulness, rebalanced AuC).
+    Of the flat pixel pairs (:func:`flat_pair_steps`: :data:`PAIR_STEP` apart at
+    :data:`MEASURE_SIZE`, neither pixel on an edge, L within :data:`FLAT_L`), the share whose
+    a*b* differ by more than :data:`JUMP_AB`. A real photo's colour changes mostly where its
+    lightness does; a blotchy colorization paints red and green patches across one flat wall.
+    A gray image scores 0: read it beside a measure of colour (colourfulness, rebalanced AuC).
 
     Args:
         lightness: L (H, W) in [0, 100].
@@ -348,20 +368,8 @@ def blotchiness(lightness, ab) -> float:
         >>> blotchiness(flat, np.zeros((64, 64, 2))), round(blotchiness(flat, patches), 1) > 0
         (0.0, True)
     """
-    import cv2
-
-    lightness, ab = _measured(lightness, ab)
-    smooth = cv2.GaussianBlur(lightness, (0, 0), 1.0)
-    gradient = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)) / 8
-    calm = gradient < EDGE_GRADIENT
-    flat = jumps = 0
-    for first, second in (((slice(None), slice(None, -PAIR_STEP)), (slice(None), slice(PAIR_STEP, None))),
-                          ((slice(None, -PAIR_STEP), slice(None)), (slice(PAIR_STEP, None), slice(None)))):  # fmt: skip
-        pair_flat = calm[first] & calm[second] & (np.abs(lightness[first] - lightness[second]) < FLAT_L)
-        jump = np.linalg.norm(ab[first] - ab[second], axis=-1) > JUMP_AB
-        flat += int(pair_flat.sum())
-        jumps += int((pair_flat & jump).sum())
-    return 100.0 * jumps / flat if flat else 0.0
+    steps = flat_pair_steps(lightness, ab)
+    return 100.0 * float(np.mean(steps > JUMP_AB)) if steps.size else 0.0
 
 
 def class_weights(histogram, edges) -> np.ndarray:
