@@ -70,7 +70,7 @@ def test_strength_scales_the_prior_from_none_to_double():
     )  # fmt: skip
 
 
-def test_a_sure_location_gets_twice_the_strength_an_unsure_one_the_strength_as_set(monkeypatch):
+def test_entropy_aware_a_sure_location_gets_twice_the_strength_an_unsure_one_the_strength_as_set(monkeypatch):
     count = len(bins.gamut_bins())
     probabilities = np.full((1, 3, 2, count), 1.0 / count, np.float32)  # unsure: normalized entropy 1
     probabilities[0, 0, 0] = 0.1 / (count - 2)
@@ -79,9 +79,13 @@ def test_a_sure_location_gets_twice_the_strength_an_unsure_one_the_strength_as_s
     l_scaled = np.zeros((1, 6, 4, 1), np.float32)
 
     def decoded(**options):
+        options.setdefault("entropy_band", bins.ENTROPY_BAND)
         return bins.Decoding(log_prior=prior, pooling=0, **options).decode(probabilities, l_scaled)[0]
 
     aware = decoded(strength=0.25)
+    # The default decoding gives every location the strength as set (judged: docs/studies.md).
+    default = bins.Decoding(log_prior=prior, pooling=0, strength=0.25).decode(probabilities, l_scaled)[0]
+    np.testing.assert_allclose(default, decoded(strength=0.25, entropy_band=None), atol=1e-6)
     np.testing.assert_allclose(aware[0, 0], decoded(strength=0.5, entropy_band=None)[0, 0], atol=1e-6)
     np.testing.assert_allclose(aware[1:], decoded(strength=0.25, entropy_band=None)[1:], atol=1e-6)
     assert np.linalg.norm(aware[0, 0]) > np.linalg.norm(decoded(strength=0.25, entropy_band=None)[0, 0])
