@@ -296,7 +296,7 @@ def test_render_size_is_capped_at_the_photo_and_checked_against_memory(tmp_path,
     runner = runtime.Runner.create(saving.load_model(model_path))
     # --render-size 8192 on a 300 x 400 photo: the model sees it at its own size, not 8192 px.
     assert runner.working_shape(300, 400, render_size=8192) == (320, 416)
-    assert runner.working_shape(30, 40, render_size=8192) == (192, 256)  # never below the default
+    assert runner.working_shape(30, 40, render_size=8192) == (128, 192)  # never below the default
     source = _gray(tmp_path / "small.png", 300, 400)
     result = _invoke("predict", source, "--model", model_path, "--render-size", 8192)
     assert result.exit_code == 0 and Image.open(tmp_path / "small_colorized.png").size == (400, 300)

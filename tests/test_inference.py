@@ -130,7 +130,7 @@ def test_fixed_size_model_works_at_its_size(tmp_path):
 def test_working_shape_keeps_aspect_ratio(tiny_model):
     runner = runtime.Runner.create(tiny_model)
     assert runner.fixed_size is None and runner.trained_size == 32
-    assert runner.working_shape(2000, 3000) == (160, 256)
+    assert runner.working_shape(2000, 3000) == (128, 192)
     assert runner.working_shape(2000, 3000, render_size=64) == (32, 64)
 
 

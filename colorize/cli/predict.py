@@ -23,7 +23,7 @@ from colorize.cli._common import (
                    "an .onnx file (run by ONNX Runtime, as the presets are), a .keras file, or a training run directory.")
 @click.option("--render-size", type=click.IntRange(min=32),
               help="Long side (px) the model works at: larger = finer colour detail, slower. "
-                   "Default 256 (or the model's training size if larger); fixed-size models ignore it.")
+                   "Default 192 (or the model's training size if larger); fixed-size models ignore it.")
 @click.option("--compare", is_flag=True, help="Also write <name>_compare.png: input | output side by side.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (inputs never are).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,

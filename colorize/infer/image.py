@@ -54,7 +54,7 @@ def colorize_image(
         model: a loaded model (from :func:`colorize.saving.load_model`), "default", an ``.onnx`` or ``.keras`` path,
             a run directory, or None for the bundled default.
         render_size: the long side, in pixels, at which the model sees the photo
-            (bigger: more colour detail, slower). Default 256, or the model's
+            (bigger: more colour detail, slower). Default 192, or the model's
             training size if larger; fixed-size models always use their size.
         precision: "float32", "bfloat16" or "auto" (bfloat16 where the CPU has
             native bfloat16: AMX or AVX-512 BF16), for a model not yet wrapped in a

@@ -15,7 +15,7 @@ from __future__ import annotations
 DEFAULT_MAX_UPLOAD_MB = 40.0  # a 40 MB upload is a very large scan; photos are a few MB
 MAX_WAITING = 32  # photos queued for the model at once; more get 503 (the page sends one at a time)
 HELD_UPLOADS = 4  # request bodies held in memory at once: at most this many times the upload limit
-RENDER_SIZES = (256, 384, 512, 768, 1024)  # what the page offers; the API takes any in RENDER_SIZE_RANGE
+RENDER_SIZES = (192, 256, 384, 512, 768, 1024)  # what the page offers; the API takes any in RENDER_SIZE_RANGE
 RENDER_SIZE_RANGE = (32, 2048)
 MAX_PIXELS = 64_000_000  # a photo's pixels at most (8000 x 8000), fewer where memory is short
 FULL_SIZE_BYTES_PER_PIXEL = 8  # a served photo at full size: decoded, coloured, encoded (measured ~6)

@@ -5,8 +5,8 @@
 
 const state = {
   maxBytes: 40e6,
-  renderSizes: [256, 384, 512, 768, 1024],
-  defaultRenderSize: 256,
+  renderSizes: [192, 256, 384, 512, 768, 1024],
+  defaultRenderSize: 192,
   fixedSize: null,
   queue: [],
   busy: false,
