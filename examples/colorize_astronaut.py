@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default", help="'default', a .keras file or a run directory [default]")
     parser.add_argument("-o", "--output", default=Path("out"), type=Path, help="output folder [out]")
-    parser.add_argument("--render-size", type=int, default=None, help="long side the model works at [256]")
+    parser.add_argument("--render-size", type=int, default=None, help="long side the model works at [192]")
     args = parser.parse_args(argv)
 
     try:
