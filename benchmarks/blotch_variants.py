@@ -23,14 +23,12 @@ import sys
 import numpy as np
 
 from colorize import measures
+from colorize.color import np_ops
 from colorize import study as studies
 
 
 def lab_of(path: pathlib.Path) -> tuple[np.ndarray, np.ndarray]:
-    import cv2
-
-    rgb = np.asarray(studies._open_rgb(path), np.float32) / 255.0
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    lab = np_ops.rgb_to_lab(np.asarray(studies._open_rgb(path), np.float32) / 255.0)
     return lab[..., 0], lab[..., 1:]
 
 
@@ -50,8 +48,7 @@ def study_agreement(folder: pathlib.Path) -> dict[str, list[float]] | None:
         return None
     listings = [studies._listing(pathlib.Path(key[side])) for side in ("dir_a", "dir_b")]
     verdicts = [studies.read_answers(path) for path in sorted(folder.glob("judge*.csv"))]
-    choices = {pair["pair"]: [verdict[pair["pair"]]["choice"] for verdict in verdicts if pair["pair"] in verdict]
-               for pair in key["pairs"]}  # fmt: skip
+    choices = studies.choices_of(key, verdicts)
     agreement: dict[str, list[float]] = {}
     for pair, a_won in studies.agreed_pairs(key, choices, len(verdicts)):
         first, second = (numbers(listing[pair["name"]]) for listing in listings)

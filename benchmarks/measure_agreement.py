@@ -31,8 +31,7 @@ def agreement(study: pathlib.Path) -> list[tuple[float, bool]] | None:
     if not all("blotchiness" in pair for pair in key["pairs"]):
         return None
     verdicts = [studies.read_answers(path) for path in sorted(study.glob("judge*.csv"))]
-    choices = {pair["pair"]: [verdict[pair["pair"]]["choice"] for verdict in verdicts if pair["pair"] in verdict]
-               for pair in key["pairs"]}  # fmt: skip
+    choices = studies.choices_of(key, verdicts)
     results = []
     for pair, a_won in studies.agreed_pairs(key, choices, len(verdicts)):
         named = sum(bool(BLOTCH_WORDS.search(verdict[pair["pair"]]["reason"])) for verdict in verdicts) >= 2

@@ -433,6 +433,12 @@ def score_study(study: str | os.PathLike, extra_answers=()) -> StudyScore:
     return StudyScore(key["dir_a"], key["dir_b"], raters, pooled, by_photo, groups, agreement)
 
 
+def choices_of(key: dict, verdicts: list[dict[int, dict]]) -> dict[int, list[str]]:
+    """Each key pair's choices, one per rater's verdicts (:func:`read_answers`) that answered it."""
+    return {pair["pair"]: [verdict[pair["pair"]]["choice"] for verdict in verdicts if pair["pair"] in verdict]
+            for pair in key["pairs"]}  # fmt: skip
+
+
 def agreed_pairs(key: dict, choices: dict[int, list[str]], raters: int) -> list[tuple[dict, bool]]:
     """(key entry, whether DIR_A won) of each pair all ``raters`` answered with the same side (no tie)."""
     agreed = []

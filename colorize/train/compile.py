@@ -14,7 +14,7 @@ from colorize import registry
 from colorize.errors import ColorizeError
 from colorize.train import distribute
 from colorize.train.config import TrainConfig
-from colorize.train.datasets import DataSources, ab_distribution
+from colorize.train.datasets import DataSources, ab_distribution, batches_per_pass
 from colorize.train.options import extractor_name_of, extractor_weights_of
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def build_and_compile(config: TrainConfig, sources: DataSources, embedding_input
     adversarial = registry.get(config.model).adversarial
     if adversarial and config.gan_schedule == "alternate":
         # The DigiFace report's GAN swapped generator and discriminator every epoch.
-        options.setdefault("alternate_every", config.steps_per_epoch or max(1, -(-sources.num_train // config.batch_size)))
+        options.setdefault("alternate_every", batches_per_pass(config, sources.num_train))
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = models.build_model(config.model, image_size=config.image_size, **options)
     trained = distribute.multiworker_model(model) if config.strategy == "multiworker" else model
@@ -104,7 +104,7 @@ def learning_rate_of(config: TrainConfig, num_train: int):
 
     if config.lr_schedule == "constant" and not config.warmup_steps:
         return config.learning_rate
-    steps_per_epoch = config.steps_per_epoch or max(1, -(-num_train // config.batch_size))
+    steps_per_epoch = batches_per_pass(config, num_train)
     warmup = min(config.warmup_steps, config.epochs * steps_per_epoch)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0 if warmup else config.learning_rate,

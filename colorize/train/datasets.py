@@ -137,7 +137,7 @@ def _py_datasets(config: TrainConfig, sources: DataSources):
                                       degrade=config.degrade, **common)  # fmt: skip
     val_data = pydataset.LabBatches([pydataset.open_source(part.val, "val") for part in parts], **common)
     steps = {
-        "train": config.steps_per_epoch or max(1, -(-sources.num_train // config.batch_size)),
+        "train": batches_per_pass(config, sources.num_train),
         "val": config.validation_steps,
     }
     sample_batch = None
@@ -146,6 +146,11 @@ def _py_datasets(config: TrainConfig, sources: DataSources):
         batches = [pydataset.make_pydataset(part.val, "val", config.image_size, per_part, shuffle=False)[0] for part in parts]
         sample_batch = tuple(np.concatenate(arrays) for arrays in zip(*batches))
     return train_data, val_data, sample_batch, steps
+
+
+def batches_per_pass(config: TrainConfig, count: int) -> int:
+    """Training steps an epoch: ``config.steps_per_epoch``, else one pass over ``count`` images."""
+    return config.steps_per_epoch or max(1, -(-count // config.batch_size))
 
 
 def make_datasets(config: TrainConfig, sources: DataSources, replicas: int = 1, vectors: dict | None = None):
@@ -164,7 +169,7 @@ def make_datasets(config: TrainConfig, sources: DataSources, replicas: int = 1, 
     steps = {"train": config.steps_per_epoch, "val": config.validation_steps}
     if sources.parts:
         train_data, val_data = _mixed_datasets(config, sources)
-        steps["train"] = steps["train"] or max(1, -(-sources.num_train // config.batch_size))
+        steps["train"] = batches_per_pass(config, sources.num_train)
     elif vectors is None:
         train_data = pipeline.make_dataset(sources.train, split="train", augment=config.augment, shuffle=True,
                                            degrade=config.degrade, **common)  # fmt: skip
@@ -177,7 +182,7 @@ def make_datasets(config: TrainConfig, sources: DataSources, replicas: int = 1, 
                                        degrade=config.degrade, **common)
             for source, split in ((sources.train, "train"), (sources.val, "val"))
         )  # fmt: skip
-        steps["train"] = steps["train"] or max(1, -(-len(vectors["train"]) // config.batch_size))
+        steps["train"] = batches_per_pass(config, len(vectors["train"]))
     if replicas > 1:
         # Replicas need full batches: repeat both streams and count steps from the split sizes.
         train_data, val_data = (
