@@ -129,7 +129,7 @@ def test_export_rebalance_from_a_run_directory(image_folder, tmp_path):
     assert warm.temperature == pytest.approx(0.6) and warm.log_prior == pytest.approx(decoding.log_prior)
     # a .keras file has no data to read the colour distribution from: one line, exit 1
     result = CliRunner().invoke(main, ["export", str(vivid), "-o", str(tmp_path / "x.keras"), "--rebalance", "0.5"])
-    assert result.exit_code == 1 and "not a training run directory" in result.output, result.output
+    assert result.exit_code == 1 and "not a training run directory (one holds config.json and history.csv)" in result.output, result.output
     assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
 
 

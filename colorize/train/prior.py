@@ -31,8 +31,9 @@ def rebalancing_prior(run_dir: str | os.PathLike, decode: float) -> np.ndarray:
     if not (isinstance(decode, (int, float)) and 0 < decode <= 1):
         raise ColorizeError(f"rebalance must be a number in (0, 1] (1: no rebalancing). Received: {decode!r}")
     if not rundir.is_run_dir(run_dir):
-        raise ColorizeError(f"{run_dir} is not a training run directory (no config.json): --rebalance needs the "
-                            "run, whose data give the colour distribution")  # fmt: skip
+        raise ColorizeError(f"{run_dir} is not a training run directory (one holds {layout.CONFIG_NAME} and "
+                            f"{layout.HISTORY_NAME}): --rebalance needs the run, whose data give the colour "
+                            "distribution")  # fmt: skip
     config = TrainConfig.from_dict(read_config_file(Path(run_dir) / layout.CONFIG_NAME))
     loss = registry.LOSS_SPECS.get(config.effective_loss)
     if loss is None or not loss.bins:
