@@ -226,3 +226,27 @@ def test_a_safe_mode_refusal_gives_the_whole_reason(tmp_path):
     assert "\n" not in message and "safe_mode=False" in message
     assert message.rstrip().endswith("loading.") or message.rstrip().endswith("."), message
     assert "thus it is )" not in message
+
+
+def test_export_average_mixes_copies_of_one_network_weight_by_weight(tmp_path):
+    first = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2)
+    second = models.build_model("unet_classification", image_size=32, base_filters=4, depth=2)
+    other = models.build_model("unet_classification", image_size=32, base_filters=6, depth=2)
+    for model, name in ((first, "a"), (second, "b"), (other, "wide")):
+        model.save(tmp_path / f"{name}.keras")
+    kernels = [np.asarray(m.get_layer("bins_logits").kernel) for m in (first, second)]
+    assert not np.allclose(*kernels)  # two initializations: the mean is a new network
+    out = tmp_path / "mean.keras"
+    result = CliRunner().invoke(main, ["export", str(tmp_path / "a.keras"), "-o", str(out),
+                                       "--average", str(tmp_path / "b.keras"), "0.25"])  # fmt: skip
+    assert result.exception is None and result.exit_code == 0, result.output
+    mixed = keras.saving.load_model(out, compile=False)
+    np.testing.assert_allclose(np.asarray(mixed.get_layer("bins_logits").kernel), 0.75 * kernels[0] + 0.25 * kernels[1],
+                               atol=1e-6)  # fmt: skip
+    for args, message in (([str(tmp_path / "wide.keras"), "0.5"], "is not the same network"),
+                          ([str(tmp_path / "b.keras"), "0.6", "--average", str(tmp_path / "b.keras"), "0.5"],
+                           "all together below 1")):  # fmt: skip
+        bad = CliRunner().invoke(main, ["export", str(tmp_path / "a.keras"), "-o", str(tmp_path / "x.keras"),
+                                        "--average", *args])  # fmt: skip
+        assert message in one_line_error(bad), bad.output
+        assert not (tmp_path / "x.keras").exists()

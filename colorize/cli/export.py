@@ -18,9 +18,13 @@ from colorize.cli._common import handle_errors, writing_to
 @click.option("--rebalance", type=click.FloatRange(0, 1, min_open=True), metavar="LAMBDA",
               help="Bins models, from a run directory: decode as if trained with this class rebalancing "
                    "(lower: rarer, more vivid colours; 1: none, the most accurate per pixel) [as trained].")
+@click.option("--average", nargs=2, type=(str, click.FloatRange(0, 1, min_open=True, max_open=True)),
+              multiple=True, metavar="MODEL SHARE",
+              help="Mix another trained copy of the same network into MODEL's weights at this share "
+                   "(a weight-space mean; repeatable; MODEL keeps the rest).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @handle_errors
-def export(model, output, export_format, temperature, rebalance, overwrite):
+def export(model, output, export_format, temperature, rebalance, average, overwrite):
     """Export MODEL (a run directory, a .keras file or 'default') for `colorize predict`.
 
     The exported file computes in float32 (whatever precision it was trained in) and
@@ -34,6 +38,7 @@ def export(model, output, export_format, temperature, rebalance, overwrite):
       colorize export runs/bins -o my_model.keras --temperature 0.3
       colorize export runs/bins -o vivid.keras --temperature 0.25 --rebalance 0.6
       colorize export runs/bins -o my_model.onnx
+      colorize export default -o mean.keras --average runs/more 0.5
       colorize predict photo.jpg --model my_model.keras
     """
     from colorize import saving
@@ -46,5 +51,5 @@ def export(model, output, export_format, temperature, rebalance, overwrite):
 
         log_prior = train.rebalancing_prior(model, rebalance)
     with writing_to("-o", output.parent):
-        written = saving.export_model(model, output, temperature, log_prior, format=export_format)
+        written = saving.export_model(model, output, temperature, log_prior, format=export_format, average=average)
     click.echo(f"Exported {model} -> {written}")

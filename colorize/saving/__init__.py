@@ -2,7 +2,8 @@
 
 One module per job, imports pointing one way (each only on those below it):
 
-    export.py       export_model: a trained model's inference form as .keras or .onnx
+    export.py       export_model: a trained model's inference form as .keras or .onnx;
+                    average_weights: the weight-space mean of copies of one network
     onnx_export.py  export_onnx: conversion, graph clean-up, the ONNX runner's metadata
     rebuilding.py   a network rebuilt from its config: any input size, or float32
     save.py         save_model: atomic, refusing NaN or infinite weights
@@ -39,7 +40,7 @@ from colorize.saving.onnx_export import (  # isort: skip - after the modules it 
     ONNX_OUTPUTS,
     export_onnx,
 )
-from colorize.saving.export import EXPORT_FORMATS, export_model  # isort: skip
+from colorize.saving.export import EXPORT_FORMATS, average_weights, export_model  # isort: skip
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -51,6 +52,7 @@ __all__ = [
     "ONNX_OUTPUTS",
     "ModelLoadError",
     "NonFiniteWeightsError",
+    "average_weights",
     "check_archive_sizes",
     "default_model_path",
     "default_onnx_path",
