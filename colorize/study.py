@@ -433,6 +433,43 @@ def score_study(study: str | os.PathLike, extra_answers=()) -> StudyScore:
     return StudyScore(key["dir_a"], key["dir_b"], raters, pooled, by_photo, groups, agreement)
 
 
+def pool_studies(studies) -> StudyScore:
+    """Several studies of one comparison on different photos, scored as one: every answer once.
+
+    Each study's answers are the CSVs in its ``answers/`` folder and those beside its key
+    (where ``benchmarks/studies`` keeps the judging kit's verdicts). ``raters`` holds each
+    study's own pooled preference (labelled with its folder's name); ``by_photo`` resamples
+    the photos of all of them together (a photo of two studies counts as two).
+
+    Raises:
+        StudyError: a study without a key or without answers.
+    """
+    everything, sides, names, per_study, keys = [], {}, {}, [], []
+    for number, study in enumerate(studies):
+        key = read_key(study)
+        keys.append(key)
+        offset = number * 1_000_000  # a pair number unique over the studies
+        study_sides = {offset + pair["pair"]: pair["dir_a_side"] for pair in key["pairs"]}
+        sides.update(study_sides)
+        names.update({offset + pair["pair"]: str(pair.get("name", "")) for pair in key["pairs"]})
+        files = sorted((Path(study) / "answers").glob("*.csv")) + sorted(Path(study).glob("*.csv"))
+        answers = [dict(answer, pair=offset + pair) for path in files
+                   for pair, answer in read_answers(path).items() if offset + pair in study_sides]  # fmt: skip
+        if not answers:
+            raise StudyError(f"no answers in {study} (its answers/ folder or CSVs beside its key)")
+        per_study.append(_preference(Path(study).name, answers, sides))
+        everything += answers
+    grouped: dict[str, list[dict]] = {}
+    for answer in everything:
+        prefix, underscore, _ = names[answer["pair"]].partition("_")
+        if underscore:
+            grouped.setdefault(prefix, []).append(answer)
+    pooled = _preference("pooled", everything, sides)
+    low, high = _resampled_by_photo(everything, sides)
+    return StudyScore(keys[0]["dir_a"], keys[0]["dir_b"], per_study, pooled, (min(low, pooled.low), max(high, pooled.high)),
+                      [_preference(group, grouped[group], sides) for group in sorted(grouped)])  # fmt: skip
+
+
 def choices_of(key: dict, verdicts: list[dict[int, dict]]) -> dict[int, list[str]]:
     """Each key pair's choices, one per rater's verdicts (:func:`read_answers`) that answered it."""
     return {pair["pair"]: [verdict[pair["pair"]]["choice"] for verdict in verdicts if pair["pair"] in verdict]

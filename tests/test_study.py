@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import one_line_error
 from PIL import Image
 
 from colorize import study as studies
@@ -118,6 +119,35 @@ def test_score_per_group_of_photos_each_raters_left_share_and_an_interval_resamp
     assert rows["r4"][4] == "1.00" and rows["r1"][4] == f"{left:.2f}"
     r4_old_for_a = sum(pair["dir_a_side"] == "A" for pair in key if pair["name"].startswith("old"))
     assert rows["old"][1] == f"{12 + r4_old_for_a:g}/16"
+
+
+def test_pool_scores_studies_of_other_photos_as_one_reading_answers_and_csvs_beside_the_key(tmp_path):
+    dir_a, dir_b = tmp_path / "a", tmp_path / "b"
+    dir_a.mkdir()
+    dir_b.mkdir()
+    for index, name in enumerate(["old_0", "old_1", "scenes_0", "scenes_1"]):
+        Image.fromarray(np.full((16, 16, 3), RED, np.uint8)).save(dir_a / f"{name}.png")
+        Image.fromarray(np.full((16, 16, 3), BLUE, np.uint8)).save(dir_b / f"{name}.png")
+    first, second = tmp_path / "first", tmp_path / "second"
+    first_key = studies.make_study(dir_a, dir_b, first, seed=1)
+    second_key = studies.make_study(dir_a, dir_b, second, seed=2)
+    for pair in first_key:  # one rater through answers/: DIR_A everywhere (4 of 4)
+        studies.record_answer(first, "r1", pair["pair"], pair["dir_a_side"])
+    rows = ["pair,choice,confidence,reason"]  # the judging kit's CSV beside the key: DIR_A on old photos only
+    rows += [f"{pair['pair']},{pair['dir_a_side'] if pair['name'].startswith('old') else _other(pair['dir_a_side'])},1,x"
+             for pair in second_key]  # fmt: skip
+    (second / "judge9.csv").write_text("\n".join(rows) + "\n")
+    result = studies.pool_studies([first, second])
+    assert [(p.rater, p.preferred, p.count) for p in result.raters] == [("first", 4, 4), ("second", 2, 4)]
+    assert (result.pooled.preferred, result.pooled.count) == (6, 8)
+    assert [(g.rater, g.preferred, g.count) for g in result.groups] == [("old", 4, 4), ("scenes", 2, 4)]
+    assert result.by_photo[0] <= result.pooled.low and result.by_photo[1] >= result.pooled.high
+    pooled = CliRunner().invoke(main, ["study", "pool", str(first), str(second)])
+    assert pooled.exit_code == 0 and "6/8" in pooled.output and "resampled by photo: 0.750" in pooled.output, pooled.output
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "key.json").write_text((first / "key.json").read_text())
+    bad = CliRunner().invoke(main, ["study", "pool", str(first), str(tmp_path / "empty")])
+    assert "no answers in" in one_line_error(bad), bad.output
 
 
 def test_the_key_keeps_each_sides_blotchiness_and_score_says_how_often_it_picks_the_agreed_side(tmp_path):

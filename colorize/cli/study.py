@@ -63,11 +63,7 @@ def score(study_dir, extra):
     from colorize import study as studies
 
     result = studies.score_study(study_dir, extra)
-
-    def row(p):
-        left = "" if p.left is None else f"{p.left:.2f}"
-        return (p.rater, f"{p.preferred:g}/{p.count}", f"{p.share:.2f}", f"{p.low:.2f}-{p.high:.2f}", left)
-
+    row = _score_row
     click.echo(f"DIR_A = {result.dir_a}   DIR_B = {result.dir_b}")
     echo_table([row(p) for p in [*result.raters, result.pooled]],
                ("rater", "DIR_A preferred", "share", "95 % interval", "left"))  # fmt: skip
@@ -79,6 +75,34 @@ def score(study_dir, extra):
                    + (f" ({100 * agree / pairs:.0f} %)" if pairs else ""))  # fmt: skip
     if len(result.groups) > 1:
         echo_table([row(p)[:4] for p in result.groups], ("photos", "DIR_A preferred", "share", "95 % interval"))
+
+
+@study.command("pool")
+@click.argument("studies", metavar="STUDY...", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@handle_errors(import_keras=False)
+def pool(studies):
+    """Several studies of one comparison on other photos, scored as one, the photos resampled together.
+
+    Each STUDY's answers: the CSVs in its answers/ folder and those beside its key.json (the
+    judging kit's verdicts as benchmarks/studies keeps them). One line per study, then all
+    of them pooled, with the interval to decide on.
+    """
+    from colorize import study as studies_
+
+    result = studies_.pool_studies(studies)
+    echo_table([_score_row(p)[:4] for p in [*result.raters, result.pooled]],
+               ("study", "DIR_A preferred", "share", "95 % interval"))  # fmt: skip
+    click.echo(f"pooled, resampled by photo: {result.pooled.share:.3f} "
+               f"(95 % {result.by_photo[0]:.3f}-{result.by_photo[1]:.3f})")  # fmt: skip
+    if len(result.groups) > 1:
+        echo_table([_score_row(p)[:4] for p in result.groups], ("photos", "DIR_A preferred", "share", "95 % interval"))
+
+
+def _score_row(p):
+    """A :class:`~colorize.study.Preference` as a table row: name, preferred/count, share, interval, left."""
+    left = "" if p.left is None else f"{p.left:.2f}"
+    return (p.rater, f"{p.preferred:g}/{p.count}", f"{p.share:.2f}", f"{p.low:.2f}-{p.high:.2f}", left)
 
 
 @study.command("measure")
