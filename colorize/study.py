@@ -420,17 +420,23 @@ def score_study(study: str | os.PathLike, extra_answers=()) -> StudyScore:
             choices.setdefault(answer["pair"], []).append(answer["choice"])
     if not everything:
         raise StudyError(f"no answers yet in {Path(study) / 'answers'} (or the CSVs given)")
+    pooled, by_photo, groups = _pooled(everything, sides, names)
+    agreement = blotch_agreement(key, choices, len(files))
+    return StudyScore(key["dir_a"], key["dir_b"], raters, pooled, by_photo, groups, agreement)
+
+
+def _pooled(answers: list[dict], sides: dict[int, str], names: dict[int, str]):
+    """Every answer pooled: its :class:`Preference`, the interval resampled by photo (never
+    narrower than the Wilson one) and one preference per group of photos (name prefixes)."""
     grouped: dict[str, list[dict]] = {}
-    for answer in everything:
+    for answer in answers:
         prefix, underscore, _ = names[answer["pair"]].partition("_")
         if underscore:
             grouped.setdefault(prefix, []).append(answer)
+    pooled = _preference("pooled", answers, sides)
+    low, high = _resampled_by_photo(answers, sides)
     groups = [_preference(group, grouped[group], sides) for group in sorted(grouped)]
-    pooled = _preference("pooled", everything, sides)
-    low, high = _resampled_by_photo(everything, sides)
-    by_photo = (min(low, pooled.low), max(high, pooled.high))
-    agreement = blotch_agreement(key, choices, len(files))
-    return StudyScore(key["dir_a"], key["dir_b"], raters, pooled, by_photo, groups, agreement)
+    return pooled, (min(low, pooled.low), max(high, pooled.high)), groups
 
 
 def pool_studies(studies) -> StudyScore:
@@ -459,15 +465,8 @@ def pool_studies(studies) -> StudyScore:
             raise StudyError(f"no answers in {study} (its answers/ folder or CSVs beside its key)")
         per_study.append(_preference(Path(study).name, answers, sides))
         everything += answers
-    grouped: dict[str, list[dict]] = {}
-    for answer in everything:
-        prefix, underscore, _ = names[answer["pair"]].partition("_")
-        if underscore:
-            grouped.setdefault(prefix, []).append(answer)
-    pooled = _preference("pooled", everything, sides)
-    low, high = _resampled_by_photo(everything, sides)
-    return StudyScore(keys[0]["dir_a"], keys[0]["dir_b"], per_study, pooled, (min(low, pooled.low), max(high, pooled.high)),
-                      [_preference(group, grouped[group], sides) for group in sorted(grouped)])  # fmt: skip
+    pooled, by_photo, groups = _pooled(everything, sides, names)
+    return StudyScore(keys[0]["dir_a"], keys[0]["dir_b"], per_study, pooled, by_photo, groups)
 
 
 def choices_of(key: dict, verdicts: list[dict[int, dict]]) -> dict[int, list[str]]:
