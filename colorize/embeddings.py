@@ -72,10 +72,10 @@ def compute_embeddings(extractor_model, source, split: str, image_size: int, bat
 
 
 def with_embeddings(source, split: str, vectors: np.ndarray, image_size: int, batch_size: int, seed: int,
-                    augment: bool = False, training: bool = False, degrade: float = 0.0):  # fmt: skip
+                    augment: bool = False, training: bool = False, degrade: float = 0.0, film: float = 0.0):  # fmt: skip
     """(l, ab) examples zipped with their cached vectors -> ({l_input, embedding}, ab) batches.
 
-    ``training``: repeated and shuffled (``augment`` and ``degrade`` apply only then; the
+    ``training``: repeated and shuffled (``augment``, ``degrade`` and ``film`` apply only then; the
     cached vectors stay those of the clean images).
     """
     import tensorflow as tf
@@ -84,7 +84,7 @@ def with_embeddings(source, split: str, vectors: np.ndarray, image_size: int, ba
 
     images = pipeline.make_dataset(
         source, split=split, image_size=image_size, batch_size=64, augment=augment and training, shuffle=False,
-        repeat=training, seed=seed, degrade=degrade if training else 0.0,
+        repeat=training, seed=seed, degrade=degrade if training else 0.0, film=film if training else 0.0,
     ).unbatch()  # fmt: skip
     table = tf.data.Dataset.from_tensor_slices(vectors)
     data = tf.data.Dataset.zip((images, table.repeat() if training else table))

@@ -111,12 +111,13 @@ def test_folder_skips_files_that_do_not_decode(image_folder):
     assert sum(int(b[0].shape[0]) for b in dataset) == 6
 
 
-def test_degrade_changes_l_only_and_is_seeded(tmp_path):
+@pytest.mark.parametrize("name", ["degrade", "film"])
+def test_input_look_changes_l_only_and_is_seeded(name, tmp_path):
     data = _write_prepared(tmp_path / "prepared")
 
-    def first_batch(degrade, seed=0):
+    def first_batch(share, seed=0):
         dataset = pipeline.make_dataset(data, image_size=16, batch_size=3, shuffle=False, seed=seed, with_rgb=True,
-                                        degrade=degrade)  # fmt: skip
+                                        **{name: share})  # fmt: skip
         assert dataset.element_spec[0].shape.as_list() == [None, 16, 16, 1]  # the static shape is kept
         return [tensor.numpy() for tensor in next(iter(dataset))]
 
@@ -126,5 +127,6 @@ def test_degrade_changes_l_only_and_is_seeded(tmp_path):
     assert not np.array_equal(degraded[0], clean[0]) and -1.0 <= degraded[0].min() and degraded[0].max() <= 1.0
     np.testing.assert_array_equal(again[0], degraded[0])
     assert not np.array_equal(other[0], degraded[0])
-    with pytest.raises(ValueError, match="degrade must be a probability"):
-        pipeline.make_dataset(data, degrade=2)
+    assert len(next(iter(pipeline.make_dataset(data, image_size=16, batch_size=3, **{name: 1.0})))) == 2
+    with pytest.raises(ValueError, match=f"{name} must be a probability"):
+        pipeline.make_dataset(data, **{name: 2})

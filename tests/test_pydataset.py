@@ -70,15 +70,16 @@ def test_folder_source_and_clear_errors(image_folder, tmp_path):
         pydataset.make_pydataset(old)
 
 
-def test_degrade_changes_l_only_and_is_seeded(prepared):
-    def batch(degrade, seed=3):
+@pytest.mark.parametrize("name", ["degrade", "film"])
+def test_input_look_changes_l_only_and_is_seeded(name, prepared):
+    def batch(share, seed=3):
         return pydataset.make_pydataset(prepared, "train", image_size=16, batch_size=2, shuffle=False, repeat=True,
-                                        seed=seed, degrade=degrade)[4]  # fmt: skip
+                                        seed=seed, **{name: share})[4]  # fmt: skip
 
     (clean_l, clean_ab), (l_scaled, ab_scaled) = batch(0.0), batch(1.0)
     np.testing.assert_array_equal(ab_scaled, clean_ab)  # the target colour stays clean
     assert not np.array_equal(l_scaled, clean_l) and -1 <= l_scaled.min() and l_scaled.max() <= 1
     np.testing.assert_array_equal(batch(1.0)[0], l_scaled)
     assert not np.array_equal(batch(1.0, seed=4)[0], l_scaled)
-    with pytest.raises(ValueError, match="degrade must be a probability"):
-        pydataset.make_pydataset(prepared, degrade=-0.1)
+    with pytest.raises(ValueError, match=f"{name} must be a probability"):
+        pydataset.make_pydataset(prepared, **{name: -0.1})

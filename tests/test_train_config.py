@@ -61,7 +61,8 @@ def test_seed_bound_says_zero():
         TrainConfig(data="x", seed=-5)
 
 
-def test_degrade_reaches_the_config_and_resume_keeps_it(image_folder, tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["degrade", "film"])
+def test_input_look_reaches_the_config_and_resume_keeps_it(name, image_folder, tmp_path, monkeypatch):
     import json
 
     from colorize import train as training
@@ -74,20 +75,20 @@ def test_degrade_reaches_the_config_and_resume_keeps_it(image_folder, tmp_path, 
         raise training.TrainingStopped("stopped before training")
 
     monkeypatch.setattr(training, "train", fake_train)
-    CliRunner().invoke(main, ["train", str(image_folder), "-o", str(tmp_path / "r"), "--degrade", "0.3"])
-    assert seen[-1].degrade == 0.3
+    CliRunner().invoke(main, ["train", str(image_folder), "-o", str(tmp_path / "r"), f"--{name}", "0.3"])
+    assert getattr(seen[-1], name) == 0.3
     run = tmp_path / "run"
     run.mkdir()
-    values = TrainConfig(data=str(image_folder), output_dir=str(run), degrade=0.4).to_dict()
-    for saved, expected in ((values, 0.4), ({k: v for k, v in values.items() if k != "degrade"}, 0.0)):
+    values = TrainConfig(data=str(image_folder), output_dir=str(run), **{name: 0.4}).to_dict()
+    for saved, expected in ((values, 0.4), ({k: v for k, v in values.items() if k != name}, 0.0)):
         (run / "config.json").write_text(json.dumps(saved))  # without the key: a run of an older version
         CliRunner().invoke(main, ["train", "--resume", str(run)])
-        assert seen[-1].degrade == expected
-    result = CliRunner().invoke(main, ["train", str(image_folder), "--degrade", "1.5"])
-    assert "--degrade" in one_line_error(result, code=2)
+        assert getattr(seen[-1], name) == expected
+    result = CliRunner().invoke(main, ["train", str(image_folder), f"--{name}", "1.5"])
+    assert f"--{name}" in one_line_error(result, code=2)
     for value in (True, -0.1, 1.5, "half", float("nan")):
-        with pytest.raises(ValueError, match="degrade must be a probability"):
-            TrainConfig(data="x", degrade=value)
+        with pytest.raises(ValueError, match=f"{name} must be a probability"):
+            TrainConfig(data="x", **{name: value})
 
 
 def test_lr_schedule_and_warmup_are_checked_and_reach_the_config(image_folder, tmp_path, monkeypatch):

@@ -63,6 +63,9 @@ def _parse_options(values):
 @click.option("--degrade", type=click.FloatRange(0, 1), metavar="P",
               help="Old-photo look on the input L of this share of training images: grain, blur, fading, JPEG "
                    f"(the target colour stays clean) [{DEFAULT.degrade:g}].")
+@click.option("--film", type=click.FloatRange(0, 1), metavar="P",
+              help="Input L of this share of training images as a black-and-white film saw the colours "
+                   f"(orthochromatic: red prints dark) instead of the lightness [{DEFAULT.film:g}].")
 @click.option("--seed", type=int, help=f"Random seed [{DEFAULT.seed}].")
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Batches per epoch [one pass].")
 @click.option("--validation-steps", type=click.IntRange(min=1), help="Validation batches [all].")

@@ -136,7 +136,8 @@ class DatasetOptions:
     :func:`colorize.data.pydataset.make_pydataset` share (checked once, here).
 
     ``shuffle=None`` becomes True for the train split only. ``degrade``: the share of
-    examples whose input L gets an old photo's look (:func:`colorize.data.augment.degrade_l`).
+    examples whose input L gets an old photo's look (:func:`colorize.data.augment.degrade_l`);
+    ``film``: the share whose L is a film's response to the colours (:func:`colorize.data.augment.film_l`).
 
     Example:
         >>> DatasetOptions("val", image_size=64).shuffle
@@ -151,6 +152,7 @@ class DatasetOptions:
     repeat: bool = False
     seed: int = 0
     degrade: float = 0.0
+    film: float = 0.0
 
     def __post_init__(self):
         if int(self.image_size) < 8:
@@ -159,9 +161,11 @@ class DatasetOptions:
             raise ValueError(f"batch_size must be at least 1. Received: batch_size={self.batch_size!r}")
         if isinstance(self.degrade, bool) or not 0.0 <= float(self.degrade) <= 1.0:
             raise ValueError(f"degrade must be a probability in [0, 1]. Received: degrade={self.degrade!r}")
+        if isinstance(self.film, bool) or not 0.0 <= float(self.film) <= 1.0:
+            raise ValueError(f"film must be a probability in [0, 1]. Received: film={self.film!r}")
         resolved = {"image_size": int(self.image_size), "batch_size": int(self.batch_size), "seed": int(self.seed),
                     "shuffle": self.split == "train" if self.shuffle is None else bool(self.shuffle),
-                    "degrade": float(self.degrade)}  # fmt: skip
+                    "degrade": float(self.degrade), "film": float(self.film)}  # fmt: skip
         for name, value in resolved.items():
             object.__setattr__(self, name, value)
 
@@ -177,6 +181,7 @@ def make_dataset(
     seed: int = 0,
     with_rgb: bool = False,
     degrade: float = 0.0,
+    film: float = 0.0,
 ) -> tf.data.Dataset:
     """A batched ``tf.data.Dataset`` of ``(l_scaled, ab_scaled)`` for training or evaluation.
 
@@ -194,6 +199,9 @@ def make_dataset(
         degrade: the share of examples whose input L gets an old photo's look (grain,
             blur, fading, JPEG; :func:`degrade_batches`); ab and rgb stay clean. For
             training streams: leave 0 (off) for validation.
+        film: the share of examples whose input L is the gray a black-and-white film would
+            have recorded (:func:`colorize.data.augment.film_l`, keyed by ``(seed, batch
+            index)``), before ``degrade``; ab and rgb stay clean. Training streams only.
 
     Returns:
         Dataset of float32 ``(l_scaled (B, S, S, 1), ab_scaled (B, S, S, 2))`` with
@@ -210,7 +218,7 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    options = DatasetOptions(split, image_size, batch_size, augment, shuffle, repeat, seed, degrade)
+    options = DatasetOptions(split, image_size, batch_size, augment, shuffle, repeat, seed, degrade, film)
     image_size, shuffle = options.image_size, options.shuffle
     autotune = tf.data.AUTOTUNE
 
@@ -253,8 +261,29 @@ def make_dataset(
     if decode is _decode_file:  # a plain folder may hold files that do not decode: skip them
         dataset = dataset.ignore_errors(log_warning=True)
     dataset = dataset.batch(batch_size, num_parallel_calls=autotune)
-    dataset = dataset.map(lambda rgb: _batch_to_model_io(rgb, with_rgb), num_parallel_calls=autotune)
+    keep_rgb = with_rgb or options.film > 0  # a film's L is taken from the colours
+    dataset = dataset.map(lambda rgb: _batch_to_model_io(rgb, keep_rgb), num_parallel_calls=autotune)
+    if options.film:
+        dataset = _film_batches(dataset, options.film, seed, with_rgb)
     return degrade_batches(dataset, options.degrade, seed).prefetch(autotune)
+
+
+def _film_batches(dataset, probability: float, seed: int, with_rgb: bool):
+    """Batches ``(l_scaled, ab_scaled, rgb)`` -> the same with a film's L (:func:`colorize.data.augment.film_l`,
+    keyed by ``(seed, batch index)``); ``rgb`` dropped unless ``with_rgb``."""
+    import tensorflow as tf
+
+    from colorize.data import augment
+
+    def film(l_scaled, rgb, index):
+        return augment.film_l(l_scaled, rgb, (seed, int(index)), probability)
+
+    def film_first(index, batch):
+        l_scaled = tf.numpy_function(film, [batch[0], batch[2], index], tf.float32, stateful=False)
+        return (tf.ensure_shape(l_scaled, batch[0].shape), *(batch[1:3] if with_rgb else batch[1:2]))
+
+    counted = tf.data.Dataset.zip((tf.data.Dataset.counter(), dataset))
+    return counted.map(film_first, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def degrade_batches(dataset: tf.data.Dataset, probability: float, seed: int = 0) -> tf.data.Dataset:

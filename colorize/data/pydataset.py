@@ -102,13 +102,16 @@ class LabBatches(keras.utils.PyDataset):
         degrade: the share of examples whose input L gets an old photo's look
             (:func:`colorize.data.augment.degrade_l`, keyed by the seed and the batch index);
             ab stays clean.
+        film: the share of examples whose input L is a film's response to the colours
+            (:func:`colorize.data.augment.film_l`, keyed likewise), before ``degrade``.
     """
 
     def __init__(self, sources, weights=None, image_size=128, batch_size=16, augment=False, shuffle=False,
                  repeat=False, seed=0, workers=DEFAULT_WORKERS, use_multiprocessing=False, max_queue_size=8,
-                 degrade=0.0):  # fmt: skip
+                 degrade=0.0, film=0.0):  # fmt: skip
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
-        self.degrade = DatasetOptions(image_size=image_size, batch_size=batch_size, degrade=degrade).degrade  # same checks
+        checked = DatasetOptions(image_size=image_size, batch_size=batch_size, degrade=degrade, film=film)  # same checks
+        self.degrade, self.film = checked.degrade, checked.film
         self.sources = list(sources)
         weights = [1.0] * len(self.sources) if weights is None else [float(w) for w in weights]
         self.weights = [w / sum(weights) for w in weights]
@@ -163,6 +166,8 @@ class LabBatches(keras.utils.PyDataset):
             for slot, (source, image) in enumerate(self._members(index))
         ])  # fmt: skip
         l_scaled, ab_scaled = np_ops.rgb_to_model_io(rgb)
+        if self.film:
+            l_scaled = augmentation.film_l(l_scaled, rgb, (self.seed, index), self.film)
         if self.degrade:
             l_scaled = augmentation.degrade_l(l_scaled, (self.seed, index), self.degrade)
         return l_scaled, ab_scaled
@@ -207,7 +212,7 @@ def make_pydataset(source: str | os.PathLike | Sequence[str | os.PathLike], *opt
     Args:
         source: as for :func:`colorize.data.pipeline.make_dataset`.
         *options, **keywords: ``split``, ``image_size``, ``batch_size``, ``augment``,
-            ``shuffle``, ``repeat``, ``seed``, ``degrade``, in that order: a
+            ``shuffle``, ``repeat``, ``seed``, ``degrade``, ``film``, in that order: a
             :class:`colorize.data.pipeline.DatasetOptions`, meaning what they mean for
             ``make_dataset``.
         workers: Keras worker threads.
@@ -218,4 +223,4 @@ def make_pydataset(source: str | os.PathLike | Sequence[str | os.PathLike], *opt
     """
     spec = DatasetOptions(*options, **keywords)
     return LabBatches([open_source(source, spec.split)], None, spec.image_size, spec.batch_size, spec.augment,
-                      spec.shuffle, spec.repeat, spec.seed, workers, degrade=spec.degrade)  # fmt: skip
+                      spec.shuffle, spec.repeat, spec.seed, workers, degrade=spec.degrade, film=spec.film)  # fmt: skip

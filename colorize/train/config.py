@@ -71,6 +71,10 @@ class TrainConfig:
         degrade: the share of training images whose input L gets an old photo's look (grain,
             blur, fading, lifted blacks, JPEG: :func:`colorize.data.augment.degrade_l`); the
             target colour stays clean; validation never. 0 (off) to 1.
+        film: the share of training images whose input L is the gray a black-and-white film
+            would have recorded (orthochromatic or a spread of panchromatic responses:
+            :func:`colorize.data.augment.film_l`) instead of the CIE lightness; before ``degrade``.
+            0 (off) to 1.
         seed: random seed for weights, shuffling and augmentation.
         steps_per_epoch: limit the batches per epoch (None: one pass over the training split).
         validation_steps: limit the validation batches (None: the whole validation split).
@@ -102,6 +106,7 @@ class TrainConfig:
     rebalance: float = 0.5
     augment: bool = False
     degrade: float = 0.0
+    film: float = 0.0
     seed: int = 0
     steps_per_epoch: int | None = None
     validation_steps: int | None = None
@@ -151,6 +156,9 @@ class TrainConfig:
         if isinstance(self.degrade, bool) or not isinstance(self.degrade, (int, float)) or not 0 <= self.degrade <= 1:
             raise ValueError(f"degrade must be a probability in [0, 1] (0: off). Received: degrade={self.degrade!r}")
         self.degrade = float(self.degrade)
+        if isinstance(self.film, bool) or not isinstance(self.film, (int, float)) or not 0 <= self.film <= 1:
+            raise ValueError(f"film must be a probability in [0, 1] (0: off). Received: film={self.film!r}")
+        self.film = float(self.film)
         if not isinstance(self.model_options, dict):
             raise ValueError(
                 "model_options must be a mapping of builder options (base_filters: 16, ...). "

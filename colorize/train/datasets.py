@@ -134,7 +134,7 @@ def _py_datasets(config: TrainConfig, sources: DataSources):
     common = dict(image_size=config.image_size, batch_size=config.batch_size, seed=config.seed)
     train_data = pydataset.LabBatches([pydataset.open_source(part.train, "train") for part in parts],
                                       config.mix_weights, augment=config.augment, shuffle=True, repeat=True,
-                                      degrade=config.degrade, **common)  # fmt: skip
+                                      degrade=config.degrade, film=config.film, **common)  # fmt: skip
     val_data = pydataset.LabBatches([pydataset.open_source(part.val, "val") for part in parts], **common)
     steps = {
         "train": batches_per_pass(config, sources.num_train),
@@ -172,14 +172,14 @@ def make_datasets(config: TrainConfig, sources: DataSources, replicas: int = 1, 
         steps["train"] = batches_per_pass(config, sources.num_train)
     elif vectors is None:
         train_data = pipeline.make_dataset(sources.train, split="train", augment=config.augment, shuffle=True,
-                                           degrade=config.degrade, **common)  # fmt: skip
+                                           degrade=config.degrade, film=config.film, **common)  # fmt: skip
         val_data = pipeline.make_dataset(sources.val, split="val", augment=False, shuffle=False, **common)
         if config.steps_per_epoch:
             train_data = train_data.repeat()
     else:
         train_data, val_data = (
             embeddings.with_embeddings(source, split, vectors[split], augment=config.augment, training=split == "train",
-                                       degrade=config.degrade, **common)
+                                       degrade=config.degrade, film=config.film, **common)
             for source, split in ((sources.train, "train"), (sources.val, "val"))
         )  # fmt: skip
         steps["train"] = batches_per_pass(config, len(vectors["train"]))
@@ -211,7 +211,7 @@ def _mixed_datasets(config: TrainConfig, sources: DataSources):
     common = dict(image_size=config.image_size, batch_size=config.batch_size, seed=config.seed)
     streams = [
         pipeline.make_dataset(part.train, split="train", augment=config.augment, shuffle=True, repeat=True,
-                              **common).unbatch()
+                              film=config.film, **common).unbatch()
         for part in sources.parts
     ]  # fmt: skip
     train_data = tf.data.Dataset.sample_from_datasets(streams, weights=config.mix_weights, seed=config.seed)
