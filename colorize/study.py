@@ -451,8 +451,8 @@ def pool_studies(studies) -> StudyScore:
         StudyError: a study without a key or without answers.
     """
     everything, sides, names, per_study = [], {}, {}, []
-    for number, study in enumerate(studies):
-        key = read_key(study)
+    keys = [read_key(study) for study in studies]
+    for number, (study, key) in enumerate(zip(studies, keys)):
         offset = number * 1_000_000  # a pair number unique over the studies
         study_sides = {offset + pair["pair"]: pair["dir_a_side"] for pair in key["pairs"]}
         sides.update(study_sides)
@@ -465,8 +465,7 @@ def pool_studies(studies) -> StudyScore:
         per_study.append(_preference(Path(study).name, answers, sides))
         everything += answers
     pooled, by_photo, groups = _pooled(everything, sides, names)
-    first = read_key(studies[0])
-    return StudyScore(first["dir_a"], first["dir_b"], per_study, pooled, by_photo, groups)
+    return StudyScore(keys[0]["dir_a"], keys[0]["dir_b"], per_study, pooled, by_photo, groups)
 
 
 def choices_of(key: dict, verdicts: list[dict[int, dict]]) -> dict[int, list[str]]:

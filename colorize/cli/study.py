@@ -63,9 +63,8 @@ def score(study_dir, extra):
     from colorize import study as studies
 
     result = studies.score_study(study_dir, extra)
-    row = _score_row
     click.echo(f"DIR_A = {result.dir_a}   DIR_B = {result.dir_b}")
-    echo_table([row(p) for p in [*result.raters, result.pooled]],
+    echo_table([_score_row(p) for p in [*result.raters, result.pooled]],
                ("rater", "DIR_A preferred", "share", "95 % interval", "left"))  # fmt: skip
     click.echo(f"pooled, resampled by photo: {result.pooled.share:.2f} "
                f"(95 % {result.by_photo[0]:.2f}-{result.by_photo[1]:.2f})")  # fmt: skip
@@ -74,7 +73,7 @@ def score(study_dir, extra):
         click.echo(f"blotchiness picks the raters' choice in {agree:g}/{pairs} pairs they all agreed on"
                    + (f" ({100 * agree / pairs:.0f} %)" if pairs else ""))  # fmt: skip
     if len(result.groups) > 1:
-        echo_table([row(p)[:4] for p in result.groups], ("photos", "DIR_A preferred", "share", "95 % interval"))
+        echo_table([_score_row(p)[:4] for p in result.groups], ("photos", "DIR_A preferred", "share", "95 % interval"))
 
 
 @study.command("pool")

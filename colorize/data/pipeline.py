@@ -271,19 +271,12 @@ def make_dataset(
 def _film_batches(dataset, probability: float, seed: int, with_rgb: bool):
     """Batches ``(l_scaled, ab_scaled, rgb)`` -> the same with a film's L (:func:`colorize.data.augment.film_l`,
     keyed by ``(seed, batch index)``); ``rgb`` dropped unless ``with_rgb``."""
-    import tensorflow as tf
-
     from colorize.data import augment
 
-    def film(l_scaled, rgb, index):
-        return augment.film_l(l_scaled, rgb, (seed, int(index)), probability)
+    def film(l_scaled, rgb, key):
+        return augment.film_l(l_scaled, rgb, key, probability)
 
-    def film_first(index, batch):
-        l_scaled = tf.numpy_function(film, [batch[0], batch[2], index], tf.float32, stateful=False)
-        return (tf.ensure_shape(l_scaled, batch[0].shape), *(batch[1:3] if with_rgb else batch[1:2]))
-
-    counted = tf.data.Dataset.zip((tf.data.Dataset.counter(), dataset))
-    return counted.map(film_first, num_parallel_calls=tf.data.AUTOTUNE)
+    return _new_l(dataset, film, seed, inputs=(0, 2), keep=3 if with_rgb else 2)
 
 
 def degrade_batches(dataset: tf.data.Dataset, probability: float, seed: int = 0) -> tf.data.Dataset:
@@ -296,22 +289,30 @@ def degrade_batches(dataset: tf.data.Dataset, probability: float, seed: int = 0)
     Example:
         >>> train = degrade_batches(make_dataset("data/utk128", "train"), 0.5, seed=0)  # doctest: +SKIP
     """
-    import tensorflow as tf
-
     from colorize.data import augment
 
     if not probability:
         return dataset
 
-    def degrade(l_scaled, index):
-        return augment.degrade_l(l_scaled, (seed, int(index)), probability)
+    def degrade(l_scaled, key):
+        return augment.degrade_l(l_scaled, key, probability)
 
-    def degrade_first(index, batch):
-        l_scaled = tf.numpy_function(degrade, [batch[0], index], tf.float32, stateful=False)
-        return (tf.ensure_shape(l_scaled, batch[0].shape), *batch[1:])
+    return _new_l(dataset, degrade, seed)
+
+
+def _new_l(dataset, compute, seed: int, inputs=(0,), keep=None):
+    """Batches ``(l_scaled, ...)`` -> ``l_scaled`` replaced by ``compute(*batch[inputs], (seed, batch index))``
+    in NumPy (``tf.numpy_function``), the elements from ``keep`` on dropped (None: none)."""
+    import tensorflow as tf
+
+    def replace(index, batch):
+        arrays = [batch[position] for position in inputs]
+        l_scaled = tf.numpy_function(lambda *args: compute(*args[:-1], (seed, int(args[-1]))), [*arrays, index],
+                                     tf.float32, stateful=False)  # fmt: skip
+        return (tf.ensure_shape(l_scaled, batch[0].shape), *batch[1:keep])
 
     counted = tf.data.Dataset.zip((tf.data.Dataset.counter(), dataset))
-    return counted.map(degrade_first, num_parallel_calls=tf.data.AUTOTUNE)
+    return counted.map(replace, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _plain_files(sources: list) -> list[Path]:
