@@ -13,6 +13,10 @@ the judged winner (an equal number counts half):
 * ``chroma``: the mean chroma of the whole image (a calmer image wins), a control: a measure
   that any gray image wins, so a blotch number must do better than it to mean anything.
 
+A last line keeps the pairs where ``blotchiness`` and ``chroma`` point to different sides (the
+less blotchy image is the more colourful one): only there can a blotch number tell the judges
+something "less colour wins" does not.
+
 Studies against the real photo are passed over (a calm colorization always has fewer steps
 than the truth).
 """
@@ -55,6 +59,8 @@ def study_agreement(folder: pathlib.Path) -> dict[str, list[float]] | None:
         for name in first:
             value = 0.5 if first[name] == second[name] else float((first[name] < second[name]) == a_won)
             agreement.setdefault(name, []).append(value)
+        opposed = (first["blotchiness"] - second["blotchiness"]) * (first["chroma"] - second["chroma"]) < 0
+        agreement.setdefault("opposed", []).append(float(opposed))
     return agreement
 
 
@@ -69,8 +75,11 @@ if __name__ == "__main__":
             continue
         pairs = len(next(iter(result.values()), []))
         print(f"{folder.name:28} {pairs:5} " + " ".join(f"{100 * np.mean(result[n]):11.0f}%" for n in names))
-        for name in names:
+        for name in (*names, "opposed"):
             pooled.setdefault(name, []).extend(result.get(name, []))
     if pooled:
         pairs = len(pooled["blotchiness"])
         print(f"{'pooled':28} {pairs:5} " + " ".join(f"{100 * np.mean(pooled[n]):11.1f}%" for n in names))
+        opposed = np.asarray(pooled["opposed"], bool)
+        print(f"{'pooled, blotch and chroma opposed':28} {int(opposed.sum()):5} "
+              + " ".join(f"{100 * np.mean(np.asarray(pooled[n])[opposed]):11.1f}%" for n in names))

@@ -12,8 +12,11 @@ winner has the lower blotchiness (an equal measure counts half: :func:`colorize.
 Studies against the real photo (a folder named ``truth``) are left out of the pooled lines:
 they ask whether a colorization passes for a real photo, which a blotch number cannot answer
 (the real photo has more colour and so more colour changes than a calm colorization). The
-last pooled line keeps the pairs where at least two judges' reasons name a blotch (blotch,
-smear, bleed, patch, halo, stain, ...).
+pooled lines then keep the pairs where at least two judges' reasons name a blotch (blotch,
+smear, bleed, patch, halo, stain, ...), and split the pairs by how far apart their two images
+are (the key's ``difference``, :func:`colorize.measures.colour_difference`, mean a*b* units;
+keys measured before it was kept are left out of those lines): judges also agree on
+near-identical pairs, and there no number of the images can pick their winner.
 """
 
 import pathlib
@@ -25,8 +28,13 @@ from colorize import study as studies
 BLOTCH_WORDS = re.compile(r"blotch|smear|bleed|patch|splotch|halo|spot|stain|mottl|speck", re.IGNORECASE)
 
 
-def agreement(study: pathlib.Path) -> list[tuple[float, bool]] | None:
-    """(1, 0 or 0.5 where both measure the same; reasons name a blotch) per agreed pair; None without measures."""
+#: The bands (lower bounds, mean a*b* units) the pooled pairs are split into by their ``difference``.
+DIFFERENCE_BANDS = (0.0, 1.0, 3.0, 6.0)
+
+
+def agreement(study: pathlib.Path) -> tuple[list[tuple[float, bool, float | None]], list[float]] | None:
+    """(1, 0 or 0.5 where both measure the same; reasons name a blotch; the pair's difference or None)
+    per agreed pair, and the difference of every pair the key has one for; None without measures."""
     key = studies.read_key(study)
     if not all("blotchiness" in pair for pair in key["pairs"]):
         return None
@@ -35,29 +43,38 @@ def agreement(study: pathlib.Path) -> list[tuple[float, bool]] | None:
     results = []
     for pair, a_won in studies.agreed_pairs(key, choices, len(verdicts)):
         named = sum(bool(BLOTCH_WORDS.search(verdict[pair["pair"]]["reason"])) for verdict in verdicts) >= 2
-        results.append((studies.pair_agreement(pair, a_won), named))
-    return results
+        results.append((studies.pair_agreement(pair, a_won), named, pair.get("difference")))
+    return results, [pair["difference"] for pair in key["pairs"] if "difference" in pair]
 
 
-def _line(label: str, results: list[tuple[float, bool]]) -> str:
-    agree = sum(value for value, _ in results)
-    equal = sum(value == 0.5 for value, _ in results)
+def _line(label: str, results: list[tuple[float, bool, float | None]]) -> str:
+    agree = sum(value for value, *_ in results)
+    equal = sum(value == 0.5 for value, *_ in results)
     return (f"{label}: blotchiness picks the judges' winner in {agree:g}/{len(results)} agreed pairs "
             f"({100 * agree / max(len(results), 1):.0f} %; {equal} measure the same, counted half)")
 
 
 if __name__ == "__main__":
-    pooled, unmeasured = [], []
+    pooled, differences, unmeasured = [], [], []
     for folder in map(pathlib.Path, sys.argv[1:]):
-        results = agreement(folder)
-        if results is None:
+        measured = agreement(folder)
+        if measured is None:
             unmeasured.append(folder.name)
             continue
+        results, apart = measured
         print(_line(str(folder), results))
         if "truth" not in studies.read_key(folder)["dir_b"]:
             pooled += results
+            differences += apart
     if len(sys.argv) > 2:
         print(_line("pooled, two colorizations", pooled))
         print(_line("pooled, two colorizations, the reasons name a blotch", [r for r in pooled if r[1]]))
+        bounds = (*DIFFERENCE_BANDS, float("inf"))
+        for low, high in zip(bounds, bounds[1:]):
+            band = [r for r in pooled if r[2] is not None and low <= r[2] < high]
+            label = f"{low:g} and over" if high == float("inf") else f"{low:g} to {high:g}"
+            shown = sum(low <= difference < high for difference in differences)
+            print(_line(f"pooled, two colorizations {label} a*b* units apart (the judges agreed on "
+                        f"{len(band)} of {shown} pairs)", band))
     if unmeasured:
         print(f"no measures in the key (colorize study measure, while the images exist): {', '.join(unmeasured)}")

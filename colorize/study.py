@@ -8,9 +8,9 @@ A study folder (``make_study``) holds::
     pairs/NNN_B.png
     answers/RATER.csv     each rater's answers: pair,choice,confidence,reason (choice A, B or tie)
     key.json              which side shows DIR_A's image: never shown to a rater; each pair's
-                          ``blotchiness`` [DIR_A's, DIR_B's] (``colorize.measures``), kept with
-                          the verdicts so the number can be checked against them once the
-                          images are gone
+                          ``blotchiness`` [DIR_A's, DIR_B's] and the ``difference`` between
+                          the two (``colorize.measures``), kept with the verdicts so the
+                          number can be checked against them once the images are gone
 
 Which program is on which side is drawn per pair, so a rater cannot learn a side. The
 score (``score_study``) is the share of answers that prefer DIR_A, ties counted half, with
@@ -145,8 +145,9 @@ def make_study(
         per_sheet: pairs per sheet.
 
     Returns:
-        The key: ``{"pair", "name", "dir_a_side", "blotchiness"}`` for every pair, in pair
-        order (``blotchiness``: DIR_A's image's, DIR_B's).
+        The key: ``{"pair", "name", "dir_a_side", "blotchiness", "difference"}`` for every
+        pair, in pair order (``blotchiness``: DIR_A's image's, DIR_B's; ``difference``: the
+        mean a*b* distance between the two).
 
     Raises:
         StudyError: the folders share no names, or ``output`` holds files already.
@@ -175,9 +176,8 @@ def make_study(
         for side, image in zip("AB", shown):
             atomic_write_bytes(output / "pairs" / f"{number:03d}_{side}.png", _png(_fit_within(image)))
         rows.append(_sheet_row(number, shown, sheet_height))
-        measured = [_blotchiness(image) for image in shown]
-        key.append({"pair": number, "name": name, "dir_a_side": "A" if a_left else "B",
-                    "blotchiness": measured if a_left else measured[::-1]})  # fmt: skip
+        measured = _measured_pair(*shown) if a_left else _measured_pair(*shown[::-1])
+        key.append({"pair": number, "name": name, "dir_a_side": "A" if a_left else "B", **measured})
     sheets = [rows[start : start + per_sheet] for start in range(0, len(rows), per_sheet)]
     for index, sheet_rows in enumerate(sheets, start=1):
         sheet = Image.new("RGB", (max(row.width for row in sheet_rows), sum(row.height + 10 for row in sheet_rows)),
@@ -194,15 +194,18 @@ def make_study(
     return key
 
 
-def _blotchiness(image) -> float:
-    """:func:`colorize.measures.blotchiness` of an RGB image (PIL), on its own L and a*b*."""
+def _measured_pair(first, second) -> dict:
+    """The key's measures of one pair of RGB images (PIL): each side's
+    :func:`colorize.measures.blotchiness` on its own L and a*b*, and how far apart the two are
+    (:func:`colorize.measures.colour_difference`)."""
     import numpy as np
 
     from colorize import measures
     from colorize.color import np_ops
 
-    lab = np_ops.rgb_to_lab(np.asarray(image, np.float32) / 255.0)
-    return round(measures.blotchiness(lab[..., 0], lab[..., 1:]), 4)
+    labs = [np_ops.rgb_to_lab(np.asarray(image, np.float32) / 255.0) for image in (first, second)]
+    return {"blotchiness": [round(measures.blotchiness(lab[..., 0], lab[..., 1:]), 4) for lab in labs],
+            "difference": round(measures.colour_difference(labs[0][..., 1:], labs[1][..., 1:]), 3)}  # fmt: skip
 
 
 def record_measures(study: str | os.PathLike) -> dict:
@@ -226,7 +229,7 @@ def record_measures(study: str | os.PathLike) -> dict:
         for folder, path in zip((key["dir_a"], key["dir_b"]), paths):
             if path is None:
                 raise StudyError(f"{pair['name']} (pair {pair['pair']}) is not in {folder}")
-        pair["blotchiness"] = [_blotchiness(_open_rgb(path)) for path in paths]
+        pair.update(_measured_pair(*map(_open_rgb, paths)))
     atomic_write_bytes(Path(study) / "key.json", (json.dumps(key, indent=1) + "\n").encode("utf-8"))
     return key
 

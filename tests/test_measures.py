@@ -1,6 +1,7 @@
 """colorize.measures: blotchiness and the class-rebalanced AuC."""
 
 import numpy as np
+import pytest
 
 from colorize import measures, metrics
 
@@ -50,3 +51,14 @@ def test_rebalanced_auc_weights_pixels_by_the_rarity_of_their_true_colour():
     weights = measures.class_weights(histogram, edges)
     assert measures.rebalanced_auc(gray, truth, weights) < metrics.auc(gray, truth) - 10
     assert measures.rebalanced_auc(truth, truth, weights) == 100.0
+
+
+def test_colour_difference_is_the_mean_ab_distance_at_one_size_whatever_the_sizes():
+    rows, cols = np.mgrid[0:96, 0:128]
+    first = np.stack([rows / 96 * 40 - 20, cols / 128 * 30], axis=-1)  # a smooth photo-like field
+    assert measures.colour_difference(first, first) == 0.0
+    shifted = first + np.array([3.0, 4.0])  # 5 units apart everywhere
+    assert measures.colour_difference(first, shifted) == pytest.approx(5.0, abs=1e-3)
+    rows, cols = np.mgrid[0:384, 0:512]  # the same colours at 4x the size
+    big = np.stack([rows / 384 * 40 - 20, cols / 512 * 30], axis=-1) + np.array([3.0, 4.0])
+    assert measures.colour_difference(first, big) == pytest.approx(5.0, abs=0.2)

@@ -165,6 +165,8 @@ def test_the_key_keeps_each_sides_blotchiness_and_score_says_how_often_it_picks_
     measured = {pair["name"]: pair["blotchiness"] for pair in key}
     assert all(measured[f"wall{index}"][0] > measured[f"wall{index}"][1] == 0.0 for index in range(4))
     assert all(measured[f"wall{index}"] == [0.0, 0.0] for index in (4, 5))
+    apart = {pair["name"]: pair["difference"] for pair in key}
+    assert all(apart[f"wall{index}"] > 5 for index in range(4)) and apart["wall4"] == apart["wall5"] == 0.0
     assert studies.read_key(study)["pairs"] == key
     # two raters reject the patchy side on walls 0-2, split on wall 3, both take DIR_A on 4 and 5
     for rater in ("r1", "r2"):
@@ -182,7 +184,7 @@ def test_the_key_keeps_each_sides_blotchiness_and_score_says_how_often_it_picks_
     # a study made without measures (the judging kit's) gets them from the images the key names
     document = json.loads((study / "key.json").read_text())
     for pair in document["pairs"]:
-        del pair["blotchiness"]
+        del pair["blotchiness"], pair["difference"]
     (study / "key.json").write_text(json.dumps(document))
     assert studies.score_study(study).blotch_agreement is None
     measured_again = CliRunner().invoke(main, ["study", "measure", str(study)])

@@ -108,7 +108,7 @@ def _score_row(p):
 @click.argument("study_dir", metavar="STUDY", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @handle_errors(import_keras=False)
 def measure(study_dir):
-    """Keep each pair's blotchiness in STUDY's key.json, measured on the images it names.
+    """Keep each pair's blotchiness and difference in STUDY's key.json, measured on the images it names.
 
     For a study made by the judging kit (blind_pairs.py), which does not measure: run it from
     the folder the study was made in, while DIR_A and DIR_B still hold the images. `score`
