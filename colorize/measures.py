@@ -315,17 +315,20 @@ JUMP_AB = 2.0
 
 
 def _measured(lightness: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """L (h, w) and a*b* (h, w, 2) resized to :data:`MEASURE_SIZE` on the long side (area-averaged
-    when shrinking, bilinear when enlarging)."""
+    """L (h, w) and a*b* (h, w, 2) resized to :data:`MEASURE_SIZE` on the long side (:func:`_at_measure_size`)."""
+    return _at_measure_size(lightness), _at_measure_size(ab)
+
+
+def _at_measure_size(array) -> np.ndarray:
+    """An (h, w[, c]) array resized to :data:`MEASURE_SIZE` on the long side (area-averaged when
+    shrinking, bilinear when enlarging), as float32."""
     import cv2
 
-    height, width = lightness.shape
+    height, width = np.shape(array)[:2]
     scale = MEASURE_SIZE / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     method = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    lightness = cv2.resize(np.asarray(lightness, np.float32), size, interpolation=method)
-    ab = cv2.resize(np.asarray(ab, np.float32), size, interpolation=method)
-    return lightness, ab
+    return cv2.resize(np.asarray(array, np.float32), size, interpolation=method)
 
 
 def flat_pair_steps(lightness, ab) -> np.ndarray:
@@ -386,7 +389,7 @@ def colour_difference(first_ab, second_ab) -> float:
     """
     import cv2
 
-    first, second = (_measured(np.zeros(np.shape(ab)[:2], np.float32), ab)[1] for ab in (first_ab, second_ab))
+    first, second = _at_measure_size(first_ab), _at_measure_size(second_ab)
     if second.shape != first.shape:
         second = cv2.resize(second, first.shape[1::-1], interpolation=cv2.INTER_AREA)
     return float(np.mean(ab_distances(first, second)))
