@@ -1,4 +1,4 @@
-"""Face detection for ``colorize prepare --faces``: scikit-image's LBP frontal-face cascade.
+"""Face detection (``colorize prepare --faces``, the face pass of rendering): scikit-image's LBP frontal-face cascade.
 
 The cascade ships with scikit-image (``skimage.data.lbp_frontal_face_cascade_filename()``),
 so nothing is downloaded. Detection runs on a downscaled grayscale copy; the crop is a
@@ -28,6 +28,38 @@ def _cascade():
     return feature.Cascade(data.lbp_frontal_face_cascade_filename())
 
 
+def find_faces(
+    gray: np.ndarray, min_size: int = 24, min_neighbours: int = 2, scale_factor: float = 1.2
+) -> list[tuple[int, int, int, int]]:
+    """Every frontal face the cascade finds in a gray image.
+
+    Args:
+        gray: float array (H, W) in [0, 1].
+        min_size: the smallest face side searched, in pixels.
+        min_neighbours: how many overlapping detections a face needs (more: fewer false faces).
+        scale_factor: the step between searched face sizes.
+
+    Returns:
+        ``(top, left, height, width)`` of each face in the pixels of ``gray``.
+
+    Example:
+        >>> find_faces(np.zeros((64, 64), np.float32))
+        []
+    """
+    side = min(gray.shape)
+    if side < min_size:
+        return []
+    detections = _cascade().detect_multi_scale(
+        img=np.asarray(gray, np.float32),
+        scale_factor=scale_factor,
+        step_ratio=1,
+        min_size=(min_size, min_size),
+        max_size=(side, side),
+        min_neighbor_number=min_neighbours,
+    )
+    return [(int(d["r"]), int(d["c"]), int(d["height"]), int(d["width"])) for d in detections]
+
+
 def largest_face(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
     """Find the largest frontal face.
 
@@ -46,24 +78,15 @@ def largest_face(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
     if scale < 1.0:
         gray = transform.rescale(gray, scale, anti_aliasing=True)
     side = min(gray.shape)
-    if side < 24:
-        return None
-    detections = _cascade().detect_multi_scale(
-        img=gray,
-        scale_factor=1.2,
-        step_ratio=1,
-        min_size=(max(24, side // 8), max(24, side // 8)),
-        max_size=(side, side),
-        min_neighbor_number=2,
-    )
+    detections = find_faces(gray, min_size=max(24, side // 8))
     if not detections:
         return None
-    best = max(detections, key=lambda d: d["width"] * d["height"])
+    top, left, face_height, face_width = max(detections, key=lambda d: d[2] * d[3])
     return (
-        int(round(best["r"] / scale)),
-        int(round(best["c"] / scale)),
-        int(round(best["height"] / scale)),
-        int(round(best["width"] / scale)),
+        int(round(top / scale)),
+        int(round(left / scale)),
+        int(round(face_height / scale)),
+        int(round(face_width / scale)),
     )
 
 

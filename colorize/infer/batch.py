@@ -18,6 +18,7 @@ import numpy as np
 from colorize import errors, saving
 from colorize.errors import ColorizeError
 from colorize.infer import lightness, runtime
+from colorize.infer.faces import recolour_faces
 from colorize.infer.lightness import prepare, small_l
 from colorize.infer.naming import _keep_shard, _plan, check_output, compare_path_for
 from colorize.infer.render import (
@@ -83,6 +84,7 @@ def colorize_files(
     precision: str = "float32",
     strength: float | None = None,
     shard: tuple[int, int] | None = None,
+    faces: bool | None = None,
 ) -> PredictResult:
     """Colorize image files and folders (searched recursively), one PNG per input.
 
@@ -114,6 +116,7 @@ def colorize_files(
         strength: colour strength in [0, 1] (see :func:`colorize_image`).
         shard: ``(k, n)``: only the k-th of n shares of the inputs (1 <= k <= n; see
             :func:`shard_of`), for n processes or batch jobs that split one folder.
+        faces: colour faces again in tight crops (see :func:`colorize_image`).
 
     Returns:
         A :class:`PredictResult` with written, skipped (existing output), failed
@@ -138,7 +141,7 @@ def colorize_files(
         return result
 
     def load():
-        return warmed_runner(model.result() if isinstance(model, Future) else model, precision, strength)
+        return warmed_runner(model.result() if isinstance(model, Future) else model, precision, strength, faces)
 
     colorize_jobs(jobs, load, result, suffix=suffix, compare=compare, batch_size=batch_size,
                   render_size=render_size, progress=progress)  # fmt: skip
@@ -176,10 +179,12 @@ def plan_files(
     return jobs, result
 
 
-def warmed_runner(model=None, precision: str = "float32", strength: float | None = None) -> runtime.Runner:
+def warmed_runner(
+    model=None, precision: str = "float32", strength: float | None = None, faces: bool | None = None
+) -> runtime.Runner:
     """:func:`~colorize.infer.runtime.load_runner`, then one call on a tiny batch: the graph is
     traced (Keras) or its kernels chosen (ONNX Runtime) before the first photo arrives."""
-    runner = runtime.load_runner(model, precision, strength)
+    runner = runtime.load_runner(model, precision, strength, faces)
     probe = runner.working_shape(SIZE_MULTIPLE, SIZE_MULTIPLE * 2)
     runner.predict(np.zeros((1, *probe, 1), np.float32))
     return runner
@@ -223,6 +228,9 @@ def colorize_jobs(
     def write(target, prepared, pending):
         """Decode the model's output, colour at full resolution, encode and write (in a writer thread)."""
         ab = pending()
+        runner = loading.result()
+        if runner.faces:
+            ab = recolour_faces(runner, prepared, ab)
         if not compare:
             colour_and_write(prepared, ab, target)
             return None

@@ -84,7 +84,7 @@ def colorize_files_on_ray(
             many CPUs as the smallest node has (ONNX Runtime uses a node's cores).
         shard: ``(k, n)``: only the k-th of n shares of the inputs (see :func:`shard_of`).
         **options: ``suffix``, ``overwrite``, ``compare``, ``batch_size``, ``render_size``,
-            ``precision``, ``strength``: as for :func:`colorize_files`.
+            ``precision``, ``strength``, ``faces``: as for :func:`colorize_files`.
 
     Returns:
         A :class:`PredictResult`, as the local run's (inputs in the same order).
@@ -108,7 +108,7 @@ def colorize_files_on_ray(
     if not jobs:
         return result
     model = _shared_model(model)
-    batch.warmed_runner(model, settings["precision"], settings["strength"])  # a corrupt model fails here, once
+    batch.warmed_runner(model, settings["precision"], settings["strength"], settings["faces"])  # a corrupt model fails here, once
     rows = [{"index": index, "input": str(path.absolute()), "output": str(target.absolute())}
             for index, (path, target) in enumerate(jobs)]  # fmt: skip
     with _connected(ray, address):
@@ -149,8 +149,8 @@ def colorize_files_on_ray(
 class _Colorizer:
     """A Ray Data actor: one runner, loaded once, and the local pipeline on each batch of files."""
 
-    def __init__(self, model, precision, strength, suffix, overwrite, compare, batch_size, render_size):
-        self.runner = batch.warmed_runner(model, precision, strength)
+    def __init__(self, model, precision, strength, suffix, overwrite, compare, batch_size, render_size, faces=None):
+        self.runner = batch.warmed_runner(model, precision, strength, faces)
         self.overwrite = overwrite
         self.pipeline = {"suffix": suffix, "compare": compare, "batch_size": batch_size, "render_size": render_size}
 
@@ -190,7 +190,7 @@ class _Colorizer:
 def _settings(options: dict) -> dict:
     """The pipeline's settings: ``options`` over :func:`colorize_files`' defaults."""
     settings = {"precision": "float32", "strength": None, "suffix": "_colorized", "overwrite": False,
-                "compare": False, "batch_size": 8, "render_size": None}  # fmt: skip
+                "compare": False, "batch_size": 8, "render_size": None, "faces": None}  # fmt: skip
     unknown = sorted(set(options) - set(settings))
     if unknown:
         raise ValueError(f"unknown option(s) {', '.join(unknown)}; expected some of {', '.join(settings)}")

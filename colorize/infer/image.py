@@ -25,6 +25,7 @@ import numpy as np
 
 from colorize.color import np_ops
 from colorize.infer import runtime
+from colorize.infer.faces import recolour_faces
 from colorize.infer.lightness import (
     Prepared,
     from_array,
@@ -40,11 +41,19 @@ from colorize.io.decode import decode_image
 def _colorize_prepared(runner: runtime.Runner, images: list[Prepared], render_size) -> list[np.ndarray]:
     """Colorize prepared photos; those sharing a working shape go through one model call."""
     smalls = [small_l(image, runner.working_shape(*image.shape, render_size)) for image in images]
-    return [compose(image, ab) for image, ab in zip(images, predict_grouped(runner, smalls))]
+    predicted = predict_grouped(runner, smalls)
+    if runner.faces:
+        predicted = [recolour_faces(runner, image, ab) for image, ab in zip(images, predicted)]
+    return [compose(image, ab) for image, ab in zip(images, predicted)]
 
 
 def colorize_image(
-    image, model=None, render_size: int | None = None, precision: str = "float32", strength: float | None = None
+    image,
+    model=None,
+    render_size: int | None = None,
+    precision: str = "float32",
+    strength: float | None = None,
+    faces: bool | None = None,
 ) -> np.ndarray:
     """Colorize one photo at full resolution.
 
@@ -62,6 +71,9 @@ def colorize_image(
         strength: colour strength in [0, 1] for a bins model such as the bundled one
             (0: calm, likeliest colours; 0.5: the model's own; 1: strongest); None keeps
             the model's or preset's own.
+        faces: colour each face found again in a tight crop, the framing the model learned
+            faces from (:mod:`colorize.infer.faces`); None: a preset's own (on for the
+            bundled presets), off for other models.
 
     Returns:
         RGB, or RGBA when the input has alpha (kept as it is), of the input's height
@@ -87,7 +99,7 @@ def colorize_image(
         decoded, dtype = from_array(image)
     prepared = prepare(decoded, dtype)
     del decoded
-    runner = runtime.load_runner(model, precision, strength)
+    runner = runtime.load_runner(model, precision, strength, faces)
     runtime.check_render_size(runner, render_size, [prepared.shape])
     return _colorize_prepared(runner, [prepared], render_size)[0]
 
@@ -127,5 +139,7 @@ def colorize_bytes(
     runner = runtime.load_runner(model, "float32", strength)
     runtime.check_render_size(runner, render_size, [prepared.shape])
     ab = predict_grouped(runner, [small_l(prepared, runner.working_shape(*prepared.shape, render_size))])[0]
+    if runner.faces:
+        ab = recolour_faces(runner, prepared, ab)
     encoded, _ = colour_and_encode(prepared, ab, Path("upload.png"))
     return encoded

@@ -82,6 +82,8 @@ class Runner:
     trained_size: int | None = None
     precision: str = "float32"
     decoding: bins.Decoding | None = None
+    #: Colour each face again in a tight crop (:func:`colorize.infer.faces.recolour_faces`).
+    faces: bool = False
 
     #: Photos of one working shape share a network call (Keras: one traced call per batch);
     #: False where the network runs one photo per call anyway (ONNX Runtime), so each photo
@@ -130,6 +132,14 @@ class Runner:
                 "rebalancing prior has, like the bundled default); leave out the strength"
             )
         other = dataclasses.replace(self, decoding=self.decoding.with_strength(strength))
+        other._call = self._compiled()
+        return other
+
+    def with_faces(self, faces: bool | None) -> "Runner":
+        """This runner with the face pass on or off (None: as it is); the network is shared."""
+        if faces is None or bool(faces) == self.faces:
+            return self
+        other = dataclasses.replace(self, faces=bool(faces))
         other._call = self._compiled()
         return other
 
@@ -282,7 +292,9 @@ def _quiet_one_trace_per_model(tf) -> None:
         logger.addFilter(_OneTracePerModel())
 
 
-def load_runner(model=None, precision: str = "auto", strength: float | None = None) -> Runner:
+def load_runner(
+    model=None, precision: str = "auto", strength: float | None = None, faces: bool | None = None
+) -> Runner:
     """A :class:`Runner` at ``precision`` for ``model``.
 
     Args:
@@ -295,6 +307,8 @@ def load_runner(model=None, precision: str = "auto", strength: float | None = No
         precision: "float32", "bfloat16" or "auto".
         strength: colour strength in [0, 1] (see :meth:`Runner.with_strength`); None keeps
             the preset's or the model's own.
+        faces: colour faces again in tight crops (:mod:`colorize.infer.faces`); None: a
+            preset's own (on for the bundled presets), off for other models.
 
     Example:
         >>> runner = load_runner("default", precision="float32")  # doctest: +SKIP
@@ -303,7 +317,7 @@ def load_runner(model=None, precision: str = "auto", strength: float | None = No
     from colorize.registry import PRESETS
 
     if isinstance(model, Runner):
-        return model.with_strength(strength)
+        return model.with_strength(strength).with_faces(faces)
     if model is None or isinstance(model, (str, os.PathLike)):
         preset = PRESETS.get(str(model or "default"))
         path = saving.resolve_model_path(model or "default", onnx=True)
@@ -313,10 +327,12 @@ def load_runner(model=None, precision: str = "auto", strength: float | None = No
             runner = _cached_runner(str(path.resolve()), path.stat().st_mtime_ns, resolve_precision(precision))
         if preset is not None and strength is None:
             strength = preset.strength
-        return runner.with_strength(strength)
+        if preset is not None and faces is None:
+            faces = preset.faces
+        return runner.with_strength(strength).with_faces(faces)
     from colorize.models import as_inference_model
 
-    return Runner.create(as_inference_model(model), precision).with_strength(strength)
+    return Runner.create(as_inference_model(model), precision).with_strength(strength).with_faces(faces)
 
 
 @functools.lru_cache(maxsize=2)
