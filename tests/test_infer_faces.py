@@ -79,3 +79,12 @@ def test_presets_colour_faces_and_model_files_do_not_unless_asked(tmp_path):
     runner = runtime.Runner(model=None, fixed_size=None)
     assert not runner.faces and runner.with_faces(None) is runner
     assert runner.with_faces(True).faces and not runner.with_faces(True).with_faces(False).faces
+
+
+def test_without_scikit_image_the_photo_keeps_its_colour_and_a_warning_says_why(astronaut, monkeypatch, caplog):
+    monkeypatch.setattr(faces.importlib.util, "find_spec", lambda name: None)
+    faces._say_unavailable.cache_clear()
+    before = np.zeros((192, 192, 2), np.float32)
+    with caplog.at_level("WARNING", logger="colorize.infer.faces"):
+        assert faces.recolour_faces(_ConstantColour([12.0, 18.0]), astronaut, before) is before
+    assert "needs scikit-image" in caplog.text

@@ -18,11 +18,17 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import logging
+
 import numpy as np
 
 from colorize.color import scale_ab, scale_l, unscale_ab
 from colorize.data.faces import find_faces
 from colorize.infer.lightness import Prepared, small_l
+
+log = logging.getLogger(__name__)
 
 #: Long side of the gray copy faces are searched in, and the smallest face side searched there.
 DETECT_SIZE = 400
@@ -65,6 +71,9 @@ def recolour_faces(runner, image: Prepared, ab_scaled: np.ndarray) -> np.ndarray
     """
     import cv2
 
+    if not available():
+        _say_unavailable()
+        return ab_scaled
     height, width = image.shape
     faces = [face for face in _detect(image) if face is not None]
     if not faces:
@@ -104,6 +113,17 @@ def recolour_faces(runner, image: Prepared, ab_scaled: np.ndarray) -> np.ndarray
     share = np.clip(total, 0.0, 1.0)[..., None]
     pasted = weighted / np.maximum(total, 1e-6)[..., None]
     return scale_ab(canvas * (1.0 - share) + pasted * share).astype(np.float32)
+
+
+def available() -> bool:
+    """True where the face search can run: it needs scikit-image (in the ``[keras]`` extras and the backends')."""
+    return importlib.util.find_spec("skimage") is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _say_unavailable() -> None:
+    log.warning("faces were left as the network coloured them: the face pass needs scikit-image "
+                "(pip install scikit-image, or --no-faces to silence this)")
 
 
 def _detect(image: Prepared) -> list:
