@@ -65,6 +65,15 @@ def test_blur_and_photos_without_faces_are_left_alone():
     assert faces.recolour_faces(runner, blurred, before) is before and runner.crops == 0
 
 
+@pytest.mark.parametrize("side", [faces.CROP_SIZE, 300])
+def test_the_face_ellipse_is_centred_on_the_face_in_its_crop_at_any_crop_size(side):
+    box = (150 + side / 4, 350 + side / 4, side / 2, side / 2)  # a face in the middle of a crop at (150, 350)
+    distance = faces._ellipse(box, (faces.CROP_SIZE, faces.CROP_SIZE), (faces.CROP_SIZE / side,) * 2, (150, 350))
+    row, column = np.unravel_index(np.argmin(distance), distance.shape)
+    centre = (side / 4 + faces.ELLIPSE_DROP * side / 2) * faces.CROP_SIZE / side
+    assert abs(row - centre) <= 1 and abs(column - faces.CROP_SIZE / 2) <= 1
+
+
 def test_skin_weight_is_one_for_skin_and_fades_at_the_edges_of_the_band():
     assert faces._skin_weight(np.array([12.0, 18.0])) == 1.0
     assert faces._skin_weight(np.array([-12.0, 18.0])) == 0.0

@@ -75,7 +75,7 @@ def recolour_faces(runner, image: Prepared, ab_scaled: np.ndarray) -> np.ndarray
         _say_unavailable()
         return ab_scaled
     height, width = image.shape
-    faces = [face for face in _detect(image) if face is not None]
+    faces = _detect(image)
     if not faces:
         return ab_scaled
     crops = [crop for _, crop in faces]
@@ -89,7 +89,7 @@ def recolour_faces(runner, image: Prepared, ab_scaled: np.ndarray) -> np.ndarray
     total = np.zeros(canvas_shape, np.float32)
     weighted = np.zeros((*canvas_shape, 2), np.float32)
     for ((box, (top, left, side)), _), colour in zip(faces, crop_ab):
-        ellipse = _ellipse(box, top, left, side, CROP_SIZE / side, (CROP_SIZE, CROP_SIZE))
+        ellipse = _ellipse(box, (CROP_SIZE, CROP_SIZE), (CROP_SIZE / side,) * 2, (top, left))
         core = ellipse < 0.8
         mean = colour[core].mean(axis=0)
         weight = _skin_weight(mean)
@@ -104,7 +104,7 @@ def recolour_faces(runner, image: Prepared, ab_scaled: np.ndarray) -> np.ndarray
             continue
         strength = np.hypot(here[..., 0], here[..., 1])
         here = here * np.minimum(1.0, MAX_CHROMA / np.maximum(strength, 1e-6))[..., None]
-        distance = _ellipse(box, top, left, side, 1.0, (y1 - y0, x1 - x0), (sy, sx), (y0, x0))
+        distance = _ellipse(box, (y1 - y0, x1 - x0), (sy, sx), (y0 / sy, x0 / sx))
         mask = np.clip((1.0 - distance) / 0.3, 0.0, 1.0) * weight
         total[region] += mask
         weighted[region] += here * mask[..., None]
@@ -127,7 +127,7 @@ def _say_unavailable() -> None:
 
 
 def _detect(image: Prepared) -> list:
-    """[((box, crop square), crop L at CROP_SIZE) or None per detection], boxes in full-resolution pixels."""
+    """[((box, crop square), crop L at CROP_SIZE)] for each detection that :func:`_is_face`, in full-resolution pixels."""
     import cv2
 
     height, width = image.shape
@@ -141,7 +141,8 @@ def _detect(image: Prepared) -> list:
         lightness = image.lightness_rows(slice(crop_top, crop_top + side))[:, crop_left : crop_left + side]
         interpolation = cv2.INTER_AREA if side > CROP_SIZE else cv2.INTER_LINEAR
         crop = cv2.resize(np.ascontiguousarray(lightness, np.float32), (CROP_SIZE, CROP_SIZE), interpolation=interpolation)
-        found.append(((box, square), crop) if _is_face(crop) else None)
+        if _is_face(crop):
+            found.append(((box, square), crop))
     return found
 
 
@@ -170,23 +171,17 @@ def _is_face(crop: np.ndarray) -> bool:
     return False
 
 
-def _ellipse(box, top, left, side, scale, shape, grid=(1.0, 1.0), offset=(0, 0)) -> np.ndarray:
+def _ellipse(box, shape, scale, origin) -> np.ndarray:
     """Normalized distance from the face ellipse's centre (1 on its outline) over a grid of ``shape``.
 
-    The grid's pixel (i, j) lies at full-resolution ((offset_y + i + 0.5) / grid_y, ...);
-    with ``scale`` the grid is the crop at CROP_SIZE (scale = CROP_SIZE / side, offset the crop's corner).
+    The grid's pixel (i, j) lies at full-resolution ((i + 0.5) / scale_y + origin_y, (j + 0.5) /
+    scale_x + origin_x): a crop at CROP_SIZE has scale CROP_SIZE / side and its corner as origin.
     """
     face_top, face_left, face_height, face_width = box
-    rows = np.arange(shape[0], dtype=np.float32) + 0.5
-    columns = np.arange(shape[1], dtype=np.float32) + 0.5
-    if scale != 1.0:
-        rows, columns = rows / scale + top, columns / scale + left
-    else:
-        rows, columns = (rows + offset[0]) / grid[0], (columns + offset[1]) / grid[1]
-    centre_y = face_top + ELLIPSE_DROP * face_height
-    centre_x = face_left + 0.5 * face_width
-    dy = (rows[:, None] - centre_y) / (ELLIPSE_HEIGHT * face_height)
-    dx = (columns[None, :] - centre_x) / (ELLIPSE_WIDTH * face_width)
+    rows = (np.arange(shape[0], dtype=np.float32) + 0.5) / scale[0] + origin[0]
+    columns = (np.arange(shape[1], dtype=np.float32) + 0.5) / scale[1] + origin[1]
+    dy = (rows[:, None] - (face_top + ELLIPSE_DROP * face_height)) / (ELLIPSE_HEIGHT * face_height)
+    dx = (columns[None, :] - (face_left + 0.5 * face_width)) / (ELLIPSE_WIDTH * face_width)
     return np.hypot(dy, dx)
 
 
