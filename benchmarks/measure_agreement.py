@@ -31,10 +31,14 @@ BLOTCH_WORDS = re.compile(r"blotch|smear|bleed|patch|splotch|halo|spot|stain|mot
 #: The bands (lower bounds, mean a*b* units) the pooled pairs are split into by their ``difference``.
 DIFFERENCE_BANDS = (0.0, 1.0, 3.0, 6.0)
 
+#: The confidence (1-3) every judge of a pair must have given for the "sure" line.
+SURE = 2
 
-def agreement(study: pathlib.Path) -> tuple[list[tuple[float, bool, float | None]], list[float]] | None:
-    """(1, 0 or 0.5 where both measure the same; reasons name a blotch; the pair's difference or None)
-    per agreed pair, and the difference of every pair the key has one for; None without measures."""
+
+def agreement(study: pathlib.Path) -> tuple[list[tuple[float, bool, float | None, bool]], list[float]] | None:
+    """(1, 0 or 0.5 where both measure the same; reasons name a blotch; the pair's difference or None;
+    every judge sure) per agreed pair, and the difference of every pair the key has one for; None
+    without measures."""
     key = studies.read_key(study)
     if not all("blotchiness" in pair for pair in key["pairs"]):
         return None
@@ -43,8 +47,17 @@ def agreement(study: pathlib.Path) -> tuple[list[tuple[float, bool, float | None
     results = []
     for pair, a_won in studies.agreed_pairs(key, choices, len(verdicts)):
         named = sum(bool(BLOTCH_WORDS.search(verdict[pair["pair"]]["reason"])) for verdict in verdicts) >= 2
-        results.append((studies.pair_agreement(pair, a_won), named, pair.get("difference")))
+        sure = all(_confidence(verdict[pair["pair"]]) >= SURE for verdict in verdicts)
+        results.append((studies.pair_agreement(pair, a_won), named, pair.get("difference"), sure))
     return results, [pair["difference"] for pair in key["pairs"] if "difference" in pair]
+
+
+def _confidence(answer: dict) -> int:
+    """A judge's confidence in a pair, 0 where not given as a number."""
+    try:
+        return int(answer["confidence"])
+    except ValueError:
+        return 0
 
 
 def _line(label: str, results: list[tuple[float, bool, float | None]]) -> str:
@@ -76,5 +89,6 @@ if __name__ == "__main__":
             shown = sum(low <= difference < high for difference in differences)
             print(_line(f"pooled, two colorizations {label} a*b* units apart (the judges agreed on "
                         f"{len(band)} of {shown} pairs)", band))
+        print(_line(f"pooled, two colorizations, every judge sure (confidence {SURE} or more)", [r for r in pooled if r[3]]))
     if unmeasured:
         print(f"no measures in the key (colorize study measure, while the images exist): {', '.join(unmeasured)}")
