@@ -22,6 +22,7 @@ near-identical pairs, and there no number of the images can pick their winner.
 import pathlib
 import re
 import sys
+from typing import NamedTuple
 
 from colorize import study as studies
 
@@ -35,10 +36,17 @@ DIFFERENCE_BANDS = (0.0, 1.0, 3.0, 6.0)
 SURE = 2
 
 
-def agreement(study: pathlib.Path) -> tuple[list[tuple[float, bool, float | None, bool]], list[float]] | None:
-    """(1, 0 or 0.5 where both measure the same; reasons name a blotch; the pair's difference or None;
-    every judge sure) per agreed pair, and the difference of every pair the key has one for; None
-    without measures."""
+class Agreed(NamedTuple):
+    """One pair all the judges agreed on."""
+
+    agrees: float  # 1 where the less blotchy side won, 0 where it lost, 0.5 where both measure the same
+    named: bool  # at least two judges' reasons name a blotch
+    difference: float | None  # the key's mean a*b* distance between the two sides, where measured
+    sure: bool  # every judge gave a confidence of SURE or more
+
+
+def agreement(study: pathlib.Path) -> tuple[list[Agreed], list[float]] | None:
+    """Each agreed pair, and the difference of every pair the key has one for; None without measures."""
     key = studies.read_key(study)
     if not all("blotchiness" in pair for pair in key["pairs"]):
         return None
@@ -48,7 +56,7 @@ def agreement(study: pathlib.Path) -> tuple[list[tuple[float, bool, float | None
     for pair, a_won in studies.agreed_pairs(key, choices, len(verdicts)):
         named = sum(bool(BLOTCH_WORDS.search(verdict[pair["pair"]]["reason"])) for verdict in verdicts) >= 2
         sure = all(_confidence(verdict[pair["pair"]]) >= SURE for verdict in verdicts)
-        results.append((studies.pair_agreement(pair, a_won), named, pair.get("difference"), sure))
+        results.append(Agreed(studies.pair_agreement(pair, a_won), named, pair.get("difference"), sure))
     return results, [pair["difference"] for pair in key["pairs"] if "difference" in pair]
 
 
@@ -60,9 +68,9 @@ def _confidence(answer: dict) -> int:
         return 0
 
 
-def _line(label: str, results: list[tuple[float, bool, float | None]]) -> str:
-    agree = sum(value for value, *_ in results)
-    equal = sum(value == 0.5 for value, *_ in results)
+def _line(label: str, results: list[Agreed]) -> str:
+    agree = sum(result.agrees for result in results)
+    equal = sum(result.agrees == 0.5 for result in results)
     return (f"{label}: blotchiness picks the judges' winner in {agree:g}/{len(results)} agreed pairs "
             f"({100 * agree / max(len(results), 1):.0f} %; {equal} measure the same, counted half)")
 
@@ -81,14 +89,14 @@ if __name__ == "__main__":
             differences += apart
     if len(sys.argv) > 2:
         print(_line("pooled, two colorizations", pooled))
-        print(_line("pooled, two colorizations, the reasons name a blotch", [r for r in pooled if r[1]]))
+        print(_line("pooled, two colorizations, the reasons name a blotch", [r for r in pooled if r.named]))
         bounds = (*DIFFERENCE_BANDS, float("inf"))
         for low, high in zip(bounds, bounds[1:]):
-            band = [r for r in pooled if r[2] is not None and low <= r[2] < high]
+            band = [r for r in pooled if r.difference is not None and low <= r.difference < high]
             label = f"{low:g} and over" if high == float("inf") else f"{low:g} to {high:g}"
             shown = sum(low <= difference < high for difference in differences)
             print(_line(f"pooled, two colorizations {label} a*b* units apart (the judges agreed on "
                         f"{len(band)} of {shown} pairs)", band))
-        print(_line(f"pooled, two colorizations, every judge sure (confidence {SURE} or more)", [r for r in pooled if r[3]]))
+        print(_line(f"pooled, two colorizations, every judge sure (confidence {SURE} or more)", [r for r in pooled if r.sure]))
     if unmeasured:
         print(f"no measures in the key (colorize study measure, while the images exist): {', '.join(unmeasured)}")
