@@ -6,7 +6,8 @@ what ``--model default`` runs) beside the Keras/TensorFlow path (``--model
 colorize/assets/default.keras``, the same network):
 
 1. Folder of mixed-size gray JPEGs (1-13 MP, made from scikit-image's sample photos
-   and the shared Human Faces portraits, upscaled): ONNX, Keras and the I/O floor (OpenCV
+   and the shared Human Faces portraits, upscaled): ONNX (with the face pass, as the presets
+   run, and with ``--no-faces``), Keras (a model file: no face pass) and the I/O floor (OpenCV
    decode as gray + write a 3-channel PNG, nothing else) in alternating rounds (the machine
    is shared), as ratios floor / colorize (target >= 0.6), and each process's peak memory.
 2. One 512 x 512 photo: whole-process time and peak memory, ONNX and Keras (target < 1 s, < 300 MB).
@@ -130,17 +131,20 @@ def main() -> None:
     args = parser.parse_args()
     keras_model = REPO / "colorize" / "assets" / "default.keras"
     paths = {"ONNX Runtime": "default", "Keras/TensorFlow": keras_model}
+    # the folder job also without the face pass (on in the presets; a model file runs without it), to show its cost
+    jobs = {"ONNX Runtime": ("--model", "default"), "ONNX, --no-faces": ("--model", "default", "--no-faces"),
+            "Keras/TensorFlow": ("--model", keras_model)}
 
     with tempfile.TemporaryDirectory(prefix="bench_predict_") as temporary:
         temporary = Path(temporary)
         megapixels, smallest, largest = make_folder(temporary / "photos", args.photos)
-        floors, runs = [], {name: [] for name in paths}
+        floors, runs = [], {name: [] for name in jobs}
         for round_ in range(args.rounds):  # alternating, so all see the same machine (it is shared)
             shutil.rmtree(temporary / "floor", ignore_errors=True)
             floors.append(io_floor(temporary / "photos", temporary / "floor"))
-            for name, model in paths.items():
+            for name, options in jobs.items():
                 shutil.rmtree(temporary / "out", ignore_errors=True)
-                runs[name].append(run_cli("predict", temporary / "photos", "-o", temporary / "out", "--model", model))
+                runs[name].append(run_cli("predict", temporary / "photos", "-o", temporary / "out", *options))
         floor, floor_cpu = min(floors)
         print(f"1. {args.photos} gray JPEGs of {smallest:.1f}-{largest:.0f} MP ({megapixels:.0f} MP), each its own shape "
               f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores), {args.rounds} alternating rounds:")
