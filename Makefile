@@ -7,7 +7,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # pytest processes for `make test` (pytest-xdist): each imports TensorFlow (about 1 GB), so 2 by default
 TEST_WORKERS ?= 2
 
-.PHONY: install dev test test-slow demo bench bench-backends lint clean default-model default-onnx default-stages decode-sweep data compare gallery gpu-train
+.PHONY: install dev test test-slow demo bench bench-backends lint clean default-model default-onnx face-detector default-stages decode-sweep data compare gallery gpu-train
 
 # install: the CLI, its web page and the training set (TensorFlow: train, evaluate, export);
 # dev: that plus the test tools (pytest, httpx, selenium) and JAX for the backend tests, which
@@ -127,6 +127,15 @@ default-model: default-stages
 colorize/assets/default.onnx: colorize/assets/default.keras | install
 	$(BIN)/colorize export default -o $@ --format onnx --overwrite
 default-onnx: colorize/assets/default.onnx
+
+# The face pass's detector (MTCNN, colorize/assets/faces/): facenet-pytorch's weights, read
+# without PyTorch and rewritten as gray-input ONNX graphs (colorize/data/mtcnn_export.py).
+FACENET_PYTORCH ?= facenet-pytorch==2.6.0
+face-detector: install
+	rm -rf $(WORK)/facenet && mkdir -p $(WORK)/facenet
+	$(BIN)/pip download --no-deps --only-binary :all: "$(FACENET_PYTORCH)" -d $(WORK)/facenet
+	cd $(WORK)/facenet && $(abspath $(BIN))/python -m zipfile -e *.whl .
+	$(BIN)/python -m colorize.data.mtcnn_export $(WORK)/facenet/facenet_pytorch/data colorize/assets/faces
 
 # The decoding of the last stage chosen on the VAL splits (never test): each DECODE_REBALANCE x
 # TEMPERATURE candidate exported and evaluated side by side: work/sweep/{scenes,hf}/report.md.

@@ -3,7 +3,7 @@
 In a group photo or a street scene a face is a few pixels of the model's working image,
 and the model leaves it nearly gray; in a tight crop (as its face training photos were
 framed) it gives a sure, natural skin colour. :func:`recolour_faces` finds frontal faces
-(:func:`colorize.data.faces.find_faces`), colours each one's square crop at
+(:func:`colorize.data.faces.find_faces`, MTCNN), colours each one's square crop at
 :data:`CROP_SIZE` from the photo's full-resolution L, and blends that colour into the
 photo's a*b* inside a feathered ellipse over the face. A detection becomes a face only
 when it is found again in its own crop, its crop is sharp enough to hold a face's
@@ -18,8 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import logging
 
 import numpy as np
@@ -31,11 +29,13 @@ from colorize.infer.lightness import Prepared, small_l
 log = logging.getLogger(__name__)
 
 #: Long side of the gray copy faces are searched in, and the smallest face side searched there.
-DETECT_SIZE = 400
+DETECT_SIZE = 640
 MIN_FACE = 16
-#: Overlapping detections a face needs, in the photo and again in its own crop.
-MIN_NEIGHBOURS = 4
-SCALE_FACTOR = 1.1
+#: The face probability a detection needs, in the photo and again in its own crop.
+MIN_SCORE = 0.97
+#: MTCNN's box (brow to chin, narrower than high) as the square face box the geometry below is
+#: measured in: its side the box's height, its centre this share of the height higher.
+BOX_RAISE = 0.02
 #: Side of the square crop the model colours a face in, and the crop's side in face sizes.
 CROP_SIZE = 128
 CROP_SCALE = 2.0
@@ -71,9 +71,6 @@ def recolour_faces(runner, image: Prepared, ab_scaled: np.ndarray) -> np.ndarray
     """
     import cv2
 
-    if not available():
-        _say_unavailable()
-        return ab_scaled
     height, width = image.shape
     faces = _detect(image)
     if not faces:
@@ -115,17 +112,6 @@ def recolour_faces(runner, image: Prepared, ab_scaled: np.ndarray) -> np.ndarray
     return scale_ab(canvas * (1.0 - share) + pasted * share).astype(np.float32)
 
 
-def available() -> bool:
-    """True where the face search can run: it needs scikit-image (in the ``[keras]`` extras and the backends')."""
-    return importlib.util.find_spec("skimage") is not None
-
-
-@functools.lru_cache(maxsize=1)
-def _say_unavailable() -> None:
-    log.warning("faces were left as the network coloured them: the face pass needs scikit-image "
-                "(pip install scikit-image, or --no-faces to silence this)")
-
-
 def _detect(image: Prepared) -> list:
     """[((box, crop square), crop L at CROP_SIZE)] for each detection that :func:`_is_face`, in full-resolution pixels."""
     import cv2
@@ -134,7 +120,8 @@ def _detect(image: Prepared) -> list:
     scale = min(1.0, DETECT_SIZE / max(height, width))
     small = small_l(image, (max(1, round(height * scale)), max(1, round(width * scale))))
     found = []
-    for top, left, face_height, face_width in find_faces(small / 100.0, MIN_FACE, MIN_NEIGHBOURS, SCALE_FACTOR):
+    for detection in find_faces(small / 100.0, MIN_FACE, MIN_SCORE):
+        top, left, face_height, face_width = _face_box(detection)
         box = (top / scale, left / scale, face_height / scale, face_width / scale)
         square = _square(box, height, width)
         crop_top, crop_left, side = square
@@ -144,6 +131,12 @@ def _detect(image: Prepared) -> list:
         if _is_face(crop):
             found.append(((box, square), crop))
     return found
+
+
+def _face_box(found) -> tuple[float, float, float, float]:
+    """MTCNN's (top, left, height, width) as the square face box the crop and ellipse are measured in."""
+    top, left, height, width = found
+    return top - BOX_RAISE * height, left + (width - height) / 2, float(height), float(height)
 
 
 def _square(box, height: int, width: int) -> tuple[int, int, int]:
@@ -164,7 +157,8 @@ def _is_face(crop: np.ndarray) -> bool:
     if float(np.abs(laplacian).mean()) < MIN_SHARPNESS:
         return False
     middle = CROP_SIZE / 2
-    for top, left, face_height, face_width in find_faces(crop / 100.0, CROP_SIZE // 4, MIN_NEIGHBOURS, SCALE_FACTOR):
+    for detection in find_faces(crop / 100.0, CROP_SIZE // 4, MIN_SCORE):
+        top, left, face_height, face_width = _face_box(detection)
         near = abs(top + face_height / 2 - middle) < CROP_SIZE * 0.16 and abs(left + face_width / 2 - middle) < CROP_SIZE * 0.16
         if near and CROP_SIZE * 0.28 <= face_width <= CROP_SIZE * 0.78:
             return True
