@@ -1,10 +1,4 @@
-"""colorize.data.mtcnn_export: facenet-pytorch's MTCNN state dicts read without PyTorch, rebuilt as gray-input ONNX graphs."""
-
-import collections
-import pickle
-import struct
-import sys
-import types
+"""colorize.data.mtcnn_export: facenet-pytorch's MTCNN networks rebuilt as gray-input ONNX graphs (the .pt reader: test_models_torch_checkpoint)."""
 
 import numpy as np
 import pytest
@@ -12,6 +6,7 @@ import pytest
 from colorize.data import mtcnn_export
 
 onnxruntime = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
 
 
 def _weights(name, rng):
@@ -49,57 +44,6 @@ def test_the_first_convolution_takes_one_gray_channel_summed_from_rgb():
     kernel = numpy_helper.to_array(next(item for item in model.graph.initializer if item.name == "conv1.w"))
     np.testing.assert_allclose(kernel, weights["conv1.weight"].sum(axis=1, keepdims=True), rtol=1e-6)
     assert model.graph.input[0].type.tensor_type.shape.dim[1].dim_value == 1
-
-
-def _write_legacy(path, arrays, monkeypatch):
-    """A state dict in PyTorch's legacy format, written with stand-ins for torch's classes."""
-    torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
-
-    class FloatStorage:
-        pass
-
-    def _rebuild_tensor_v2(*args):
-        return args
-
-    FloatStorage.__module__, _rebuild_tensor_v2.__module__ = "torch", "torch._utils"
-    FloatStorage.__qualname__, _rebuild_tensor_v2.__qualname__ = "FloatStorage", "_rebuild_tensor_v2"
-    torch.FloatStorage, utils._rebuild_tensor_v2 = FloatStorage, _rebuild_tensor_v2
-    monkeypatch.setitem(sys.modules, "torch", torch)
-    monkeypatch.setitem(sys.modules, "torch._utils", utils)
-
-    class Key(str):
-        pass
-
-    class Tensor:
-        def __init__(self, key, array):
-            self.key, self.array = key, array
-
-        def __reduce__(self):
-            strides = tuple(step // self.array.itemsize for step in self.array.strides)
-            return _rebuild_tensor_v2, (Key(self.key), 0, self.array.shape, strides, False, collections.OrderedDict())
-
-    class Pickler(pickle.Pickler):
-        def persistent_id(self, obj):
-            if isinstance(obj, Key):
-                return ("storage", FloatStorage, str(obj), "cpu", arrays[str(obj)].size)
-            return None
-
-    with open(path, "wb") as file:
-        for header in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
-            pickle.dump(header, file)
-        Pickler(file).dump(collections.OrderedDict((name, Tensor(name, array)) for name, array in arrays.items()))
-        pickle.dump(list(arrays), file)
-        for array in arrays.values():
-            file.write(struct.pack("<q", array.size) + np.ascontiguousarray(array, np.float32).tobytes())
-
-
-def test_a_legacy_state_dict_is_read_without_pytorch(tmp_path, monkeypatch):
-    arrays = {"conv1.weight": np.arange(24, dtype=np.float32).reshape(2, 3, 2, 2), "conv1.bias": np.array([0.5, -1.0], np.float32)}
-    _write_legacy(tmp_path / "pnet.pt", arrays, monkeypatch)
-    read = mtcnn_export.read_state_dict(tmp_path / "pnet.pt")
-    assert list(read) == list(arrays)
-    for name, array in arrays.items():
-        np.testing.assert_array_equal(read[name], array)
 
 
 def test_export_names_a_missing_weights_file(tmp_path):

@@ -2,7 +2,7 @@
 
 facenet-pytorch (MIT licence) ships the weights of MTCNN's P-, R- and O-Net as PyTorch state
 dicts in its wheel (``facenet_pytorch/data/{pnet,rnet,onet}.pt``, the legacy serialization).
-This reads them without PyTorch and writes each network as an ONNX graph with one gray input
+This reads them without PyTorch (:func:`colorize.models.torch_checkpoint.load`) and writes each network as an ONNX graph with one gray input
 channel (the first convolution's weights summed over R, G and B: a gray photo's three channels
 are equal), so the face search runs with ONNX Runtime alone. ``make face-detector`` downloads
 the wheel and runs this; the graphs it writes are bundled in ``colorize/assets/faces/``.
@@ -13,15 +13,10 @@ Example:
 
 from __future__ import annotations
 
-import collections
 import pathlib
-import pickle
-import struct
 import sys
 
 import numpy as np
-
-_DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16, "LongStorage": np.int64}
 
 #: Each network's layers (facenet-pytorch's module names) and its outputs (head, name).
 NETWORKS = {
@@ -45,45 +40,6 @@ NETWORKS = {
         [("dense6_1", "face"), ("dense6_2", "box"), ("dense6_3", "points")],
     ),
 }
-
-
-def read_state_dict(path: pathlib.Path) -> dict[str, np.ndarray]:
-    """The tensors of a PyTorch state dict saved in the legacy (non-zip) format, as NumPy arrays."""
-
-    class _Storage:
-        def __init__(self, dtype):
-            self.dtype = dtype
-
-    class _Unpickler(pickle.Unpickler):
-        def find_class(self, module, name):
-            if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
-                return lambda storage, offset, size, stride, *_: (storage, offset, tuple(size), tuple(stride))
-            if module == "torch" and name in _DTYPES:
-                return _Storage(_DTYPES[name])
-            if (module, name) == ("collections", "OrderedDict"):
-                return collections.OrderedDict
-            raise pickle.UnpicklingError(f"{path} holds {module}.{name}, not a plain state dict of tensors")
-
-        def persistent_load(self, pid):
-            _, storage, key, _location, _size, *_ = pid
-            dtypes[key] = storage.dtype
-            return key
-
-    dtypes, data = {}, {}
-    with open(path, "rb") as file:
-        for _ in range(3):  # magic number, protocol version, system info
-            pickle.load(file)
-        tensors = _Unpickler(file).load()
-        for key in pickle.load(file):
-            (count,) = struct.unpack("<q", file.read(8))
-            dtype = np.dtype(dtypes[key])
-            data[key] = np.frombuffer(file.read(count * dtype.itemsize), dtype=dtype)
-    arrays = {}
-    for name, (key, offset, size, stride) in tensors.items():
-        flat = data[key]
-        strides = [step * flat.itemsize for step in stride]
-        arrays[name] = np.lib.stride_tricks.as_strided(flat[offset:], shape=size, strides=strides).copy()
-    return arrays
 
 
 def build_network(name: str, weights: dict[str, np.ndarray]):
@@ -141,6 +97,8 @@ def export(source: pathlib.Path, destination: pathlib.Path) -> list[pathlib.Path
     """Write ``pnet.onnx``, ``rnet.onnx`` and ``onet.onnx`` from the ``.pt`` files in ``source``."""
     import onnx
 
+    from colorize.models import torch_checkpoint
+
     destination.mkdir(parents=True, exist_ok=True)
     written = []
     for name in NETWORKS:
@@ -148,7 +106,9 @@ def export(source: pathlib.Path, destination: pathlib.Path) -> list[pathlib.Path
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: unpack facenet-pytorch's wheel (pip download facenet-pytorch "
                                     "--no-deps) and pass its facenet_pytorch/data folder")
-        onnx.save(build_network(name, read_state_dict(path)), destination / f"{name}.onnx")
+        with open(path, "rb") as file:
+            weights = torch_checkpoint.load(file)
+        onnx.save(build_network(name, weights), destination / f"{name}.onnx")
         written.append(destination / f"{name}.onnx")
     return written
 
