@@ -2,14 +2,14 @@
 
 In a group photo or a street scene a face is a few pixels of the model's working image,
 and the model leaves it nearly gray; in a tight crop (as its face training photos were
-framed) it gives a sure, natural skin colour. :func:`recolour_faces` finds frontal faces
+framed) it gives a sure, natural skin colour. :func:`recolour_faces` finds the faces
 (:func:`colorize.data.faces.find_faces`, MTCNN), colours each one's square crop at
 :data:`CROP_SIZE` from the photo's full-resolution L, and blends that colour into the
 photo's a*b* inside a feathered ellipse over the face. A detection becomes a face only
 when it is found again in its own crop, its crop is sharp enough to hold a face's
 features, and the crop's colour there is a skin tone; where the photo's colour is already
 as strong (a portrait), nothing changes. Blind judges preferred photos with the pass
-(docs/studies.md, ``s27_face4*``).
+(docs/studies.md, ``s27_face4*``), and MTCNN's faces to an LBP cascade's (``s29_mtcnn*``).
 
 Example:
     >>> runner = runtime.load_runner("default")  # doctest: +SKIP
