@@ -234,6 +234,18 @@ def test_model_input_is_the_area_average_of_l(tiny_model):
     np.testing.assert_allclose(small, direct, atol=1e-3)
 
 
+@pytest.mark.parametrize("side", [40, 700])  # enlarged and shrunk; the window spans several strips
+def test_a_window_of_l_is_that_part_of_the_photo_resized(monkeypatch, side):
+    import cv2
+
+    monkeypatch.setattr(lightness.np_ops, "STRIP_ROWS", 64)
+    image = lightness.prepare(*lightness.from_array(_photo_gray(900)))
+    window = lightness.small_l(image, (64, 64), window=(30, 50, side, side))
+    part = image.lightness[30 : 30 + side, 50 : 50 + side]
+    direct = cv2.resize(part, (64, 64), interpolation=cv2.INTER_AREA if side > 64 else cv2.INTER_LINEAR)
+    np.testing.assert_allclose(window, direct, atol=0.05)
+
+
 @pytest.mark.parametrize("deflate", ["isal", "zlib"])
 @pytest.mark.parametrize("dtype,channels", [(np.uint8, 3), (np.uint8, 4), (np.uint16, 3)])
 def test_png_strips_decode_to_the_same_pixels(tmp_path, monkeypatch, dtype, channels, deflate):

@@ -114,8 +114,6 @@ def recolour_faces(runner, image: Prepared, ab_scaled: np.ndarray) -> np.ndarray
 
 def _detect(image: Prepared) -> list:
     """[((box, crop square), crop L at CROP_SIZE)] for each detection that :func:`_is_face`, in full-resolution pixels."""
-    import cv2
-
     height, width = image.shape
     scale = min(1.0, DETECT_SIZE / max(height, width))
     small = small_l(image, (max(1, round(height * scale)), max(1, round(width * scale))))
@@ -125,9 +123,7 @@ def _detect(image: Prepared) -> list:
         box = (top / scale, left / scale, face_height / scale, face_width / scale)
         square = _square(box, height, width)
         crop_top, crop_left, side = square
-        lightness = image.lightness_rows(slice(crop_top, crop_top + side))[:, crop_left : crop_left + side]
-        interpolation = cv2.INTER_AREA if side > CROP_SIZE else cv2.INTER_LINEAR
-        crop = cv2.resize(np.ascontiguousarray(lightness, np.float32), (CROP_SIZE, CROP_SIZE), interpolation=interpolation)
+        crop = small_l(image, (CROP_SIZE, CROP_SIZE), window=(crop_top, crop_left, side, side))
         if _is_face(crop):
             found.append(((box, square), crop))
     return found

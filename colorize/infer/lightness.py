@@ -131,16 +131,17 @@ def with_dtype(decoded: DecodedImage) -> tuple[DecodedImage, np.dtype]:
     return decoded, np.dtype(np.uint16 if decoded.bit_depth == 16 else np.uint8)
 
 
-def small_l(image: Prepared, shape: tuple[int, int]) -> np.ndarray:
+def small_l(image: Prepared, shape: tuple[int, int], window: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """L (h, w) float32 in [0, 100] at the working shape (area-averaged when shrinking).
 
     Resized in two passes (each strip of rows to the working width, then the columns),
-    so the full-resolution L never exists at once.
+    so the full-resolution L never exists at once. ``window`` (top, left, height, width)
+    takes that part of the photo instead of all of it (a face's crop).
     """
-    height = image.shape[0]
+    top, left, height, width = window or (0, 0, *image.shape)
     narrow = np.empty((height, shape[1]), np.float32)
-    for top in range(0, height, np_ops.STRIP_ROWS):
-        rows = slice(top, min(height, top + np_ops.STRIP_ROWS))
-        strip = image.lightness_rows(rows)
-        narrow[rows] = resize(strip, strip.shape[0], shape[1])
+    for start in range(0, height, np_ops.STRIP_ROWS):
+        rows = slice(top + start, top + min(height, start + np_ops.STRIP_ROWS))
+        strip = image.lightness_rows(rows)[:, left : left + width]
+        narrow[start : start + strip.shape[0]] = resize(strip, strip.shape[0], shape[1])
     return resize(narrow, *shape)
