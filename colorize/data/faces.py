@@ -46,18 +46,13 @@ def _network(name: str):
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def find_faces(
-    gray: np.ndarray, min_size: int = 20, min_score: float = 0.9, max_turn: float | None = None
-) -> list[tuple[int, int, int, int]]:
+def find_faces(gray: np.ndarray, min_size: int = 20, min_score: float = 0.9) -> list[tuple[int, int, int, int]]:
     """Every face MTCNN finds in a gray image.
 
     Args:
         gray: float array (H, W) in [0, 1].
         min_size: the smallest face side searched, in pixels.
         min_score: the lowest final (O-Net) face probability kept.
-        max_turn: the most a kept face may be turned sideways: how far its nose lies from the
-            midpoint of its eyes, in eye distances (about 0 facing the camera, 0.5 and more in
-            profile); None keeps every face.
 
     Returns:
         ``(top, left, height, width)`` of each face in the pixels of ``gray``, the strongest
@@ -67,17 +62,15 @@ def find_faces(
         >>> find_faces(np.zeros((64, 64), np.float32))
         []
     """
-    boxes, turns = _search(np.asarray(gray, np.float32) * 255.0, min_size, min_score)
-    if max_turn is not None:
-        boxes = boxes[turns <= max_turn]
+    boxes = _search(np.asarray(gray, np.float32) * 255.0, min_size, min_score)
     return [(int(round(y0)), int(round(x0)), int(round(y1 - y0)), int(round(x1 - x0))) for x0, y0, x1, y1, _ in boxes]
 
 
-def _search(image: np.ndarray, min_size: int, min_score: float) -> tuple[np.ndarray, np.ndarray]:
-    """MTCNN's three stages on ``image`` (0-255): boxes (N, 5: x0, y0, x1, y1, score) and each one's turn."""
+def _search(image: np.ndarray, min_size: int, min_score: float) -> np.ndarray:
+    """MTCNN's three stages on ``image`` (0-255): boxes (N, 5: x0, y0, x1, y1, score), the strongest first."""
     import cv2
 
-    none = (np.zeros((0, 5), np.float32), np.zeros(0, np.float32))
+    none = np.zeros((0, 5), np.float32)
     height, width = image.shape
     scale, proposals = 12.0 / min_size, []
     while min(height, width) * scale >= 12:
@@ -102,21 +95,12 @@ def _search(image: np.ndarray, min_size: int, min_score: float) -> tuple[np.ndar
     boxes = np.concatenate([boxes[keep, :4], face[keep, 1:2]], axis=1)
     order = _suppress(boxes, OVERLAP[1])
     boxes = _squared(np.concatenate([_refined(boxes[order, :4], box[keep][order], extent=1.0), boxes[order, 4:5]], axis=1))
-    face, box, points = _network("onet").run(["face", "box", "points"], {"gray": _crops(image, boxes, 48)})
+    face, box = _network("onet").run(["face", "box"], {"gray": _crops(image, boxes, 48)})
     keep = face[:, 1] > min_score
     if not keep.any():
         return none
     boxes = np.concatenate([_refined(boxes[keep, :4], box[keep], extent=1.0), face[keep, 1:2]], axis=1)
-    order = _suppress(boxes, OVERLAP[1], smaller=True)
-    return boxes[order], _turn(points[keep][order])
-
-
-def _turn(points: np.ndarray) -> np.ndarray:
-    """How far each face's nose lies from the midpoint of its eyes, in eye distances (O-Net's points:
-    x of left eye, right eye, nose, mouth corners, then their y, as fractions of the box)."""
-    eyes_x = points[:, :2]
-    distance = np.maximum(np.abs(eyes_x[:, 1] - eyes_x[:, 0]), 1e-3)
-    return np.abs(points[:, 2] - eyes_x.mean(axis=1)) / distance
+    return boxes[_suppress(boxes, OVERLAP[1], smaller=True)]
 
 
 def _normalized(pixels: np.ndarray) -> np.ndarray:

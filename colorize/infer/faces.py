@@ -18,15 +18,11 @@ Example:
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from colorize.color import scale_ab, scale_l, unscale_ab
 from colorize.data.faces import find_faces
 from colorize.infer.lightness import Prepared, small_l
-
-log = logging.getLogger(__name__)
 
 #: Long side of the gray copy faces are searched in, and the smallest face side searched there.
 DETECT_SIZE = 640
@@ -129,9 +125,9 @@ def _detect(image: Prepared) -> list:
     return found
 
 
-def _face_box(found) -> tuple[float, float, float, float]:
+def _face_box(detection) -> tuple[float, float, float, float]:
     """MTCNN's (top, left, height, width) as the square face box the crop and ellipse are measured in."""
-    top, left, height, width = found
+    top, left, height, width = detection
     return top - BOX_RAISE * height, left + (width - height) / 2, float(height), float(height)
 
 
