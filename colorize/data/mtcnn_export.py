@@ -2,9 +2,10 @@
 
 facenet-pytorch (MIT licence) ships the weights of MTCNN's P-, R- and O-Net as PyTorch state
 dicts in its wheel (``facenet_pytorch/data/{pnet,rnet,onet}.pt``, the legacy serialization).
-This reads them without PyTorch (:func:`colorize.models.torch_checkpoint.load`) and writes each network as an ONNX graph with one gray input
-channel (the first convolution's weights summed over R, G and B: a gray photo's three channels
-are equal), so the face search runs with ONNX Runtime alone. ``make face-detector`` downloads
+This reads them without PyTorch (:func:`colorize.models.torch_checkpoint.load`) and writes each
+network as an ONNX graph with one gray input channel (the first convolution's weights summed over
+R, G and B: a gray photo's three channels are equal), so the face search runs with ONNX Runtime
+alone. ``make face-detector`` downloads
 the wheel and runs this; the graphs it writes are bundled in ``colorize/assets/faces/``.
 
 Example:
@@ -54,6 +55,10 @@ def build_network(name: str, weights: dict[str, np.ndarray]):
         initializers.append(numpy_helper.from_array(np.ascontiguousarray(array, np.float32), key))
         return key
 
+    def parameters(key, kernel=None):
+        kernel = weights[f"{key}.weight"] if kernel is None else kernel
+        return [constant(f"{key}.w", kernel), constant(f"{key}.b", weights[f"{key}.bias"])]
+
     def node(op, inputs, output, **attributes):
         nodes.append(helper.make_node(op, inputs, [output], **attributes))
         return output
@@ -64,7 +69,7 @@ def build_network(name: str, weights: dict[str, np.ndarray]):
             kernel = weights[f"{args[0]}.weight"]
             if kernel.shape[1] == 3:
                 kernel = kernel.sum(axis=1, keepdims=True)
-            x = node("Conv", [x, constant(f"{args[0]}.w", kernel), constant(f"{args[0]}.b", weights[f"{args[0]}.bias"])], args[0])
+            x = node("Conv", [x, *parameters(args[0], kernel)], args[0])
         elif kind == "prelu":
             slope = weights[f"{args[0]}.weight"]
             spatial = layers[index - 1][0] == "conv"
@@ -74,19 +79,21 @@ def build_network(name: str, weights: dict[str, np.ndarray]):
         elif kind == "flatten":  # facenet-pytorch flattens (N, W, H, C), the layout the weights were trained in
             x = node("Flatten", [node("Transpose", [x], "transposed", perm=[0, 3, 2, 1])], "flat", axis=1)
         elif kind == "dense":
-            x = node("Gemm", [x, constant(f"{args[0]}.w", weights[f"{args[0]}.weight"]), constant(f"{args[0]}.b", weights[f"{args[0]}.bias"])], args[0], transB=1)
+            x = node("Gemm", [x, *parameters(args[0])], args[0], transB=1)
     outputs = []
     for key, output in heads:
-        inputs = [x, constant(f"{key}.w", weights[f"{key}.weight"]), constant(f"{key}.b", weights[f"{key}.bias"])]
+        inputs = [x, *parameters(key)]
         raw = node("Conv", inputs, key) if size is None else node("Gemm", inputs, key, transB=1)
         if output == "face":
             node("Softmax", [raw], output, axis=1)
         else:
             node("Identity", [raw], output)
         channels = weights[f"{key}.bias"].shape[0]
-        outputs.append(helper.make_tensor_value_info(output, TensorProto.FLOAT, ["n", channels, "h", "w"] if size is None else ["n", channels]))
+        dims = ["n", channels, "h", "w"] if size is None else ["n", channels]
+        outputs.append(helper.make_tensor_value_info(output, TensorProto.FLOAT, dims))
     shape = ["n", 1, "h", "w"] if size is None else ["n", 1, size, size]
-    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("gray", TensorProto.FLOAT, shape)], outputs, initializers)
+    gray = helper.make_tensor_value_info("gray", TensorProto.FLOAT, shape)
+    graph = helper.make_graph(nodes, name, [gray], outputs, initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="colorize")
     model.ir_version = 8
     onnx.checker.check_model(model)
