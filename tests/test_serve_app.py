@@ -175,6 +175,14 @@ def test_colour_strength_is_checked_and_offered_only_where_the_model_has_it(clie
     assert client.get("/api/health").json()["strengths"] == {}
 
 
+def test_the_face_pass_is_a_checked_on_or_off_reported_by_health(client):
+    photo = encoded_image(np.full((40, 40), 120, np.uint8))
+    response = post_photo(client, photo, faces="maybe")
+    assert response.status_code == 422 and "faces must be on or off" in response.json()["error"]
+    assert client.get("/api/health").json()["faces"] is False  # a model file: off unless asked
+    assert post_photo(client, photo, faces="on").status_code == post_photo(client, photo, faces="off").status_code == 200
+
+
 def test_the_bundled_model_offers_its_presets_and_each_strength_gives_other_colours():
     from colorize import registry, serve
 
@@ -188,6 +196,12 @@ def test_the_bundled_model_offers_its_presets_and_each_strength_gives_other_colo
         calm, strong = (post_photo(bundled, photo, strength=value) for value in ("0", "1"))
         assert calm.status_code == strong.status_code == 200
         assert calm.content != strong.content
+
+        assert health["faces"] is True  # the presets colour faces again
+        portrait = encoded_image(data.astronaut()[::2, ::2].mean(axis=2).astype(np.uint8))
+        with_faces, without = (post_photo(bundled, portrait, faces=value) for value in ("on", "off"))
+        assert with_faces.status_code == without.status_code == 200
+        assert with_faces.content != without.content
 
 
 # ------------------------------------------------------------------ the page in a browser
@@ -224,6 +238,7 @@ def test_the_page_colorizes_the_astronaut_in_headless_chromium(tmp_path, monkeyp
     with running_app(serve.create_app("default")) as url, headless_chromium(monkeypatch) as driver:
         driver.get(url)
         assert "not the historical colours" in driver.find_element(By.ID, "expect").text
+        assert driver.find_element(By.ID, "faces").is_selected()  # the bundled model colours faces again
         driver.execute_script(_WATCH_DOWNLOADS)
         driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(f"{photo}\n{notes}")
         WebDriverWait(driver, 120).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.done, .card.failed")) == 2)

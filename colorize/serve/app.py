@@ -5,7 +5,8 @@
 * ``GET /``: one page (HTML, CSS and JavaScript from ``colorize/assets/web``, no build
   step, nothing from the internet) to drop or pick photos and download the results.
 * ``POST /api/colorize``: multipart field ``image`` (optional fields or query parameters
-  ``render_size`` and ``strength``, the colour strength 0..1) -> ``image/png``, the same
+  ``render_size``, ``strength``, the colour strength 0..1, and ``faces``, ``on`` or ``off``: the
+  face pass, on for the bundled model's presets) -> ``image/png``, the same
   bytes ``colorize predict`` writes for that file. Errors are JSON ``{"error": "..."}`` with
   a 4xx status (413: too large, 415: not an image, 422: a bad render size, 503: too many
   photos waiting).
@@ -116,6 +117,7 @@ def create_app(
         "strengths": ({name: preset.strength for name, preset in PRESETS.items()}
                       if runner.decoding is not None and runner.decoding.log_prior is not None else {}),
         "default_strength": None if runner.decoding is None else runner.decoding.strength,
+        "faces": runner.faces,
     }
     # One worker thread: photos go through the model one at a time, in arrival order.
     worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorize-model")
@@ -162,6 +164,7 @@ def create_app(
         try:
             render_size = _render_size(form.get("render_size") or request.query_params.get("render_size"))
             chosen = runner.with_strength(_strength(form.get("strength") or request.query_params.get("strength")))
+            chosen = chosen.with_faces(_faces(form.get("faces") or request.query_params.get("faces")))
         except ValueError as error:
             return error_response(422, str(error))
         width, height = header_size(data)
@@ -232,6 +235,16 @@ def _strength(value) -> float | None:
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be a number from 0 to 1; Received: strength={value!r}")
     return strength
+
+
+def _faces(value) -> bool | None:
+    """The form's face pass: on or off (None: the model's own)."""
+    if value in (None, "", "default"):
+        return None
+    choice = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}.get(str(value).lower())
+    if choice is None:
+        raise ValueError(f"faces must be on or off; Received: faces={value!r}")
+    return choice
 
 
 def _header_safe(text: str) -> str:

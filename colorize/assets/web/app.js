@@ -47,7 +47,10 @@ function colorizedName(name) {
 
 function addPhoto(file) {
   const card = $("#card-template").content.firstElementChild.cloneNode(true);
-  const item = { file, card, renderSize: $("#render-size").value, strength: $("#strength").value, resultUrl: null };
+  const item = {
+    file, card, renderSize: $("#render-size").value, strength: $("#strength").value,
+    faces: $("#faces").checked, resultUrl: null,
+  };
   const originalUrl = URL.createObjectURL(file);
   $(".name", card).textContent = file.name;
   $(".name", card).title = file.name;
@@ -148,6 +151,7 @@ function colorize(item) {
     body.append("image", item.file, item.file.name);
     if (item.renderSize && item.renderSize !== "default") body.append("render_size", item.renderSize);
     if (item.strength) body.append("strength", item.strength);
+    body.append("faces", item.faces ? "on" : "off");
 
     const request = new XMLHttpRequest();
     request.open("POST", "/api/colorize");
@@ -228,6 +232,7 @@ async function loadSettings() {
     state.defaultRenderSize = health.default_render_size;
     state.fixedSize = health.fixed_size;
     state.strengths = health.strengths;
+    state.faces = health.faces;
     $("#limit").textContent = String(health.max_upload_mb);
     $("#model").textContent = `Model: ${health.model} (${health.model_file}) · colorize ${health.version}`;
   } catch (error) {
@@ -235,6 +240,7 @@ async function loadSettings() {
   }
   fillRenderSizes($("#render-size"), state.defaultRenderSize);
   fillStrengths($("#strength"), state.strengths || {});
+  if (typeof state.faces === "boolean") $("#faces").checked = state.faces;
 }
 
 // The bundled model's presets (natural / default / vivid) as a colour-strength choice;
