@@ -108,7 +108,8 @@ def colorize_files_on_ray(
     if not jobs:
         return result
     model = _shared_model(model)
-    batch.warmed_runner(model, settings["precision"], settings["strength"], settings["faces"])  # a corrupt model fails here, once
+    # a corrupt model fails here, once
+    batch.warmed_runner(model, settings["precision"], settings["strength"], settings["faces"])
     rows = [{"index": index, "input": str(path.absolute()), "output": str(target.absolute())}
             for index, (path, target) in enumerate(jobs)]  # fmt: skip
     with _connected(ray, address):
