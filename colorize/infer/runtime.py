@@ -131,15 +131,17 @@ class Runner:
                 "this model has no colour-strength control (only a bins model whose decoding carries a "
                 "rebalancing prior has, like the bundled default); leave out the strength"
             )
-        other = dataclasses.replace(self, decoding=self.decoding.with_strength(strength))
-        other._call = self._compiled()
-        return other
+        return self._sharing(decoding=self.decoding.with_strength(strength))
 
     def with_faces(self, faces: bool | None) -> "Runner":
         """This runner with the face pass on or off (None: as it is); the network is shared."""
         if faces is None or bool(faces) == self.faces:
             return self
-        other = dataclasses.replace(self, faces=bool(faces))
+        return self._sharing(faces=bool(faces))
+
+    def _sharing(self, **changes) -> "Runner":
+        """A copy with ``changes`` that shares this runner's network and compiled call."""
+        other = dataclasses.replace(self, **changes)
         other._call = self._compiled()
         return other
 
